@@ -1,0 +1,3 @@
+from forecast.cli.app import main
+
+main()

@@ -1,0 +1,67 @@
+"""The ``forecast`` command: a thin layer over :mod:`forecast.api`.
+
+Exit codes: 0 success; 2 bad input or usage; 3 diagnostics failed under ``--strict``;
+1 anything else. Errors are one located message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import click
+import typer
+
+from forecast import __version__
+from forecast.cli import evidence, priors
+from forecast.errors import ForecastError
+
+app = typer.Typer(
+    name="forecast",
+    help="Bayesian forecasts of post-training enhancement uplift and safety buffers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(evidence.app, name="evidence")
+app.add_typer(priors.app, name="priors")
+
+
+def _version(value: bool):
+    if value:
+        print(f"forecast {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+):
+    """Bayesian forecasts of post-training enhancement uplift and safety buffers."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and map errors to exit codes."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*BLAS.*")
+    from forecast.cli.common import err
+
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except ForecastError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(exc.exit_code)
+    except click.exceptions.UsageError as exc:
+        exc.show(file=sys.stderr)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,107 @@
+"""What every command shares: consoles, options, JSON output and the fit step."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from forecast.errors import DiagnosticsError, InputError
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+# Options shared by several commands (Typer reads them from the signature).
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
+EvidenceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--evidence",
+        help="A catalogue file or folder, on top of the shipped one.",
+        show_default=False,
+    ),
+]
+NoShippedOpt = Annotated[
+    bool, typer.Option("--no-shipped-evidence", help="Use only --evidence, not the shipped one.")
+]
+PriorOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--prior",
+        help="Override a prior: NAME=VALUE, e.g. composability_within='Beta(2,5)' (repeatable).",
+        show_default=False,
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for the sampler and the forecast.")]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Refit; neither read nor write the cache.")
+]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 3 if the fit fails diagnostics.")]
+FitDrawsOpt = Annotated[
+    int, typer.Option("--fit-draws", min=10, help="NUTS draws per chain (after tuning).")
+]
+FitTuneOpt = Annotated[int, typer.Option("--fit-tune", min=0, help="NUTS tuning steps per chain.")]
+ChainsOpt = Annotated[int, typer.Option("--chains", min=1, max=16, help="NUTS chains.")]
+
+DEFAULT_SEED = 20231212
+
+
+def emit_json(document) -> None:
+    """Write one JSON document to stdout (NaN and inf become null)."""
+    sys.stdout.write(json.dumps(_clean(document), indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def _clean(x):
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, str]:
+    from forecast.priors import parse_override
+
+    return dict(parse_override(item) for item in items or [])
+
+
+def note(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        err.print(f"[dim]{message}[/dim]")
+
+
+def fit_settings(seed: int, draws: int, tune: int, chains: int):
+    from forecast.fit import FitSettings
+
+    return FitSettings(draws=draws, tune=tune, chains=chains, seed=seed)
+
+
+def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:
+    """Refuse under --strict, warn otherwise, when the fit fails its checks."""
+    if diagnostics.ok:
+        return
+    problems = "; ".join(diagnostics.problems)
+    if strict:
+        raise DiagnosticsError(f"the fit failed its convergence checks: {problems}")
+    err.print(
+        f"[bold yellow]warning:[/] the fit failed its convergence checks ({problems}); "
+        "treat every figure below with caution (use --strict to refuse)."
+    )
+
+
+def require_file(path: Path, what: str = "file") -> Path:
+    if not path.exists():
+        raise InputError(f"{what} not found", str(path))
+    return path

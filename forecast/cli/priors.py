@@ -1,0 +1,70 @@
+"""``forecast priors show``."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from forecast.cli import common as c
+
+app = typer.Typer(
+    help="Every prior: default, meaning, justification; prior checks.", no_args_is_help=True
+)
+
+
+def prior_rows(overrides: dict[str, str]) -> list[dict]:
+    from forecast import api
+
+    priors = api.priors_with(overrides)
+    rows = []
+    for name, info in priors.items():
+        lo, hi = info.prior.interval(0.9)
+        rows.append(
+            {
+                "name": name,
+                "distribution": str(info.prior),
+                "default": str(info.default),
+                "overridden": info.overridden,
+                "mean": info.prior.mean(),
+                "interval_90": [lo, hi],
+                "units": info.units,
+                "meaning": info.meaning,
+                "justification": info.justification,
+                "drives": info.drives,
+            }
+        )
+    return rows
+
+
+@app.command("show")
+def show(
+    prior: c.PriorOpt = None,
+    json: c.JsonOpt = False,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show justifications."),
+):
+    """List every prior with its distribution, 90% interval, meaning and justification."""
+    rows = prior_rows(c.parse_overrides(prior))
+    if json:
+        c.emit_json({"priors": rows})
+        return
+    table = Table(title="Priors (drives: fit = changing it refits; forecast = no refit)")
+    for col in ("name", "distribution", "90% interval", "units", "drives", "meaning"):
+        table.add_column(col, overflow="fold")
+    if verbose:
+        table.add_column("justification", overflow="fold")
+    for r in rows:
+        dist = r["distribution"] + (
+            f" [yellow](default {r['default']})[/]" if r["overridden"] else ""
+        )
+        cells = [
+            r["name"],
+            dist,
+            f"{r['interval_90'][0]:.3g} to {r['interval_90'][1]:.3g}",
+            r["units"],
+            r["drives"],
+            r["meaning"],
+        ]
+        if verbose:
+            cells.append(r["justification"])
+        table.add_row(*cells)
+    c.out.print(table)

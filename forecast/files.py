@@ -1,0 +1,280 @@
+"""Reading input files and writing output files safely.
+
+- YAML is read with ``yaml.SafeLoader`` only, and the line and column of every node are
+  kept so that a validation error can point at ``file:line:col: field.path``.
+- Validation errors from pydantic become one :class:`~forecast.errors.InputError` that
+  names the file, the field path, what was expected and, for a misspelt key, the
+  nearest valid name.
+- Output is written to a temporary name and renamed into place, so files appear whole
+  or not at all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import tempfile
+import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from forecast.errors import InputError
+
+Loc = tuple[str | int, ...]
+
+
+def data_dir(name: str) -> Path:
+    """The folder of shipped data (``priors`` or ``scenarios``).
+
+    Installed wheels carry it as ``forecast/_data/<name>``; a source checkout (editable
+    install) has it at the top of the repository.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / name, here.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"shipped data folder {name!r} not found next to {here}")
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class YamlDocument(typing.NamedTuple):
+    """A parsed YAML file with the position of each node, keyed by its field path."""
+
+    path: str
+    data: Any
+    marks: dict[Loc, tuple[int, int]]
+
+    def position(self, loc: Loc) -> tuple[int | None, int | None]:
+        """Line and column of ``loc``, or of its nearest ancestor that has one."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.marks:
+                return self.marks[loc]
+            loc = loc[:-1]
+        return self.marks.get((), (None, None))
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, marks: dict) -> Any:
+    marks[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool) or key is None:
+                key = str(key)
+            out[key] = _construct(loader, value_node, (*loc, key), marks)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(loader, item, (*loc, i), marks) for i, item in enumerate(node.value)]
+    return loader.construct_object(node, deep=True)
+
+
+def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
+    """Parse YAML text with the safe loader, keeping node positions."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        marks: dict[Loc, tuple[int, int]] = {}
+        data = None if node is None else _construct(loader, node, (), marks)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        col = mark.column + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise InputError(f"not valid YAML: {problem}", path, None, line, col) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", path) from None
+    finally:
+        loader.dispose()
+    return YamlDocument(path, data, marks)
+
+
+def read_yaml(path: str | Path) -> YamlDocument:
+    """Read a YAML file; a missing, unreadable or malformed file is an InputError."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", str(path)) from None
+    except IsADirectoryError:
+        raise InputError("expected a file, found a folder", str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read file: {exc}", str(path)) from None
+    return parse_yaml(text, str(path))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def format_loc(loc: Loc) -> str:
+    """``('enhancements', 2, 'category')`` -> ``enhancements[2].category``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _field_names_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The field names valid at ``loc`` (the parent of an unknown key)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            args = typing.get_args(current)
+            current = args[-1] if args else None
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            current = field.annotation if field else None
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[-1]
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Optional/Annotated wrappers down to the model or container type."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            tp = models[0] if models else (args[0] if args else tp)
+            if len(args) <= 1 or models:
+                continue
+            return tp
+        else:
+            return tp
+
+
+def suggest(name: str, options: list[str]) -> str:
+    """`` (did you mean 'x'?)`` for the nearest option, or an empty string."""
+    near = difflib.get_close_matches(str(name), options, n=1, cutoff=0.6)
+    return f", did you mean {near[0]!r}?" if near else ""
+
+
+def _error_message(err: dict, model: type[BaseModel]) -> str:
+    kind = err["type"]
+    loc = tuple(err["loc"])
+    if kind == "extra_forbidden":
+        options = _field_names_at(model, loc[:-1])
+        return f"unknown key {loc[-1]!r}{suggest(str(loc[-1]), options)}" + (
+            f" (expected one of: {', '.join(options)})" if options and len(options) <= 12 else ""
+        )
+    if kind == "missing":
+        return "required field is missing"
+    message = err["msg"]
+    if kind in ("literal_error", "enum") and "expected" in err.get("ctx", {}):
+        given = err.get("input")
+        options = [o.strip(" '\"") for o in err["ctx"]["expected"].replace(" or ", ",").split(",")]
+        return f"{message}, got {given!r}{suggest(str(given), options)}"
+    given = err.get("input")
+    if not isinstance(given, dict | list) and given is not None:
+        message += f", got {given!r}"
+    return message
+
+
+def validate(model: type[BaseModel], doc: YamlDocument, what: str = "file"):
+    """Validate a YAML document against a pydantic model.
+
+    Raises
+    ------
+    InputError
+        Naming the file, line, field path and what was expected; when several fields
+        are wrong, the first is located and the count of the others is given.
+    """
+    if not isinstance(doc.data, dict):
+        raise InputError(f"expected a mapping of keys at the top of the {what}", doc.path)
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        loc = _data_loc(doc, first["loc"])
+        line, col = doc.position(loc)
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise InputError(
+            _error_message(first, model) + more, doc.path, format_loc(loc), line, col
+        ) from None
+
+
+def _data_loc(doc: YamlDocument, loc: Loc) -> Loc:
+    """Drop the parts pydantic adds to a location that are not data keys (union tags)."""
+    kept: Loc = ()
+    for part in loc:
+        if (*kept, part) in doc.marks or (isinstance(part, str) and part.isidentifier()):
+            kept = (*kept, part)
+    return kept
+
+
+def locate(doc: YamlDocument, loc: Loc, message: str) -> InputError:
+    """An InputError for a semantic problem found after schema validation."""
+    line, col = doc.position(loc)
+    return InputError(message, doc.path, format_loc(loc), line, col)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@contextmanager
+def staged_dir(final: str | Path, replace: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside ``final``; rename it into place on success.
+
+    On any exception the temporary folder is removed and ``final`` is untouched, so a
+    bundle appears whole or not at all. If ``final`` exists and ``replace`` is false,
+    the staged folder is discarded (another writer got there first).
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        yield tmp
+        if final.exists():
+            if not replace:
+                shutil.rmtree(tmp, ignore_errors=True)
+                return
+            old = final.with_name(f".{final.name}.old-{os.getpid()}")
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,245 @@
+"""Priors as data: the shipped defaults, user overrides merged on top, and their use.
+
+A prior is written the same way everywhere (``priors/defaults.yaml``, a scenario's
+``priors:`` block, ``--prior NAME=VALUE``): ``Normal(1.0, 0.5)``, ``Beta(2, 5)``,
+``HalfNormal(0.4)`` or a plain number, which fixes the parameter at that value.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from forecast.errors import InputError
+from forecast.files import data_dir, read_yaml, suggest
+
+# name -> (parameter names, support of the variable)
+DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "Normal": (("mu", "sigma"), "real"),
+    "HalfNormal": (("sigma",), "positive"),
+    "LogNormal": (("mu", "sigma"), "positive"),
+    "Gamma": (("alpha", "beta"), "positive"),
+    "Exponential": (("lam",), "positive"),
+    "Beta": (("alpha", "beta"), "unit"),
+    "Uniform": (("lower", "upper"), "interval"),
+    "Constant": (("value",), "point"),
+}
+SUPPORTS = {"real": (-math.inf, math.inf), "positive": (0.0, math.inf), "unit": (0.0, 1.0)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Prior:
+    """A univariate prior distribution."""
+
+    dist: str
+    params: tuple[float, ...]
+
+    def __str__(self) -> str:
+        return f"{self.dist}({', '.join(f'{p:g}' for p in self.params)})"
+
+    @property
+    def kwargs(self) -> dict[str, float]:
+        return dict(zip(DISTRIBUTIONS[self.dist][0], self.params, strict=True))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        kind = DISTRIBUTIONS[self.dist][1]
+        if kind == "interval":
+            return self.params[0], self.params[1]
+        if kind == "point":
+            return self.params[0], self.params[0]
+        return SUPPORTS[kind]
+
+    def scipy(self):
+        """The equivalent frozen scipy distribution (not for Constant)."""
+        p = self.kwargs
+        match self.dist:
+            case "Normal":
+                return stats.norm(p["mu"], p["sigma"])
+            case "HalfNormal":
+                return stats.halfnorm(scale=p["sigma"])
+            case "LogNormal":
+                return stats.lognorm(s=p["sigma"], scale=math.exp(p["mu"]))
+            case "Gamma":
+                return stats.gamma(a=p["alpha"], scale=1.0 / p["beta"])
+            case "Exponential":
+                return stats.expon(scale=1.0 / p["lam"])
+            case "Beta":
+                return stats.beta(p["alpha"], p["beta"])
+            case "Uniform":
+                return stats.uniform(p["lower"], p["upper"] - p["lower"])
+        raise ValueError(f"{self.dist} has no scipy equivalent")
+
+    def sample(self, rng: np.random.Generator, size) -> np.ndarray:
+        if self.dist == "Constant":
+            return np.full(size, self.params[0], dtype=float)
+        return self.scipy().rvs(size=size, random_state=rng)
+
+    def mean(self) -> float:
+        return self.params[0] if self.dist == "Constant" else float(self.scipy().mean())
+
+    def interval(self, mass: float = 0.9) -> tuple[float, float]:
+        if self.dist == "Constant":
+            return self.params[0], self.params[0]
+        lo, hi = self.scipy().interval(mass)
+        return float(lo), float(hi)
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        if self.dist == "Constant":
+            return np.where(np.isclose(x, self.params[0]), 0.0, -np.inf)
+        return self.scipy().logpdf(x)
+
+
+def parse_distribution(text: str | float | int) -> Prior:
+    """Parse ``Beta(2, 5)``, ``Normal(mu=1, sigma=0.5)`` or a number.
+
+    Raises
+    ------
+    ValueError
+        With a message saying what was expected.
+    """
+    if isinstance(text, bool):
+        raise ValueError(f"expected a number or a distribution such as Beta(2, 5), got {text!r}")
+    if isinstance(text, int | float):
+        return _checked("Constant", (float(text),))
+    text = str(text).strip()
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        node = None
+    if isinstance(node, ast.Constant | ast.UnaryOp):
+        try:
+            return _checked("Constant", (float(ast.literal_eval(node)),))
+        except (ValueError, TypeError):
+            pass
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise ValueError(f"expected a number or a distribution such as Beta(2, 5), got {text!r}")
+    name = node.func.id
+    if name not in DISTRIBUTIONS:
+        raise ValueError(
+            f"unknown distribution {name!r}{suggest(name, list(DISTRIBUTIONS))} "
+            f"(known: {', '.join(DISTRIBUTIONS)})"
+        )
+    names = DISTRIBUTIONS[name][0]
+    try:
+        args = [float(ast.literal_eval(a)) for a in node.args]
+        kwargs = {k.arg: float(ast.literal_eval(k.value)) for k in node.keywords}
+    except (ValueError, TypeError):
+        raise ValueError(f"{name} takes numbers: {name}({', '.join(names)})") from None
+    if len(args) > len(names) or set(kwargs) - set(names[len(args) :]):
+        raise ValueError(f"{name} takes {name}({', '.join(names)}), got {text!r}")
+    values = dict(zip(names, args, strict=False)) | kwargs
+    if set(values) != set(names):
+        raise ValueError(f"{name} takes {name}({', '.join(names)}), got {text!r}")
+    return _checked(name, tuple(values[n] for n in names))
+
+
+def _checked(name: str, params: tuple[float, ...]) -> Prior:
+    if not all(math.isfinite(p) for p in params):
+        raise ValueError(f"{name} parameters must be finite numbers")
+    p = dict(zip(DISTRIBUTIONS[name][0], params, strict=True))
+    for key in ("sigma", "alpha", "beta", "lam"):
+        if key in p and p[key] <= 0:
+            raise ValueError(f"{name}: {key} must be above 0, got {p[key]:g}")
+    if name == "Uniform" and p["lower"] >= p["upper"]:
+        raise ValueError("Uniform: lower must be below upper")
+    return Prior(name, params)
+
+
+@dataclasses.dataclass(frozen=True)
+class PriorInfo:
+    """A prior with its documentation, as listed by ``forecast priors show``."""
+
+    name: str
+    prior: Prior
+    default: Prior
+    units: str
+    meaning: str
+    justification: str
+    drives: str  # "fit" (changing it refits) or "forecast" (forward simulation only)
+
+    @property
+    def overridden(self) -> bool:
+        return self.prior != self.default
+
+
+class PriorSet(Mapping[str, PriorInfo]):
+    """The defaults with overrides merged on top, keyed by prior name."""
+
+    def __init__(self, entries: dict[str, PriorInfo]):
+        self._entries = dict(entries)
+
+    def __getitem__(self, name: str) -> PriorInfo:
+        return self._entries[name]
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def prior(self, name: str) -> Prior:
+        return self._entries[name].prior
+
+    def fit_priors(self) -> dict[str, str]:
+        """The priors that enter the sampler, as text (part of the fit's cache key)."""
+        return {n: str(e.prior) for n, e in self._entries.items() if e.drives == "fit"}
+
+    def with_overrides(self, overrides: Mapping[str, str | float], origin: str = "--prior"):
+        """A new set with ``overrides`` applied; unknown names and bad values raise."""
+        entries = dict(self._entries)
+        for name, value in overrides.items():
+            if name not in entries:
+                raise InputError(
+                    f"unknown prior {name!r}{suggest(name, list(entries))} "
+                    f"(see 'forecast priors show')",
+                    origin,
+                    f"priors.{name}",
+                )
+            try:
+                prior = parse_distribution(value)
+            except ValueError as exc:
+                raise InputError(str(exc), origin, f"priors.{name}") from None
+            info = entries[name]
+            lo, hi = prior.support
+            dlo, dhi = info.default.support
+            if lo < dlo or hi > dhi:
+                raise InputError(
+                    f"{prior} puts mass outside [{dlo:g}, {dhi:g}], the range of {name}",
+                    origin,
+                    f"priors.{name}",
+                )
+            entries[name] = dataclasses.replace(info, prior=prior)
+        return PriorSet(entries)
+
+
+def load_priors(path: str | Path | None = None) -> PriorSet:
+    """The default priors from ``priors/defaults.yaml`` (or another file in that format)."""
+    from forecast.files import validate
+    from forecast.schemas import PriorsFile
+
+    path = Path(path) if path else data_dir("priors") / "defaults.yaml"
+    doc = read_yaml(path)
+    parsed = validate(PriorsFile, doc, "priors file")
+    entries = {}
+    for name, e in parsed.priors.items():
+        prior = parse_distribution(e.distribution)
+        entries[name] = PriorInfo(name, prior, prior, e.units, e.meaning, e.justification, e.drives)
+    return PriorSet(entries)
+
+
+def parse_override(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` from the command line."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or not value.strip():
+        raise InputError(
+            f"expected NAME=VALUE such as composability_within=Beta(2,5), got {text!r}",
+            "--prior",
+        )
+    return name.strip(), value.strip()

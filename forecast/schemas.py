@@ -1,0 +1,216 @@
+"""Every file format the tool reads, as pydantic models (one place for all schemas).
+
+All models reject unknown keys (``extra="forbid"``); :func:`forecast.files.validate`
+turns their errors into located messages with the nearest valid name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CATEGORIES = ("tool", "prompting", "scaffolding", "solution_choice", "data")
+ACCESS_LEVELS = ("prompt", "finetune_api", "weights")
+ACTORS = ("public_api", "finetune_api", "open_weights", "stolen_weights", "developer")
+
+Category = Literal["tool", "prompting", "scaffolding", "solution_choice", "data"]
+Access = Literal["prompt", "finetune_api", "weights"]
+Actor = Literal["public_api", "finetune_api", "open_weights", "stolen_weights", "developer"]
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFinite = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+class Bound(Strict):
+    """A figure as published: a point value, a lower bound, an upper bound, or both bounds."""
+
+    point: NonNegativeFinite | None = None
+    lower: NonNegativeFinite | None = None
+    upper: NonNegativeFinite | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Bound:
+        if self.point is None and self.lower is None and self.upper is None:
+            raise ValueError("give one of 'point', 'lower' or 'upper' (a number)")
+        if self.point is not None and (self.lower is not None or self.upper is not None):
+            raise ValueError("give either 'point' or 'lower'/'upper', not both")
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ValueError(f"'lower' ({self.lower}) is above 'upper' ({self.upper})")
+        return self
+
+    @property
+    def kind(self) -> Literal["point", "lower", "upper", "interval"]:
+        if self.point is not None:
+            return "point"
+        if self.lower is not None and self.upper is not None:
+            return "interval"
+        return "lower" if self.lower is not None else "upper"
+
+    def describe(self) -> str:
+        """``~8``, ``>20``, ``<9`` or ``5-50``, the way the seed prints it."""
+
+        def num(x: float) -> str:
+            return f"{x:,.4g}" if x < 1e6 else f"{x:.3g}"
+
+        if self.kind == "point":
+            return f"~{num(self.point)}"
+        if self.kind == "interval":
+            return f"{num(self.lower)}-{num(self.upper)}"
+        return f">{num(self.lower)}" if self.kind == "lower" else f"<{num(self.upper)}"
+
+
+class CegBound(Bound):
+    """A compute-equivalent gain (a multiplier on training compute, so above zero)."""
+
+    @model_validator(mode="after")
+    def _positive(self) -> CegBound:
+        for name in ("point", "lower", "upper"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"'{name}' must be a CEG multiplier above 0, got {value}")
+        return self
+
+
+class ObservationFields(Strict):
+    benchmark: str = Field(min_length=1)
+    domain: str = Field(min_length=1)
+    ceg: CegBound
+    base_compute_flop: Annotated[float, Field(gt=1e15, lt=1e30)] | None = None
+    where: str = Field(min_length=1, description="where the figure stands in its source")
+    notes: str = ""
+    in_fit: bool = Field(True, description="false: recorded, but restates another figure")
+
+
+class Observation(ObservationFields):
+    """One CEG figure for one enhancement on one benchmark."""
+
+
+class Combination(ObservationFields):
+    """A CEG figure for several enhancements applied together.
+
+    ``members`` are applied in the enhanced model; ``baseline`` lists those already
+    present in the model the gain is measured against (cumulative steps).
+    """
+
+    id: Identifier
+    members: list[Identifier] = Field(min_length=1)
+    baseline: list[Identifier] = []
+
+    @model_validator(mode="after")
+    def _members(self) -> Combination:
+        if len(set(self.members)) != len(self.members):
+            raise ValueError("'members' lists an enhancement twice")
+        if not set(self.baseline) <= set(self.members):
+            raise ValueError("every 'baseline' enhancement must also be in 'members'")
+        if len(self.members) - len(self.baseline) < 1 or len(self.members) < 2:
+            raise ValueError("a combination needs two or more members and one not in baseline")
+        return self
+
+
+class Enhancement(Strict):
+    id: Identifier
+    name: str = Field(min_length=1)
+    category: Category
+    published: dt.date
+    access: Access
+    one_time_cost: Bound | None = Field(None, description="fraction of pre-training compute")
+    inference_cost: Bound | None = Field(None, description="multiplier on inference cost")
+    source: str = Field(min_length=1)
+    observations: list[Observation] = []
+
+
+class Catalogue(Strict):
+    schema_version: Literal[1]
+    source_document: str = ""
+    enhancements: list[Enhancement] = []
+    combinations: list[Combination] = []
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+class Rate(Strict):
+    point: Annotated[float, Field(ge=0, le=1)]
+    plus_minus: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+class Suite(Strict):
+    id: Identifier
+    name: str
+    n_tasks: int = Field(gt=0)
+    task_families: int | None = None
+    token_budget: int | None = None
+    where: str
+    notes: str = ""
+
+
+class Measurement(Strict):
+    id: Identifier
+    suite: Identifier
+    model: str
+    agent: str
+    measured: dt.date
+    success_rate: Rate
+    enhancements_applied: list[str] = []
+    where: str
+    notes: str = ""
+
+
+class Difference(Strict):
+    id: Identifier
+    from_: Identifier | None = Field(None, alias="from")
+    to: Identifier | None = None
+    points: float | None = Field(None, description="difference in percentage points")
+    description: str = ""
+    where: str
+    notes: str = ""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Measurements(Strict):
+    schema_version: Literal[1]
+    source_document: str = ""
+    suites: list[Suite] = []
+    measurements: list[Measurement] = []
+    differences: list[Difference] = []
+
+
+# --------------------------------------------------------------------------- priors
+
+
+class PriorEntry(Strict):
+    """One prior in ``priors/defaults.yaml``: a distribution written as ``Beta(2, 5)``."""
+
+    distribution: str
+    units: str
+    meaning: str
+    justification: str
+    drives: Literal["fit", "forecast"]
+
+    @field_validator("distribution")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        from forecast.priors import parse_distribution
+
+        parse_distribution(value)
+        return value
+
+
+class PriorsFile(Strict):
+    schema_version: Literal[1]
+    priors: dict[Identifier, PriorEntry]
+
+
+def is_finite(x: float) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x)
