@@ -6,15 +6,18 @@ Each function returns plain data (dataclasses, dicts, numpy arrays); none prints
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 
+from forecast import __version__, cache
 from forecast.evidence import EvidenceTable, build_table, load_catalogue
 from forecast.fit import Fit, FitSettings, fit
 from forecast.priors import PriorSet, load_priors
-from forecast.schemas import CATEGORIES, Catalogue
+from forecast.schemas import CATEGORIES, Catalogue, Scenario
+from forecast.simulate import Uplift, setup_forecast, simulate_uplift
 from forecast.units import quantile_summary
 
 
@@ -136,3 +139,136 @@ def hyperparameter_summary(fitted: Fit) -> dict:
     ):
         out[name] = quantile_summary(draws[name])
     return out
+
+
+# --------------------------------------------------------------------------- forecasts
+
+
+@dataclasses.dataclass(frozen=True)
+class ForecastResult:
+    """A scenario's forecast: uplift over time, the buffer, and everything behind them."""
+
+    scenario: Scenario
+    scenario_path: Path
+    actor: str
+    horizon_months: int
+    confidence: float
+    seed: int
+    uplift: Uplift
+    fitted: FittedEvidence
+    provenance: dict
+
+    @property
+    def buffer_oom(self) -> float:
+        """The ``confidence`` quantile of U at the horizon, in OOM."""
+        return float(np.quantile(self.uplift.oom[:, -1], self.confidence))
+
+    def buffer_interval(self, mass: float = 0.9) -> tuple[float, float]:
+        """Monte Carlo interval of the buffer quantile (order statistics of the draws)."""
+        return quantile_mc_interval(self.uplift.oom[:, -1], self.confidence, mass)
+
+
+def quantile_mc_interval(samples: np.ndarray, q: float, mass: float = 0.9) -> tuple[float, float]:
+    """Distribution-free interval for the q-quantile from the order statistics.
+
+    The rank of the q-quantile among n draws is Binomial(n, q); its normal approximation
+    gives the ranks that bracket the true quantile with probability ``mass``.
+    """
+    from statistics import NormalDist
+
+    x = np.sort(np.asarray(samples))
+    n = len(x)
+    z = NormalDist().inv_cdf((1 + mass) / 2)
+    half = z * np.sqrt(n * q * (1 - q))
+    lo, hi = int(np.floor(n * q - half)), int(np.ceil(n * q + half))
+    return float(x[min(max(lo, 0), n - 1)]), float(x[min(max(hi, 0), n - 1)])
+
+
+def run_scenario(
+    scenario: str | Path | None = None,
+    horizon_months: int | None = None,
+    confidence: float | None = None,
+    actor: str | None = None,
+    seed: int = 0,
+    draws: int | None = None,
+    priors: Mapping[str, str | float] | None = None,
+    evidence: str | Path | None = None,
+    shipped_evidence: bool = True,
+    as_of: dt.date | None = None,
+    settings: FitSettings = FitSettings(),
+    use_cache: bool = True,
+    progress: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+) -> ForecastResult:
+    """Fit (or reuse the cached fit) and forecast a scenario.
+
+    Parameters
+    ----------
+    scenario
+        A shipped scenario's name or a scenario file; None for the default.
+    horizon_months, confidence, actor
+        Override the scenario's own values.
+    seed
+        Seed of the forward simulation (the fit has its own, in ``settings``).
+    draws
+        Forecast draws (default: one per posterior draw).
+    priors
+        Prior overrides, merged over the scenario's ``priors:`` block.
+    as_of
+        Cut the catalogue at this date (enhancements published before it only).
+    """
+    from forecast.evidence import catalogue_cut
+    from forecast.scenarios import check_against, load_scenario
+
+    loaded = load_scenario(scenario)
+    sc = loaded.scenario
+    prior_set = priors_with(sc.priors, origin=str(loaded.path))
+    if priors:
+        prior_set = prior_set.with_overrides(priors)
+    catalogue = load_catalogue(evidence, shipped=shipped_evidence)
+    if as_of is not None:
+        catalogue = catalogue_cut(catalogue, as_of)
+    check_against(loaded, catalogue)
+    fitted = fit_evidence(
+        priors=prior_set,
+        settings=settings,
+        use_cache=use_cache,
+        progress=progress,
+        log=log,
+        catalogue=catalogue,
+    )
+    horizon = sc.horizon_months if horizon_months is None else horizon_months
+    actor = actor or sc.actor
+    setup = setup_forecast(sc, catalogue, fitted.fit.enhancement_ids, horizon, actor)
+    uplift = simulate_uplift(fitted.fit.draws, setup, prior_set, draws, seed)
+    confidence = sc.confidence if confidence is None else confidence
+    provenance = {
+        "version": __version__,
+        "seed": seed,
+        "fit_seed": settings.seed,
+        "fit_key": fitted.fit.key,
+        "inputs_sha256": cache.key_of(
+            {
+                "scenario": sc.model_dump(mode="json"),
+                "evidence": fitted.table.digest(),
+                "priors": {n: str(p.prior) for n, p in prior_set.items()},
+                "seed": seed,
+                "draws": draws,
+                "horizon": horizon,
+                "actor": actor,
+                "confidence": confidence,
+                "as_of": as_of,
+                "settings": dataclasses.asdict(settings),
+            }
+        ),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "fit_created": fitted.fit.provenance.get("created"),
+        "fit_from_cache": fitted.fit.from_cache,
+        "scenario_file": str(loaded.path),
+        "as_of": as_of.isoformat() if as_of else None,
+        "priors_overridden": {n: str(p.prior) for n, p in prior_set.items() if p.overridden},
+        "sources": "catalogue: " + (catalogue.source_document or "user catalogue"),
+    }
+    return ForecastResult(
+        sc, loaded.path, actor, horizon, confidence, seed, uplift, fitted, provenance
+    )

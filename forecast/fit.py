@@ -119,11 +119,14 @@ def fit(
 
 
 def _sample(table, priors, settings, key, use_cache, replace, progress, log) -> Fit:
+    import logging
+
     import pymc as pm
 
     from forecast import posterior
     from forecast.model import POSTERIOR_VARIABLES, build_model
 
+    logging.getLogger("pymc").setLevel(logging.INFO if progress else logging.WARNING)
     model = build_model(table, priors)
     started = time.perf_counter()
     # PyMC's progress bar writes to stdout; keep stdout for --json.

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from forecast.errors import InputError
 from forecast.files import data_dir, read_yaml, suggest
@@ -58,6 +57,8 @@ class Prior:
 
     def scipy(self):
         """The equivalent frozen scipy distribution (not for Constant)."""
+        from scipy import stats  # lazy: scipy.stats costs ~0.7 s to import
+
         p = self.kwargs
         match self.dist:
             case "Normal":
@@ -77,9 +78,26 @@ class Prior:
         raise ValueError(f"{self.dist} has no scipy equivalent")
 
     def sample(self, rng: np.random.Generator, size) -> np.ndarray:
-        if self.dist == "Constant":
-            return np.full(size, self.params[0], dtype=float)
-        return self.scipy().rvs(size=size, random_state=rng)
+        """Draws from numpy's generator (no scipy import on the warm path)."""
+        p = self.kwargs
+        match self.dist:
+            case "Constant":
+                return np.full(size, p["value"], dtype=float)
+            case "Normal":
+                return rng.normal(p["mu"], p["sigma"], size)
+            case "HalfNormal":
+                return np.abs(rng.normal(0.0, p["sigma"], size))
+            case "LogNormal":
+                return rng.lognormal(p["mu"], p["sigma"], size)
+            case "Gamma":
+                return rng.gamma(p["alpha"], 1.0 / p["beta"], size)
+            case "Exponential":
+                return rng.exponential(1.0 / p["lam"], size)
+            case "Beta":
+                return rng.beta(p["alpha"], p["beta"], size)
+            case "Uniform":
+                return rng.uniform(p["lower"], p["upper"], size)
+        raise ValueError(f"cannot sample {self.dist}")
 
     def mean(self) -> float:
         return self.params[0] if self.dist == "Constant" else float(self.scipy().mean())

@@ -214,3 +214,76 @@ class PriorsFile(Strict):
 
 def is_finite(x: float) -> bool:
     return isinstance(x, int | float) and math.isfinite(x)
+
+
+# --------------------------------------------------------------------------- scenarios
+
+Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+ScenarioName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+
+
+class BaseModelSpec(Strict):
+    name: str = Field(min_length=1)
+    training_compute_flop: Annotated[float, Field(ge=1e18, le=1e30)]
+    reference_date: dt.date
+    weights: Literal["open", "closed"]
+
+
+class Elicited(Strict):
+    """What the evaluation already applied: these add no uplift."""
+
+    categories: list[Category] = []
+    enhancements: list[Identifier] = []
+
+
+class EvalSpec(Strict):
+    """A dangerous-capability evaluation and its threshold.
+
+    Give the current state either as an aggregate ``score`` (fraction of tasks or points
+    in (0, 1), with ``n_tasks`` for its binomial uncertainty) or as a per-task results
+    ``tasks_file`` (CSV: task_id, successes, attempts), relative to the scenario file.
+    """
+
+    name: ScenarioName
+    description: str = ""
+    score: Fraction | None = None
+    n_tasks: Annotated[int, Field(gt=0)] | None = None
+    threshold: Fraction | None = Field(None, description="dangerous aggregate score")
+    tasks_file: str | None = None
+    task_pass_rate: Fraction = Field(0.10, description="a task counts as passed at this rate")
+    tasks_fraction: Fraction = Field(0.50, description="threshold met at this share of tasks")
+    slope: str = Field("default", description="logits per OOM: a distribution or 'default'")
+
+    @model_validator(mode="after")
+    def _one_state(self) -> EvalSpec:
+        if (self.score is None) == (self.tasks_file is None):
+            raise ValueError("give either 'score' (aggregate) or 'tasks_file' (per task)")
+        if self.score is not None and self.threshold is None:
+            raise ValueError("an aggregate 'score' needs a 'threshold'")
+        if self.score is not None and self.threshold <= 0:
+            raise ValueError("'threshold' must be above 0")
+        return self
+
+    @field_validator("slope")
+    @classmethod
+    def _slope(cls, value: str) -> str:
+        if value != "default":
+            from forecast.priors import parse_distribution
+
+            parse_distribution(value)
+        return value
+
+
+class Scenario(Strict):
+    schema_version: Literal[1]
+    name: ScenarioName
+    title: str = Field(min_length=1)
+    description: str = ""
+    base_model: BaseModelSpec
+    actor: Actor
+    already_elicited: Elicited = Elicited()
+    horizon_months: Annotated[int, Field(ge=0, le=120)] = 12
+    step_months: Annotated[int, Field(ge=1, le=12)] = 1
+    confidence: Annotated[float, Field(ge=0.5, le=0.999)] = 0.95
+    evals: list[EvalSpec] = []
+    priors: dict[str, str | float] = {}

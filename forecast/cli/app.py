@@ -13,7 +13,7 @@ import click
 import typer
 
 from forecast import __version__
-from forecast.cli import evidence, priors
+from forecast.cli import evidence, priors, run, scenarios
 from forecast.errors import ForecastError
 
 app = typer.Typer(
@@ -25,6 +25,8 @@ app = typer.Typer(
 )
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(priors.app, name="priors")
+app.add_typer(scenarios.app, name="scenarios")
+app.command("run")(run.run)
 
 
 def _version(value: bool):

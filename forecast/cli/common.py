@@ -15,6 +15,8 @@ from rich.console import Console
 from forecast.errors import DiagnosticsError, InputError
 
 out = Console(highlight=False, soft_wrap=False)
+if not out.is_terminal:  # piped or captured: wide enough for the tables
+    out = Console(highlight=False, soft_wrap=False, width=130)
 err = Console(stderr=True, highlight=False)
 
 # Options shared by several commands (Typer reads them from the signature).

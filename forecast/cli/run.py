@@ -1,0 +1,238 @@
+"""``forecast run [SCENARIO]``: the main job."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from forecast.cli import common as c
+from forecast.units import fmt_both, fmt_multiplier
+
+HorizonOpt = Annotated[
+    int | None,
+    typer.Option("--horizon", min=0, max=120, help="Months ahead (default: the scenario's)."),
+]
+ConfidenceOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--confidence", min=0.5, max=0.999, help="Confidence 1 - alpha (default: the scenario's)."
+    ),
+]
+ActorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--actor", help="public_api, finetune_api, open_weights, stolen_weights or developer."
+    ),
+]
+DrawsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--draws", min=100, max=5_000_000, help="Forecast draws (default: one per posterior draw)."
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="Cut the catalogue at this date (YYYY-MM-DD).", show_default=False
+    ),
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Also write results.json and uplift.csv into this folder."),
+]
+ScenarioArg = Annotated[
+    str | None,
+    typer.Argument(help="A shipped scenario name or a scenario file (default: frontier-api)."),
+]
+
+
+def parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
+    from forecast.errors import InputError
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"expected a date as YYYY-MM-DD, got {text!r}", option) from None
+
+
+def check_actor(actor: str | None) -> None:
+    from forecast.errors import InputError
+    from forecast.files import suggest
+    from forecast.schemas import ACTORS
+
+    if actor is not None and actor not in ACTORS:
+        raise InputError(
+            f"unknown actor {actor!r}{suggest(actor, list(ACTORS))} "
+            f"(expected one of: {', '.join(ACTORS)})",
+            "--actor",
+        )
+
+
+def forecast_result(
+    scenario,
+    horizon,
+    confidence,
+    actor,
+    seed,
+    draws,
+    prior,
+    evidence,
+    no_shipped,
+    as_of,
+    no_cache,
+    quiet,
+    strict,
+    fit_draws=1000,
+    fit_tune=1000,
+    chains=4,
+    fit_seed=c.DEFAULT_SEED,
+):
+    """Run the forecast with CLI options; diagnostics are checked (and refused if strict)."""
+    from forecast import api
+    from forecast.fit import FitSettings
+
+    check_actor(actor)
+    result = api.run_scenario(
+        scenario,
+        horizon_months=horizon,
+        confidence=confidence,
+        actor=actor,
+        seed=seed,
+        draws=draws,
+        priors=c.parse_overrides(prior),
+        evidence=evidence,
+        shipped_evidence=not no_shipped,
+        as_of=parse_date(as_of),
+        settings=FitSettings(draws=fit_draws, tune=fit_tune, chains=chains, seed=fit_seed),
+        use_cache=not no_cache,
+        progress=not quiet,
+        log=lambda m: c.note(m, quiet),
+    )
+    c.check_diagnostics(result.fitted.fit.diagnostics, strict, quiet)
+    return result
+
+
+def run(
+    scenario: ScenarioArg = None,
+    horizon: HorizonOpt = None,
+    confidence: ConfidenceOpt = None,
+    actor: ActorOpt = None,
+    seed: c.SeedOpt = 0,
+    draws: DrawsOpt = None,
+    prior: c.PriorOpt = None,
+    evidence: c.EvidenceOpt = None,
+    no_shipped: c.NoShippedOpt = False,
+    as_of: AsOfOpt = None,
+    out: OutOpt = None,
+    json: c.JsonOpt = False,
+    strict: c.StrictOpt = False,
+    no_cache: c.NoCacheOpt = False,
+    quiet: c.QuietOpt = False,
+    fit_draws: c.FitDrawsOpt = 1000,
+    fit_tune: c.FitTuneOpt = 1000,
+    chains: c.ChainsOpt = 4,
+    fit_seed: Annotated[int, typer.Option("--fit-seed", help="Seed of the NUTS fit.")] = (
+        c.DEFAULT_SEED
+    ),
+):
+    """Forecast uplift over the horizon and print the safety-buffer recommendation."""
+    from forecast import report
+
+    result = forecast_result(
+        scenario,
+        horizon,
+        confidence,
+        actor,
+        seed,
+        draws,
+        prior,
+        evidence,
+        no_shipped,
+        as_of,
+        no_cache,
+        quiet,
+        strict,
+        fit_draws,
+        fit_tune,
+        chains,
+        fit_seed,
+    )
+    doc = report.result_document(result)
+    if out is not None:
+        from forecast.export import write_results
+
+        write_results(doc, out)
+        c.note(f"wrote {out}/results.json and {out}/uplift.csv", quiet)
+    if json:
+        c.emit_json(doc)
+        return
+    print_forecast(doc)
+
+
+def print_forecast(doc: dict) -> None:
+    from forecast.report import fan_chart
+
+    base = doc["base_model"]
+    elicited = doc["already_elicited"]
+    already = ", ".join(elicited["categories"] + elicited["enhancements"]) or "nothing"
+    c.out.print(
+        Panel.fit(
+            f"[bold]{doc['title']}[/] ({doc['scenario']})\n"
+            f"base model: {base['name']}, {base['training_compute_flop']:.1e} FLOP, as of "
+            f"{base['reference_date']}, weights {base['weights']}\n"
+            f"actor: {doc['actor']}; already elicited by the evaluation: {already}\n"
+            f"horizon {doc['horizon_months']} months, confidence {doc['confidence']:.0%}",
+            title="forecast",
+            border_style="blue",
+        )
+    )
+    rows = doc["uplift"]
+    table = Table(
+        title="Uplift U(t) from post-training enhancements not yet applied",
+        caption="OOM = log10 of the compute-equivalent multiplier. Fan: ─ 90% "
+        "interval, ━ 50% interval, ┃ median",
+        caption_justify="left",
+    )
+    table.add_column("month", justify="right")
+    for key in ("q05", "q25", "q50", "q75", "q95"):
+        table.add_column(f"{key} OOM", justify="right")
+    table.add_column("q50 / q95 x", justify="right")
+    table.add_column("fan (0 to %.2f OOM)" % max(r["q95"] for r in rows), no_wrap=True)
+    for r, bar in zip(rows, fan_chart(rows), strict=True):
+        table.add_row(
+            f"{r['month']:g}",
+            *(f"{r[k]:.2f}" for k in ("q05", "q25", "q50", "q75", "q95")),
+            f"{fmt_multiplier(r['q50'])} / {fmt_multiplier(r['q95'])}",
+            bar,
+        )
+    c.out.print(table)
+    b = doc["buffer"]
+    lo, hi = b["mc_interval_oom"]
+    c.out.print(
+        Panel.fit(
+            f"[bold]Safety buffer: {fmt_both(b['oom'])}[/] of effective compute\n"
+            f"= the {b['quantile']:.0%} quantile of uplift at month {b['month']} "
+            f"(Monte Carlo 90% interval {lo:.2f} to {hi:.2f} OOM over {b['draws']} draws).\n"
+            f"Protective measures should apply once an evaluation comes within this many OOM "
+            f"of its dangerous threshold.",
+            title="recommendation",
+            border_style="green",
+        )
+    )
+    print_diagnostics(doc["diagnostics"])
+
+
+def print_diagnostics(d: dict) -> None:
+    state = "[green]ok[/]" if d["ok"] else "[bold red]FAILED: " + "; ".join(d["problems"]) + "[/]"
+    c.out.print(
+        f"fit diagnostics: R-hat max {d['r_hat_max']:.3f}, bulk ESS min "
+        f"{d['ess_bulk_min']:.0f}, tail ESS min {d['ess_tail_min']:.0f}, divergences "
+        f"{d['divergences']} ({d['chains']} chains x {d['draws']} draws) -> {state}"
+    )
