@@ -204,7 +204,7 @@ def print_forecast(doc: dict) -> None:
     for key in ("q05", "q25", "q50", "q75", "q95"):
         table.add_column(f"{key} OOM", justify="right")
     table.add_column("q50 / q95 x", justify="right")
-    table.add_column("fan (0 to %.2f OOM)" % max(r["q95"] for r in rows), no_wrap=True)
+    table.add_column(f"fan (0 to {max(r['q95'] for r in rows):.2f} OOM)", no_wrap=True)
     for r, bar in zip(rows, fan_chart(rows), strict=True):
         table.add_row(
             f"{r['month']:g}",
