@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from forecast import __version__, cache
+from forecast.buffer import POLICY_MONTHS, STANDARD_BUFFERS, policy_comparison, reevaluation_months
+from forecast.evals import evaluate, read_task_results, slope_draws
 from forecast.evidence import EvidenceTable, build_table, load_catalogue
 from forecast.fit import Fit, FitSettings, fit
 from forecast.priors import PriorSet, load_priors
@@ -146,7 +148,11 @@ def hyperparameter_summary(fitted: Fit) -> dict:
 
 @dataclasses.dataclass(frozen=True)
 class ForecastResult:
-    """A scenario's forecast: uplift over time, the buffer, and everything behind them."""
+    """A scenario's forecast: uplift over time, the buffer, and everything behind them.
+
+    ``uplift`` may extend past the horizon (to the policies' re-evaluation periods);
+    :attr:`reported` is the part up to the horizon.
+    """
 
     scenario: Scenario
     scenario_path: Path
@@ -156,16 +162,29 @@ class ForecastResult:
     seed: int
     uplift: Uplift
     fitted: FittedEvidence
+    evals: list[dict]
+    policies: list[dict]
+    reevaluation: dict[str, dict]
     provenance: dict
+
+    @property
+    def horizon_index(self) -> int:
+        return int(np.flatnonzero(self.uplift.times_months == self.horizon_months)[0])
+
+    @property
+    def reported(self) -> Uplift:
+        end = self.horizon_index + 1
+        u = self.uplift
+        return Uplift(u.times_months[:end], u.oom[:, :end], u.arrivals[:, :end], u.elicited_oom)
 
     @property
     def buffer_oom(self) -> float:
         """The ``confidence`` quantile of U at the horizon, in OOM."""
-        return float(np.quantile(self.uplift.oom[:, -1], self.confidence))
+        return float(np.quantile(self.uplift.oom[:, self.horizon_index], self.confidence))
 
     def buffer_interval(self, mass: float = 0.9) -> tuple[float, float]:
         """Monte Carlo interval of the buffer quantile (order statistics of the draws)."""
-        return quantile_mc_interval(self.uplift.oom[:, -1], self.confidence, mass)
+        return quantile_mc_interval(self.uplift.oom[:, self.horizon_index], self.confidence, mass)
 
 
 def quantile_mc_interval(samples: np.ndarray, q: float, mass: float = 0.9) -> tuple[float, float]:
@@ -239,9 +258,28 @@ def run_scenario(
     )
     horizon = sc.horizon_months if horizon_months is None else horizon_months
     actor = actor or sc.actor
-    setup = setup_forecast(sc, catalogue, fitted.fit.enhancement_ids, horizon, actor)
-    uplift = simulate_uplift(fitted.fit.draws, setup, prior_set, draws, seed)
     confidence = sc.confidence if confidence is None else confidence
+    setup = setup_forecast(
+        sc, catalogue, fitted.fit.enhancement_ids, horizon, actor, extra_months=POLICY_MONTHS
+    )
+    uplift = simulate_uplift(fitted.fit.draws, setup, prior_set, draws, seed)
+    end = int(np.flatnonzero(uplift.times_months == horizon)[0]) + 1
+    times, reported = uplift.times_months[:end], uplift.oom[:, :end]
+    evals = []
+    for j, spec in enumerate(sc.evals):
+        tasks = read_task_results(loaded.resolve(spec.tasks_file)) if spec.tasks_file else None
+        rng = np.random.default_rng([seed, 500 + j])
+        slope = slope_draws(spec, prior_set, len(reported), rng)
+        evals.append(
+            evaluate(spec, tasks, reported, slope, confidence, rng) | {"months": times.tolist()}
+        )
+    policies = policy_comparison(uplift.times_months, uplift.oom, confidence, horizon)
+    reevaluation = {
+        f"{m:g}x": reevaluation_months(
+            uplift.times_months, uplift.oom, confidence, float(np.log10(m))
+        )
+        for m in STANDARD_BUFFERS
+    }
     provenance = {
         "version": __version__,
         "seed": seed,
@@ -270,5 +308,16 @@ def run_scenario(
         "sources": "catalogue: " + (catalogue.source_document or "user catalogue"),
     }
     return ForecastResult(
-        sc, loaded.path, actor, horizon, confidence, seed, uplift, fitted, provenance
+        sc,
+        loaded.path,
+        actor,
+        horizon,
+        confidence,
+        seed,
+        uplift,
+        fitted,
+        evals,
+        policies,
+        reevaluation,
+        provenance,
     )

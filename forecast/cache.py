@@ -58,7 +58,7 @@ def read_entry(key: str) -> tuple[dict[str, np.ndarray], dict, Path] | None:
     try:
         meta = json.loads(meta_path.read_text())
         blob = draws_path.read_bytes()
-        if meta.get("key") != key:
+        if not isinstance(meta, dict) or meta.get("key") != key:
             raise CorruptEntry("key mismatch")
         if hashlib.sha256(blob).hexdigest() != meta.get("draws_sha256"):
             raise CorruptEntry("checksum mismatch in draws.npz")

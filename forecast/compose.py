@@ -69,16 +69,15 @@ def saturate(raw, ceiling):
     """Soft minimum of ``raw`` and ``ceiling`` (both OOM): ~raw when small, -> ceiling.
 
     ``raw / (1 + (raw / ceiling)**p)**(1/p)`` with p = CEILING_SHARPNESS; monotone in raw,
-    always below both raw and ceiling. An infinite ceiling returns ``raw`` unchanged.
+    never above raw or ceiling. An infinite ceiling returns ``raw``; a zero ceiling, 0.
     """
     p = CEILING_SHARPNESS
-    ratio = np.divide(
-        raw,
-        ceiling,
-        out=np.zeros_like(np.asarray(raw, dtype=float)),
-        where=np.isfinite(ceiling) & (np.asarray(ceiling) > 0),
-    )
-    return raw / (1.0 + np.maximum(ratio, 0.0) ** p) ** (1.0 / p)
+    raw = np.asarray(raw, dtype=float)
+    ceiling = np.asarray(ceiling, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(np.isinf(ceiling), 0.0, np.maximum(raw, 0.0) / ceiling)
+        out = raw / (1.0 + ratio**p) ** (1.0 / p)
+    return np.where(np.isnan(out), 0.0, out)
 
 
 def combined_gain(gains_by_category, d_within, d_between, ceiling=np.inf):

@@ -67,14 +67,36 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, marks: dict) 
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _scalar(loader, key_node, loc, marks)
             if not isinstance(key, str | int | float | bool) or key is None:
                 key = str(key)
+            if key in out:
+                line = key_node.start_mark.line + 1
+                raise InputError(
+                    f"duplicate key {key!r} (a repeated key would silently replace the first)",
+                    None,
+                    format_loc((*loc, key)),
+                    line,
+                    key_node.start_mark.column + 1,
+                )
             out[key] = _construct(loader, value_node, (*loc, key), marks)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(loader, item, (*loc, i), marks) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _scalar(loader, node, loc, marks)
+
+
+def _scalar(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, marks: dict) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. the date 2023-02-30
+        raise InputError(
+            f"invalid value {node.value!r}: {exc}",
+            None,
+            format_loc(loc),
+            node.start_mark.line + 1,
+            node.start_mark.column + 1,
+        ) from None
 
 
 def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
@@ -92,6 +114,9 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
         raise InputError(f"not valid YAML: {problem}", path, None, line, col) from None
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", path) from None
+    except InputError as exc:
+        exc.file = path
+        raise InputError(exc.message, path, exc.path, exc.line, exc.column) from None
     finally:
         loader.dispose()
     return YamlDocument(path, data, marks)
@@ -204,7 +229,9 @@ def validate(model: type[BaseModel], doc: YamlDocument, what: str = "file"):
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        errors = exc.errors()
+        # An unknown key first: a misspelt required key then reads "unknown key 'categroy',
+        # did you mean 'category'?" rather than "required field is missing".
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
         loc = _data_loc(doc, first["loc"])
         line, col = doc.position(loc)

@@ -129,21 +129,23 @@ def build_model(table: EvidenceTable, priors: PriorSet) -> pm.Model:
             rv["observation_noise"] ** 2 + pt.where(shared, 0.0, 1.0) * rv["benchmark_spread"] ** 2
         )
 
-        # Point figures and one-sided bounds: a censored normal. A lower bound "CEG > x" is
-        # right-censored at log10(x), an upper bound "CEG < x" left-censored.
+        # Point figures and one-sided bounds: a censored normal. A figure "CEG > x" (its
+        # lower bound) is right-censored at log10(x): pm.Censored's *upper* limit, so its
+        # likelihood is P(Y >= x). A figure "CEG < x" is left-censored: P(Y <= x).
         rows = np.flatnonzero(~interval)
-        lower = np.where(np.isfinite(table.upper[rows]), -np.inf, table.lower[rows])
-        upper = np.where(np.isfinite(table.lower[rows]), np.inf, table.upper[rows])
+        figure_lower, figure_upper = table.lower[rows], table.upper[rows]
+        left_censored_at = np.where(np.isfinite(figure_upper), figure_upper, -np.inf)
+        right_censored_at = np.where(np.isfinite(figure_lower), figure_lower, np.inf)
         observed = np.where(
             np.isfinite(table.value[rows]),
             table.value[rows],
-            np.where(np.isfinite(table.lower[rows]), table.lower[rows], table.upper[rows]),
+            np.where(np.isfinite(figure_lower), figure_lower, figure_upper),
         )
         pm.Censored(
             "ceg_observed",
             pm.StudentT.dist(nu=nu, mu=mean[rows], sigma=sd[rows]),
-            lower=lower,
-            upper=upper,
+            lower=left_censored_at,
+            upper=right_censored_at,
             observed=observed,
         )
         if interval.any():

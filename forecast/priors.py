@@ -181,6 +181,7 @@ class PriorInfo:
     meaning: str
     justification: str
     drives: str  # "fit" (changing it refits) or "forecast" (forward simulation only)
+    support: tuple[float, float] = (-math.inf, math.inf)  # where an override may put mass
 
     @property
     def overridden(self) -> bool:
@@ -206,8 +207,12 @@ class PriorSet(Mapping[str, PriorInfo]):
         return self._entries[name].prior
 
     def fit_priors(self) -> dict[str, str]:
-        """The priors that enter the sampler, as text (part of the fit's cache key)."""
-        return {n: str(e.prior) for n, e in self._entries.items() if e.drives == "fit"}
+        """The priors that enter the sampler, at full precision (part of the fit's cache key)."""
+        return {
+            n: f"{e.prior.dist}{e.prior.params!r}"
+            for n, e in self._entries.items()
+            if e.drives == "fit"
+        }
 
     def with_overrides(self, overrides: Mapping[str, str | float], origin: str = "--prior"):
         """A new set with ``overrides`` applied; unknown names and bad values raise."""
@@ -226,7 +231,7 @@ class PriorSet(Mapping[str, PriorInfo]):
                 raise InputError(str(exc), origin, f"priors.{name}") from None
             info = entries[name]
             lo, hi = prior.support
-            dlo, dhi = info.default.support
+            dlo, dhi = info.support
             if lo < dlo or hi > dhi:
                 raise InputError(
                     f"{prior} puts mass outside [{dlo:g}, {dhi:g}], the range of {name}",
@@ -248,7 +253,10 @@ def load_priors(path: str | Path | None = None) -> PriorSet:
     entries = {}
     for name, e in parsed.priors.items():
         prior = parse_distribution(e.distribution)
-        entries[name] = PriorInfo(name, prior, prior, e.units, e.meaning, e.justification, e.drives)
+        support = SUPPORTS[e.support] if e.support else prior.support
+        entries[name] = PriorInfo(
+            name, prior, prior, e.units, e.meaning, e.justification, e.drives, support
+        )
     return PriorSet(entries)
 
 

@@ -16,15 +16,16 @@ QUANTILE_KEYS = ("q05", "q25", "q50", "q75", "q95")
 
 def uplift_rows(result) -> list[dict]:
     """One row per time step: uplift quantiles in OOM and as multipliers."""
-    q = result.uplift.quantiles(QUANTILES)
-    upper = np.quantile(result.uplift.oom, result.confidence, axis=0)
+    uplift = result.reported
+    q = uplift.quantiles(QUANTILES)
+    upper = np.quantile(uplift.oom, result.confidence, axis=0)
     rows = []
-    for t, month in enumerate(result.uplift.times_months):
+    for t, month in enumerate(uplift.times_months):
         row = {"month": float(month)}
         row |= {k: float(q[i, t]) for i, k in enumerate(QUANTILE_KEYS)}
         row |= {f"{k}_multiplier": multiplier(q[i, t]) for i, k in enumerate(QUANTILE_KEYS)}
         row["upper_at_confidence"] = float(upper[t])
-        row["mean_arrivals"] = float(result.uplift.arrivals[:, t].mean())
+        row["mean_arrivals"] = float(uplift.arrivals[:, t].mean())
         rows.append(row)
     return rows
 
@@ -54,9 +55,10 @@ def result_document(result) -> dict:
             "mc_interval_oom": [lo, hi],
             "draws": int(result.uplift.oom.shape[0]),
         },
-        "evals": [],
-        "policies": [],
-        "reevaluation_months": {},
+        "evals": result.evals,
+        "policies": result.policies,
+        "reevaluation_months": {k: v["months"] for k, v in result.reevaluation.items()},
+        "reevaluation": result.reevaluation,
         "diagnostics": fit.diagnostics.to_dict(),
         "provenance": result.provenance,
     }

@@ -197,6 +197,9 @@ class PriorEntry(Strict):
     meaning: str
     justification: str
     drives: Literal["fit", "forecast"]
+    support: Literal["real", "positive", "unit"] | None = Field(
+        None, description="range overrides may cover (default: the default's support)"
+    )
 
     @field_validator("distribution")
     @classmethod

@@ -61,20 +61,29 @@ class ForecastSetup:
     lead_months: float
 
 
+def time_grid(horizon: float, step: float, extra_months=()) -> np.ndarray:
+    """Months 0, step, 2*step, ... up to the horizon, plus the horizon and ``extra_months``."""
+    times = set(np.arange(0, horizon + 1e-9, step).tolist()) | {float(horizon)}
+    times |= {float(m) for m in extra_months}
+    return np.array(sorted(times), dtype=float)
+
+
 def setup_forecast(
     scenario: Scenario,
     catalogue: Catalogue,
     enhancement_ids,
     horizon_months: int | None = None,
     actor: str | None = None,
+    extra_months=(),
 ) -> ForecastSetup:
-    """Arrays for :func:`simulate_uplift` from a scenario and the fitted catalogue."""
+    """Arrays for :func:`simulate_uplift` from a scenario and the fitted catalogue.
+
+    ``extra_months`` are added to the time grid (beyond the horizon too), e.g. the
+    re-evaluation periods of the policies being compared.
+    """
     horizon = scenario.horizon_months if horizon_months is None else horizon_months
     actor = actor or scenario.actor
-    step = scenario.step_months
-    times = np.arange(0, horizon + 1e-9, step, dtype=float)
-    if times[-1] != horizon:
-        times = np.append(times, float(horizon))
+    times = time_grid(horizon, scenario.step_months, extra_months)
     ref = scenario.base_model.reference_date
     usable_access = np.array([a in ACTOR_ACCESS[actor] for a in ACCESS_LEVELS])
     by_id = {e.id: e for e in catalogue.enhancements}

@@ -13,7 +13,7 @@ import click
 import typer
 
 from forecast import __version__
-from forecast.cli import evidence, priors, run, scenarios
+from forecast.cli import ceg, evidence, priors, run, scenarios
 from forecast.errors import ForecastError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app = typer.Typer(
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(priors.app, name="priors")
 app.add_typer(scenarios.app, name="scenarios")
+app.add_typer(ceg.app, name="ceg")
 app.command("run")(run.run)
 
 
@@ -53,7 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except ForecastError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.exceptions.UsageError as exc:
         exc.show(file=sys.stderr)

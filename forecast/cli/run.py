@@ -226,7 +226,100 @@ def print_forecast(doc: dict) -> None:
             border_style="green",
         )
     )
+    print_evals(doc)
+    print_policies(doc)
     print_diagnostics(doc["diagnostics"])
+
+
+def print_evals(doc: dict) -> None:
+    if not doc["evals"]:
+        return
+    table = Table(
+        title=f"Evaluations: probability of crossing the dangerous threshold by month "
+        f"{doc['horizon_months']}, and the trigger for protective measures now"
+    )
+    for col in ("eval", "now", "dangerous threshold", "P(cross)", "trigger now", "status"):
+        table.add_column(col, overflow="fold")
+    for e in doc["evals"]:
+        trig = e["trigger"]
+        if e["kind"] == "aggregate":
+            now = f"score {e['current']:.0%}"
+            threshold = f"score {e['threshold']:.0%}"
+            trigger = f"score {trig['score']:.1%}"
+        else:
+            now = (
+                f"{e['current']['fraction_passing']:.0%} of {e['n_tasks']} tasks pass at "
+                f"1 in {1 / e['task_pass_rate']:.0f}"
+            )
+            threshold = (
+                f"{e['tasks_fraction']:.0%} of tasks pass at 1 in "
+                f"{1 / e['task_pass_rate']:.0f} tries"
+            )
+            trigger = (
+                f"{trig['tasks_fraction']:.0%} of tasks pass at 1 in "
+                f"{trig['one_in_n_tries']:.0f} tries ({trig['task_pass_rate']:.1%}); now "
+                f"{e['current']['fraction_passing_at_trigger_rate']:.0%} do"
+            )
+        status = "[bold red]TRIGGERED[/]" if trig["triggered_now"] else "[green]below trigger[/]"
+        table.add_row(
+            e["name"],
+            now,
+            threshold,
+            f"{e['p_cross']:.1%} (already met: {e['p_already_met']:.1%})",
+            trigger,
+            status,
+        )
+    c.out.print(table)
+
+
+def print_policies(doc: dict) -> None:
+    table = Table(
+        title=f"Published policy rules under this scenario ({doc['confidence']:.0%} confidence)",
+        caption="covers: the rule's buffer exceeds the uplift "
+        "that accumulates over its re-evaluation period",
+        caption_justify="left",
+    )
+    for col in (
+        "policy",
+        "buffer",
+        "re-evaluate every",
+        "uplift over that period",
+        "covers?",
+        "margin",
+        "that buffer lasts",
+    ):
+        table.add_column(col, overflow="fold")
+    for p in doc["policies"]:
+        period = (
+            f"{p['interval_months']:g} months"
+            if p["interval_months"]
+            else f"(none; horizon {p['period_checked_months']:g} mo)"
+        )
+        lasts = p["reevaluation"]
+        lasts_text = (
+            f">= {lasts['months']:.0f} mo"
+            if lasts["beyond_horizon"]
+            else f"{lasts['months']:.1f} mo"
+        )
+        table.add_row(
+            p["title"],
+            f"{p['buffer_multiplier']:g}x ({p['buffer_oom']:.2f} OOM)",
+            period,
+            fmt_both(p["uplift_at_confidence_oom"]),
+            "[green]yes[/]" if p["covers"] else "[bold red]no[/]",
+            f"{p['margin_oom']:+.2f} OOM",
+            lasts_text,
+        )
+    c.out.print(table)
+    re = doc["reevaluation"]
+    parts = [
+        f"{k}: {'>= ' if v['beyond_horizon'] else ''}{v['months']:.1f} months"
+        for k, v in re.items()
+    ]
+    c.out.print(
+        "re-evaluation interval (longest time a buffer still covers the uplift): "
+        + "; ".join(parts)
+    )
 
 
 def print_diagnostics(d: dict) -> None:
