@@ -74,9 +74,11 @@ def saturate(raw, ceiling):
     p = CEILING_SHARPNESS
     raw = np.asarray(raw, dtype=float)
     ceiling = np.asarray(ceiling, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(np.isinf(ceiling), 0.0, np.maximum(raw, 0.0) / ceiling)
-        out = raw / (1.0 + ratio**p) ** (1.0 / p)
+        below = raw / (1.0 + ratio**p) ** (1.0 / p)
+        above = ceiling / (1.0 + ratio ** (-p)) ** (1.0 / p)  # same value, no overflow
+        out = np.where(ratio > 1.0, above, below)
     return np.where(np.isnan(out), 0.0, out)
 
 

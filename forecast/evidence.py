@@ -95,6 +95,10 @@ def load_catalogue(extra: str | Path | None = None, shipped: bool = True) -> Cat
         enhancements.update((e.id, e) for e in catalogue.enhancements)
         combinations.update((c.id, (c, doc, i)) for i, c in enumerate(catalogue.combinations))
     for combo, doc, i in combinations.values():
+        if combo.id in enhancements:
+            raise locate(
+                doc, ("combinations", i, "id"), f"id {combo.id!r} is already an enhancement id"
+            )
         for j, member in enumerate(combo.members):
             if member not in enhancements:
                 raise locate(

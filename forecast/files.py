@@ -62,8 +62,19 @@ class YamlDocument(typing.NamedTuple):
         return self.marks.get((), (None, None))
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _construct(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, marks: dict) -> Any:
     marks[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+        raise InputError(
+            f"unsupported YAML tag {node.tag!r}: write plain mappings and lists",
+            None,
+            format_loc(loc),
+            node.start_mark.line + 1,
+            node.start_mark.column + 1,
+        )
     if isinstance(node, yaml.MappingNode):
         out = {}
         for key_node, value_node in node.value:

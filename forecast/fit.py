@@ -53,6 +53,7 @@ class Fit:
     provenance: dict
     directory: Path | None
     from_cache: bool
+    inference_data: object | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def n_draws(self) -> int:
@@ -101,20 +102,20 @@ def fit(
     if use_cache:
         try:
             hit = cache.read_entry(key)
-        except cache.CorruptEntry as exc:
+            if hit is not None:
+                draws, meta, folder = hit
+                return Fit(
+                    key,
+                    draws,
+                    tuple(meta["enhancement_ids"]),
+                    Diagnostics.from_dict(meta["diagnostics"]),
+                    dict(meta["provenance"]),
+                    folder,
+                    True,
+                )
+        except (cache.CorruptEntry, KeyError, TypeError, ValueError) as exc:
             log(f"cached fit {key[:12]} is damaged ({exc}); refitting")
-            hit, replace = None, True
-        if hit is not None:
-            draws, meta, folder = hit
-            return Fit(
-                key,
-                draws,
-                tuple(meta["enhancement_ids"]),
-                Diagnostics.from_dict(meta["diagnostics"]),
-                meta["provenance"],
-                folder,
-                True,
-            )
+            replace = True
     return _sample(table, priors, settings, key, use_cache, replace, progress, log)
 
 
@@ -171,7 +172,16 @@ def _sample(table, priors, settings, key, use_cache, replace, progress, log) -> 
             extra_writer=lambda tmp: posterior.write_netcdf(idata, tmp / "posterior.nc"),
             replace=replace,
         )
-    return Fit(key, draws, table.enhancement_ids, diagnostics, provenance, folder, False)
+    return Fit(
+        key,
+        draws,
+        table.enhancement_ids,
+        diagnostics,
+        provenance,
+        folder,
+        False,
+        inference_data=idata,
+    )
 
 
 def _versions() -> dict[str, str]:

@@ -131,6 +131,8 @@ def parse_distribution(text: str | float | int) -> Prior:
         node = ast.parse(text, mode="eval").body
     except SyntaxError:
         node = None
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool | str | type(None)):
+        node = None
     if isinstance(node, ast.Constant | ast.UnaryOp):
         try:
             return _checked("Constant", (float(ast.literal_eval(node)),))

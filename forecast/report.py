@@ -82,3 +82,196 @@ def fan_chart(rows: list[dict], width: int = 36, scale_max: float | None = None)
         cells[pos(r["q50"])] = "┃"
         out.append("".join(cells))
     return out
+
+
+CAVEATS = """\
+- **CEG figures are rough.** Most published figures are bounds or log-linear extrapolations
+  from two or three model sizes, often across model families or from undertrained families
+  (seed 001, section 4). The model treats them as noisy and censored, not as exact.
+- **Selection bias.** Authors choose benchmarks and baselines that flatter their method, and
+  the analysis keeps the highest-CEG pairing; the `selection_bias` prior corrects for this,
+  but the evidence cannot measure it, so its posterior is its prior.
+- **A high CEG may mean compute does not help on that benchmark**, not that the enhancement
+  is strong; CEGs of qualitatively new abilities (agents) are not meaningful.
+- **Scale dependence is extrapolated.** Gains measured on 1e20-1e24 FLOP models are carried
+  to this base model through the `scale_slope` prior and weak evidence.
+- **Composability is mostly prior.** Few studies report gains alone and combined, so the
+  discount factors and the ceiling are largely assumptions (tune them with `--prior`).
+- **The eval mapping is a simplification.** A logit shift per OOM of effective compute is a
+  first-order model of how an eval responds; per-eval slopes should be calibrated where
+  possible.
+"""
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def markdown_report(doc: dict) -> str:
+    """A report an analyst can paste into a risk assessment."""
+    from forecast.units import fmt_both
+
+    b, base, prov, diag = doc["buffer"], doc["base_model"], doc["provenance"], doc["diagnostics"]
+    elicited = doc["already_elicited"]
+    lines = [
+        f"# Post-training enhancement forecast: {doc['title']}",
+        "",
+        f"Scenario `{doc['scenario']}`, generated {prov['created']} by forecast {prov['version']}.",
+        "",
+        "## Summary",
+        "",
+        f"Over the next **{doc['horizon_months']} months**, post-training enhancements that "
+        f"the evaluation did not apply could raise this model's effective compute by up to "
+        f"**{fmt_both(b['oom'])}** at {doc['confidence']:.0%} confidence (Monte Carlo 90% "
+        f"interval {b['mc_interval_oom'][0]:.2f} to {b['mc_interval_oom'][1]:.2f} OOM). "
+        f"The median uplift is {fmt_both(doc['uplift'][-1]['q50'])}.",
+        "",
+    ]
+    for p in doc["policies"]:
+        verdict = "covers" if p["covers"] else "does **not** cover"
+        lines.append(
+            f"- {p['title']} ({p['buffer_multiplier']:g}x buffer over "
+            f"{p['period_checked_months']:g} months) {verdict} the forecast uplift "
+            f"({fmt_both(p['uplift_at_confidence_oom'])}; margin "
+            f"{p['margin_oom']:+.2f} OOM)."
+        )
+    for e in doc["evals"]:
+        lines.append(
+            f"- Eval `{e['name']}`: P(meets its dangerous threshold by month "
+            f"{doc['horizon_months']}) = {_pct(e['p_cross'])}"
+            + (
+                " - **protective measures should already apply**."
+                if e["trigger"]["triggered_now"]
+                else "."
+            )
+        )
+    lines += [
+        "",
+        "## Inputs",
+        "",
+        "| input | value |",
+        "| --- | --- |",
+        f"| base model | {base['name']}, {base['training_compute_flop']:.2e} FLOP, as of "
+        f"{base['reference_date']}, weights {base['weights']} |",
+        f"| actor | `{doc['actor']}` |",
+        "| already applied by the evaluation | "
+        + (", ".join(elicited["categories"] + elicited["enhancements"]) or "nothing")
+        + " |",
+        f"| horizon, confidence | {doc['horizon_months']} months, {doc['confidence']:.0%} |",
+        "| priors changed from the defaults | "
+        + (", ".join(f"`{k}` = {v}" for k, v in prov["priors_overridden"].items()) or "none")
+        + " |",
+        f"| evidence | {prov['sources']} |",
+        "",
+        "## Method",
+        "",
+        "Published compute-equivalent gains (CEG) of post-training enhancements are fitted by a "
+        "hierarchical Bayesian model (PyMC, NUTS): gains pooled within five categories, lower "
+        "and upper bounds as censored observations, robust Student-t noise, a selection-bias "
+        "correction and a slope for base-model scale. Forward simulation then adds, for each "
+        "posterior draw, the enhancements this actor can apply that the evaluation did not, "
+        "and new enhancements arriving as a Poisson process, combined with diminishing "
+        "returns within and across categories and a soft ceiling. Uplift U(t) is in OOM of "
+        "effective compute; evals move on the logit scale by `slope x U`. See docs/method.md.",
+        "",
+        "## Uplift over time",
+        "",
+        "| month | 5% | 25% | median | 75% | 95% | median / 95% as multipliers |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    from forecast.units import fmt_multiplier
+
+    for r in doc["uplift"]:
+        lines.append(
+            f"| {r['month']:g} | {r['q05']:.2f} | {r['q25']:.2f} | {r['q50']:.2f} | "
+            f"{r['q75']:.2f} | {r['q95']:.2f} | {fmt_multiplier(r['q50'])} / "
+            f"{fmt_multiplier(r['q95'])} |"
+        )
+    lines += ["", "![Uplift fan chart](fan_chart.png)", ""]
+    if doc["evals"]:
+        lines += [
+            "## Evaluations",
+            "",
+            "| eval | state now | dangerous threshold | P(cross) | already met | "
+            "trigger now | triggered |",
+            "| --- | --- | --- | ---: | ---: | --- | --- |",
+        ]
+        for e in doc["evals"]:
+            t = e["trigger"]
+            if e["kind"] == "aggregate":
+                now, thr, trig = (
+                    _pct(e["current"]),
+                    _pct(e["threshold"]),
+                    f"score {_pct(t['score'])}",
+                )
+            else:
+                now = f"{_pct(e['current']['fraction_passing'])} of {e['n_tasks']} tasks pass"
+                thr = (
+                    f"{_pct(e['tasks_fraction'])} of tasks at {_pct(e['task_pass_rate'])} per task"
+                )
+                trig = (
+                    f"{_pct(t['tasks_fraction'])} of tasks at {_pct(t['task_pass_rate'])} "
+                    f"(1 in {t['one_in_n_tries']:.0f} tries)"
+                )
+            lines.append(
+                f"| {e['name']} | {now} | {thr} | {_pct(e['p_cross'])} | "
+                f"{_pct(e['p_already_met'])} | {trig} | "
+                f"{'yes' if t['triggered_now'] else 'no'} |"
+            )
+        lines += ["", "![P(cross) over time](p_cross.png)", ""]
+    lines += [
+        "## Policy comparison",
+        "",
+        "| policy | rule | buffer | period | uplift over period | covers | margin |",
+        "| --- | --- | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for p in doc["policies"]:
+        lines.append(
+            f"| {p['title']} | {p['rule']} | {p['buffer_multiplier']:g}x | "
+            f"{p['period_checked_months']:g} mo | "
+            f"{fmt_both(p['uplift_at_confidence_oom'])} | "
+            f"{'yes' if p['covers'] else 'no'} | {p['margin_oom']:+.2f} OOM |"
+        )
+    lines += [
+        "",
+        "Re-evaluation interval: the longest time a buffer still covers the uplift at "
+        f"{doc['confidence']:.0%} confidence.",
+        "",
+    ]
+    for k, v in doc["reevaluation"].items():
+        lines.append(f"- {k}: {'at least ' if v['beyond_horizon'] else ''}{v['months']:.1f} months")
+    lines += [
+        "",
+        "## Diagnostics",
+        "",
+        f"R-hat max {diag['r_hat_max']:.3f} (needs <= 1.01), bulk ESS min "
+        f"{diag['ess_bulk_min']:.0f} (needs >= 400), tail ESS min "
+        f"{diag['ess_tail_min']:.0f}, divergences {diag['divergences']} (needs 0); "
+        f"{diag['chains']} chains x {diag['draws']} draws: "
+        + (
+            "**passed**."
+            if diag["ok"]
+            else "**FAILED: " + "; ".join(diag["problems"]) + ". Do not rely on these figures.**"
+        ),
+        "",
+        "## Caveats (Davidson et al. 2023, section 4)",
+        "",
+        CAVEATS,
+        "## Provenance",
+        "",
+        "| field | value |",
+        "| --- | --- |",
+    ]
+    for k in (
+        "version",
+        "seed",
+        "fit_seed",
+        "inputs_sha256",
+        "fit_key",
+        "created",
+        "fit_created",
+        "scenario_file",
+        "as_of",
+    ):
+        lines.append(f"| {k} | {prov.get(k)} |")
+    return "\n".join(lines) + "\n"

@@ -9,11 +9,15 @@ from __future__ import annotations
 import sys
 import warnings
 
-import click
 import typer
 
+try:  # Typer >= 0.20 vendors click as typer._click; older versions use click itself
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exceptions
+
 from forecast import __version__
-from forecast.cli import ceg, evidence, priors, run, scenarios
+from forecast.cli import ceg, compare, evidence, priors, run, scenarios
 from forecast.errors import ForecastError
 
 app = typer.Typer(
@@ -28,6 +32,8 @@ app.add_typer(priors.app, name="priors")
 app.add_typer(scenarios.app, name="scenarios")
 app.add_typer(ceg.app, name="ceg")
 app.command("run")(run.run)
+app.command("compare")(compare.compare)
+app.command("export")(compare.export)
 
 
 def _version(value: bool):
@@ -58,12 +64,15 @@ def main(argv: list[str] | None = None) -> None:
 
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.UsageError as exc:
+    except click_exceptions.UsageError as exc:
         exc.show(file=sys.stderr)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
+    except click_exceptions.ClickException as exc:
+        exc.show(file=sys.stderr)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
         err.print("aborted")
         sys.exit(1)
     except KeyboardInterrupt:

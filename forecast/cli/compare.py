@@ -1,0 +1,190 @@
+"""``forecast compare S1 S2 ...`` and ``forecast export [SCENARIO] --out DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forecast.cli import common as c
+from forecast.cli.run import (
+    ActorOpt,
+    AsOfOpt,
+    ConfidenceOpt,
+    DrawsOpt,
+    HorizonOpt,
+    ScenarioArg,
+    forecast_result,
+)
+from forecast.units import fmt_both
+
+
+def compare(
+    scenarios: Annotated[list[str], typer.Argument(help="Two or more scenario names or files.")],
+    horizon: HorizonOpt = None,
+    confidence: ConfidenceOpt = None,
+    actor: ActorOpt = None,
+    seed: c.SeedOpt = 0,
+    draws: DrawsOpt = None,
+    prior: c.PriorOpt = None,
+    evidence: c.EvidenceOpt = None,
+    no_shipped: c.NoShippedOpt = False,
+    as_of: AsOfOpt = None,
+    json: c.JsonOpt = False,
+    strict: c.StrictOpt = False,
+    no_cache: c.NoCacheOpt = False,
+    quiet: c.QuietOpt = False,
+    fit_draws: c.FitDrawsOpt = 1000,
+    fit_tune: c.FitTuneOpt = 1000,
+    chains: c.ChainsOpt = 4,
+):
+    """Scenarios side by side: buffer, P(cross) per eval, re-evaluation intervals, policies."""
+    from forecast import report
+    from forecast.errors import InputError
+
+    if len(scenarios) < 2:
+        raise InputError("compare needs two or more scenarios", "SCENARIO")
+    docs = [
+        report.result_document(
+            forecast_result(
+                s,
+                horizon,
+                confidence,
+                actor,
+                seed,
+                draws,
+                prior,
+                evidence,
+                no_shipped,
+                as_of,
+                no_cache,
+                quiet,
+                strict,
+                fit_draws,
+                fit_tune,
+                chains,
+            )
+        )
+        for s in scenarios
+    ]
+    summary = [
+        {
+            "scenario": d["scenario"],
+            "title": d["title"],
+            "actor": d["actor"],
+            "horizon_months": d["horizon_months"],
+            "confidence": d["confidence"],
+            "buffer": d["buffer"],
+            "median_uplift_oom": d["uplift"][-1]["q50"],
+            "evals": {
+                e["name"]: {"p_cross": e["p_cross"], "triggered_now": e["trigger"]["triggered_now"]}
+                for e in d["evals"]
+            },
+            "reevaluation_months": d["reevaluation_months"],
+            "policies": {
+                p["name"]: {"covers": p["covers"], "margin_oom": p["margin_oom"]}
+                for p in d["policies"]
+            },
+            "diagnostics_ok": d["diagnostics"]["ok"],
+        }
+        for d in docs
+    ]
+    if json:
+        c.emit_json({"scenarios": summary})
+        return
+    table = Table(title="Scenarios side by side")
+    table.add_column("")
+    for s in summary:
+        table.add_column(s["scenario"], overflow="fold")
+    table.add_row("actor", *(s["actor"] for s in summary))
+    table.add_row(
+        "horizon, confidence",
+        *(f"{s['horizon_months']} mo, {s['confidence']:.0%}" for s in summary),
+    )
+    table.add_row("buffer", *(fmt_both(s["buffer"]["oom"]) for s in summary))
+    table.add_row("median uplift", *(fmt_both(s["median_uplift_oom"]) for s in summary))
+    for name in dict.fromkeys(k for s in summary for k in s["evals"]):
+        table.add_row(
+            f"P(cross) {name}",
+            *(
+                f"{s['evals'][name]['p_cross']:.1%}"
+                + (" [red]triggered[/]" if s["evals"][name]["triggered_now"] else "")
+                if name in s["evals"]
+                else "-"
+                for s in summary
+            ),
+        )
+    for key in summary[0]["reevaluation_months"]:
+        table.add_row(
+            f"{key} buffer lasts", *(f"{s['reevaluation_months'][key]:.1f} mo" for s in summary)
+        )
+    for name in summary[0]["policies"]:
+        table.add_row(
+            f"{name} covers",
+            *(
+                ("[green]yes[/]" if s["policies"][name]["covers"] else "[red]no[/]")
+                + f" ({s['policies'][name]['margin_oom']:+.2f})"
+                for s in summary
+            ),
+        )
+    c.out.print(table)
+
+
+def export(
+    scenario: ScenarioArg = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the bundle (must be empty).")] = (
+        Path("forecast-bundle")
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = (
+        False
+    ),
+    horizon: HorizonOpt = None,
+    confidence: ConfidenceOpt = None,
+    actor: ActorOpt = None,
+    seed: c.SeedOpt = 0,
+    draws: DrawsOpt = None,
+    prior: c.PriorOpt = None,
+    evidence: c.EvidenceOpt = None,
+    no_shipped: c.NoShippedOpt = False,
+    as_of: AsOfOpt = None,
+    json: c.JsonOpt = False,
+    strict: c.StrictOpt = False,
+    no_cache: c.NoCacheOpt = False,
+    quiet: c.QuietOpt = False,
+    fit_draws: c.FitDrawsOpt = 1000,
+    fit_tune: c.FitTuneOpt = 1000,
+    chains: c.ChainsOpt = 4,
+):
+    """Write a risk-assessment bundle: report.md, results.json, uplift.csv, PNGs, posterior.nc."""
+    from forecast import report
+    from forecast.errors import InputError
+    from forecast.export import BUNDLE_FILES, write_bundle
+
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise InputError("folder is not empty (use --force to replace it)", str(out), "--out")
+    result = forecast_result(
+        scenario,
+        horizon,
+        confidence,
+        actor,
+        seed,
+        draws,
+        prior,
+        evidence,
+        no_shipped,
+        as_of,
+        no_cache,
+        quiet,
+        strict,
+        fit_draws,
+        fit_tune,
+        chains,
+    )
+    doc = report.result_document(result)
+    write_bundle(result, doc, out, force=force)
+    if json:
+        c.emit_json({"out": str(out), "files": list(BUNDLE_FILES)})
+        return
+    c.out.print(f"[green]wrote[/] {out}/: " + ", ".join(BUNDLE_FILES))

@@ -1,0 +1,142 @@
+"""PNG figures from a result document (matplotlib, Agg backend; imported only to draw)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+POLICY_STYLE = {
+    "anthropic-rsp-v1": "tab:red",
+    "anthropic-rsp-v2": "tab:orange",
+    "gdm-fsf-v1": "tab:purple",
+    "openai-pf-beta": "tab:gray",
+}
+
+
+def fan_chart(doc: dict, path: str | Path) -> None:
+    """Uplift quantiles over time, with the policies' buffers drawn as horizontal lines."""
+    rows = doc["uplift"]
+    months = [r["month"] for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
+    ax.fill_between(
+        months,
+        [r["q05"] for r in rows],
+        [r["q95"] for r in rows],
+        color="tab:blue",
+        alpha=0.18,
+        label="90% interval",
+    )
+    ax.fill_between(
+        months,
+        [r["q25"] for r in rows],
+        [r["q75"] for r in rows],
+        color="tab:blue",
+        alpha=0.35,
+        label="50% interval",
+    )
+    ax.plot(months, [r["q50"] for r in rows], color="tab:blue", lw=2, label="median")
+    ax.plot(
+        months,
+        [r["upper_at_confidence"] for r in rows],
+        color="tab:blue",
+        lw=1.2,
+        ls="--",
+        label=f"{doc['confidence']:.0%} quantile",
+    )
+    seen = set()
+    for p in doc["policies"]:
+        if p["buffer_multiplier"] in seen:
+            continue
+        seen.add(p["buffer_multiplier"])
+        names = [
+            q["title"].split(" (")[0]
+            for q in doc["policies"]
+            if q["buffer_multiplier"] == p["buffer_multiplier"]
+        ]
+        ax.axhline(p["buffer_oom"], color=POLICY_STYLE.get(p["name"], "black"), lw=1, ls=":")
+        ax.text(
+            months[-1],
+            p["buffer_oom"],
+            f" {p['buffer_multiplier']:g}x: " + ", ".join(names),
+            va="bottom",
+            ha="right",
+            fontsize=7,
+            color=POLICY_STYLE.get(p["name"], "black"),
+        )
+    b = doc["buffer"]
+    ax.plot(
+        [b["month"]],
+        [b["oom"]],
+        "o",
+        color="tab:green",
+        label=f"buffer {b['oom']:.2f} OOM ({b['multiplier']:.0f}x)",
+    )
+    ax.set_xlabel("months after the evaluation")
+    ax.set_ylabel("uplift U(t), OOM of effective compute")
+    top = max(max(r["q95"] for r in rows), max(p["buffer_oom"] for p in doc["policies"]))
+    ax.set_ylim(0, top * 1.15 + 0.05)
+    right = ax.secondary_yaxis("right", functions=(lambda x: 10**x, lambda m: _log10(m)))
+    right.set_ylabel("multiplier")
+    ax.set_title(
+        f"{doc['title']}\nactor {doc['actor']}: uplift from enhancements not yet applied",
+        fontsize=10,
+    )
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _log10(m):
+    import numpy as np
+
+    return np.log10(np.maximum(m, 1e-12))
+
+
+def p_cross_chart(doc: dict, path: str | Path) -> None:
+    """P(an eval meets its dangerous threshold by month t), one line per eval."""
+    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=120)
+    alpha = 1 - doc["confidence"]
+    for e in doc["evals"]:
+        ax.plot(e["months"], e["p_cross_over_time"], lw=2, label=e["name"])
+    ax.axhline(alpha, color="tab:red", ls="--", lw=1, label=f"alpha = {alpha:.0%}")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("months after the evaluation")
+    ax.set_ylabel("P(threshold met by month t)")
+    ax.set_title(f"{doc['title']}: probability each eval crosses its threshold", fontsize=10)
+    if doc["evals"]:
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "this scenario has no evals", ha="center", transform=ax.transAxes)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def tornado_chart(rows: list[dict], baseline_oom: float, path: str | Path, title: str) -> None:
+    """Sensitivity: how far each prior variation moves the buffer (OOM), largest first."""
+    rows = rows[:15]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5), dpi=120)
+    for i, r in enumerate(reversed(rows)):
+        lo, hi = r["buffer_min_oom"], r["buffer_max_oom"]
+        ax.barh(i, hi - lo, left=lo, color="tab:blue", alpha=0.6)
+        ax.text(hi, i, f" {r['swing_oom']:.2f}", va="center", fontsize=7)
+    ax.set_yticks(range(len(rows)), [r["prior"] for r in reversed(rows)], fontsize=8)
+    ax.axvline(baseline_oom, color="black", lw=1)
+    ax.set_xlabel("buffer, OOM (black line: default priors)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def is_png(path: str | Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,583 @@
+"""forecast.evidence: the catalogue, its model arrays, and `forecast evidence validate`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import textwrap
+
+import numpy as np
+import pytest
+from conftest import MINIMAL_CATALOGUE, flat, words
+
+from forecast.errors import InputError
+from forecast.evidence import (
+    REFERENCE_LOG10_FLOP,
+    benchmark_key,
+    build_table,
+    catalogue_cut,
+    load_catalogue,
+    shipped_catalogue_path,
+)
+from forecast.files import read_yaml, validate
+from forecast.schemas import CATEGORIES, Catalogue
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_catalogue()
+
+
+def make_catalogue(enhancements, combinations=()) -> Catalogue:
+    return Catalogue.model_validate(
+        {
+            "schema_version": 1,
+            "enhancements": list(enhancements),
+            "combinations": list(combinations),
+        }
+    )
+
+
+def enh(id_, category="tool", published="2023-01-01", observations=()):
+    return {
+        "id": id_,
+        "name": id_.title(),
+        "category": category,
+        "published": published,
+        "access": "prompt",
+        "source": "src",
+        "observations": list(observations),
+    }
+
+
+def obs(ceg, benchmark="GSM8k", **extra):
+    return {"benchmark": benchmark, "domain": "math", "ceg": ceg, "where": "t1", **extra}
+
+
+def line_of(text: str, needle: str, occurrence: int = 0) -> int:
+    hits = [i + 1 for i, line in enumerate(text.splitlines()) if needle in line]
+    return hits[occurrence]
+
+
+# --------------------------------------------------------------------------- shipped
+
+
+def test_shipped_catalogue_validates(shipped):
+    doc = read_yaml(shipped_catalogue_path())
+    raw = validate(Catalogue, doc, "catalogue")
+    assert len(raw.enhancements) == len(shipped.enhancements) > 30
+    assert len(raw.combinations) == len(shipped.combinations) > 5
+    ids = [e.id for e in shipped.enhancements]
+    assert len(ids) == len(set(ids))
+    assert {"toolformer", "chain_of_thought", "majority_voting"} <= set(ids)
+    for c in shipped.combinations:
+        assert set(c.members) <= set(ids), c.id
+    for e in shipped.enhancements:
+        assert e.category in CATEGORIES
+
+
+def test_shipped_table_shapes(shipped):
+    table = build_table(shipped)
+    n_enh = len(shipped.enhancements)
+    in_fit = sum(o.in_fit for e in shipped.enhancements for o in e.observations) + sum(
+        c.in_fit for c in shipped.combinations
+    )
+    k = max(len(c.members) for c in shipped.combinations)
+    assert table.n_rows == in_fit
+    assert table.enhancement_ids == tuple(e.id for e in shipped.enhancements)
+    assert table.enhancement_category.shape == (n_enh,)
+    assert table.enhancement_year.shape == (n_enh,)
+    assert table.members.shape == table.in_baseline.shape == (in_fit, k)
+    for name in ("value", "lower", "upper", "log_compute", "benchmark"):
+        assert getattr(table, name).shape == (in_fit,), name
+    assert len(table.row_labels) == in_fit
+    assert table.category_counts.shape == (len(CATEGORIES),)
+    assert table.category_counts.sum() == n_enh
+    assert table.members.max() < n_enh and table.members.min() >= -1
+    assert table.benchmark.max() == len(table.benchmarks) - 1
+    # every row is exactly one of point / censored
+    point = np.isfinite(table.value)
+    censored = np.isfinite(table.lower) | np.isfinite(table.upper)
+    assert (point ^ censored).all()
+
+
+def test_shipped_in_fit_false_rows_are_excluded(shipped):
+    table = build_table(shipped)
+    # retro_memory_retrieval's first C4 figure (8x) is marked in_fit: false; its 17x is kept
+    assert "retro_memory_retrieval[0] C4" not in table.row_labels
+    assert "retro_memory_retrieval[1] C4" in table.row_labels
+    row = table.row_labels.index("retro_memory_retrieval[1] C4")
+    assert table.lower[row] == pytest.approx(math.log10(17))
+    assert math.isnan(table.value[row]) and table.upper[row] == math.inf
+    assert table.log_compute[row] == pytest.approx(math.log10(1.071e21) - REFERENCE_LOG10_FLOP)
+
+
+def test_shipped_combination_rows(shipped):
+    table = build_table(shipped)
+    row = table.row_labels.index(
+        "process_verification_over_orm Lightman et al. 2023 math benchmark"
+    )
+    ids = table.enhancement_ids
+    members = [ids[m] for m in table.members[row] if m >= 0]
+    assert members == ["verification", "process_verification"]
+    assert table.in_baseline[row].tolist()[:2] == [True, False]
+    assert not table.in_baseline[row, 2:].any()
+    assert (table.members[row, 2:] == -1).all()
+    assert table.value[row] == pytest.approx(math.log10(8))
+    assert not table.is_single[row]
+    assert table.log_compute[row] == 0.0  # no base_compute_flop given
+
+
+# --------------------------------------------------------------------------- build_table
+
+
+def test_build_table_censoring_encoding():
+    catalogue = make_catalogue(
+        [
+            enh(
+                "a",
+                observations=[
+                    obs({"point": 10}, base_compute_flop=1e22),
+                    obs({"lower": 20}),
+                    obs({"upper": 9}),
+                    obs({"lower": 5, "upper": 50}),
+                    obs({"point": 1000}, in_fit=False),
+                ],
+            )
+        ]
+    )
+    t = build_table(catalogue)
+    assert t.n_rows == 4
+    assert t.row_labels == ("a[0] GSM8k", "a[1] GSM8k", "a[2] GSM8k", "a[3] GSM8k")
+    assert t.kind.tolist() == ["point", "lower", "upper", "interval"]
+    # point: value=log10, no bounds
+    assert (t.value[0], t.lower[0], t.upper[0]) == (pytest.approx(1.0), -np.inf, np.inf)
+    # lower bound: lower=log10(x), value NaN, upper=inf
+    assert math.isnan(t.value[1])
+    assert t.lower[1] == pytest.approx(math.log10(20)) and t.upper[1] == np.inf
+    # upper bound: the reverse
+    assert math.isnan(t.value[2])
+    assert t.lower[2] == -np.inf and t.upper[2] == pytest.approx(math.log10(9))
+    # interval
+    assert math.isnan(t.value[3])
+    assert (t.lower[3], t.upper[3]) == (pytest.approx(math.log10(5)), pytest.approx(math.log10(50)))
+    assert t.log_compute.tolist() == [pytest.approx(-1.0), 0.0, 0.0, 0.0]
+    assert t.members.shape == (4, 1) and (t.members == 0).all()
+    assert t.is_single.all()
+
+
+def test_build_table_combination_membership_and_padding():
+    catalogue = make_catalogue(
+        [
+            enh("a", observations=[obs({"point": 2})]),
+            enh("b", category="data"),
+            enh("c", category="prompting"),
+        ],
+        [
+            {**obs({"lower": 30}), "id": "ab", "members": ["a", "b"], "baseline": ["a"]},
+            {**obs({"point": 100}), "id": "abc", "members": ["c", "a", "b"]},
+            {**obs({"point": 5}), "id": "skip", "members": ["b", "c"], "in_fit": False},
+        ],
+    )
+    t = build_table(catalogue)
+    assert t.n_rows == 3
+    assert t.members.tolist() == [[0, -1, -1], [0, 1, -1], [2, 0, 1]]
+    assert t.in_baseline.tolist() == [
+        [False, False, False],
+        [True, False, False],
+        [False, False, False],
+    ]
+    assert t.is_single.tolist() == [True, False, False]
+    assert t.row_labels[1:] == ("ab GSM8k", "abc GSM8k")
+
+
+def test_build_table_benchmarks_shared_loosely():
+    catalogue = make_catalogue(
+        [
+            enh(
+                "a",
+                observations=[
+                    obs({"point": 2}, benchmark="MMLU-STEM"),
+                    obs({"point": 3}, benchmark="mmlu stem"),
+                    obs({"point": 4}, benchmark="MATH"),
+                ],
+            )
+        ]
+    )
+    t = build_table(catalogue)
+    assert benchmark_key("MMLU_STEM") == benchmark_key("  mmlu-stem ") == "mmlu stem"
+    assert t.benchmark.tolist() == [0, 0, 1]
+    assert t.benchmarks == ("mmlu stem", "math")
+    assert t.shared_benchmark.tolist() == [True, True, False]
+
+
+def test_build_table_categories_dates_and_window():
+    catalogue = make_catalogue(
+        [
+            enh("a", "tool", "2022-06-01", [obs({"point": 2})]),
+            enh("b", "data", "2023-06-01"),
+            enh("c", "data", "2024-06-01"),
+        ]
+    )
+    t = build_table(catalogue)
+    assert t.enhancement_category.tolist() == [
+        CATEGORIES.index("tool"),
+        CATEGORIES.index("data"),
+        CATEGORIES.index("data"),
+    ]
+    assert t.enhancement_year[0] == 0.0  # the reference date
+    assert t.enhancement_year[1] == pytest.approx(1.0, abs=0.01)
+    assert t.window_years == pytest.approx(2.0, abs=0.01)
+    assert t.category_counts[CATEGORIES.index("data")] == 2
+    cut = build_table(catalogue, window_end=dt.date(2023, 12, 31))
+    assert cut.category_counts[CATEGORIES.index("data")] == 1
+    assert cut.category_counts.sum() == 2
+    assert cut.window_years == pytest.approx(1.58, abs=0.01)
+
+
+def test_build_table_needs_enhancements_and_observations():
+    with pytest.raises(InputError, match="no enhancements"):
+        build_table(make_catalogue([]))
+    with pytest.raises(InputError, match="no CEG observations"):
+        build_table(make_catalogue([enh("a", observations=[obs({"point": 2}, in_fit=False)])]))
+
+
+def test_digest_tracks_the_data():
+    base = make_catalogue([enh("a", observations=[obs({"point": 10})])])
+    same = make_catalogue([enh("a", observations=[obs({"point": 10}, notes="words only")])])
+    other = make_catalogue([enh("a", observations=[obs({"point": 11})])])
+    assert build_table(base).digest() == build_table(same).digest()
+    assert build_table(base).digest() != build_table(other).digest()
+    assert len(build_table(base).digest()) == 64
+
+
+# --------------------------------------------------------------------------- catalogue_cut
+
+
+def test_catalogue_cut_by_date(shipped):
+    as_of = dt.date(2022, 3, 1)
+    cut = catalogue_cut(shipped, as_of)
+    kept = {e.id for e in cut.enhancements}
+    assert kept == {e.id for e in shipped.enhancements if e.published < as_of}
+    assert "webgpt" in kept and "few_shot_prompting" in kept
+    assert "instructgpt_sft" not in kept  # published 2022-03-01: not before the cut
+    combos = {c.id for c in cut.combinations}
+    assert "webgpt_best_of_n_truthfulqa" in combos
+    assert "process_verification_over_orm" not in combos  # process_verification is 2023
+    for c in cut.combinations:
+        assert set(c.members) <= kept
+    assert catalogue_cut(shipped, dt.date(1990, 1, 1)).enhancements == []
+    everything = catalogue_cut(shipped, dt.date(2100, 1, 1))
+    assert len(everything.enhancements) == len(shipped.enhancements)
+    assert len(everything.combinations) == len(shipped.combinations)
+
+
+# --------------------------------------------------------------------------- load_catalogue
+
+
+def test_user_catalogue_adds_on_top(shipped, write_yaml):
+    merged = load_catalogue(write_yaml(MINIMAL_CATALOGUE))
+    assert len(merged.enhancements) == len(shipped.enhancements) + 1
+    assert merged.enhancements[-1].id == "my_tool"
+
+
+def test_user_catalogue_replaces_shipped_id(shipped, write_yaml):
+    text = MINIMAL_CATALOGUE.replace("id: my_tool", "id: toolformer").replace(
+        "name: My tool", "name: Replaced Toolformer"
+    )
+    merged = load_catalogue(write_yaml(text))
+    assert len(merged.enhancements) == len(shipped.enhancements)
+    by_id = {e.id: e for e in merged.enhancements}
+    assert by_id["toolformer"].name == "Replaced Toolformer"
+    assert len(by_id["toolformer"].observations) == 1
+    table = build_table(merged)
+    assert not any(label.startswith("toolformer[1]") for label in table.row_labels)
+
+
+def test_user_combination_may_use_shipped_members(write_yaml):
+    text = MINIMAL_CATALOGUE + textwrap.dedent(
+        """\
+        combinations:
+          - id: my_combo
+            members: [my_tool, chain_of_thought]
+            benchmark: GSM8k
+            domain: math
+            ceg: {point: 30}
+            where: "t2"
+        """
+    )
+    merged = load_catalogue(write_yaml(text))
+    assert merged.combinations[-1].members == ["my_tool", "chain_of_thought"]
+
+
+def test_user_folder_and_no_shipped(tmp_path):
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(MINIMAL_CATALOGUE)
+    (folder / "b.yml").write_text(MINIMAL_CATALOGUE.replace("my_tool", "other_tool"))
+    (folder / "notes.txt").write_text("ignored")
+    merged = load_catalogue(folder, shipped=False)
+    assert [e.id for e in merged.enhancements] == ["my_tool", "other_tool"]
+
+
+def test_load_catalogue_errors(tmp_path):
+    with pytest.raises(InputError, match="not found") as info:
+        load_catalogue(tmp_path / "missing.yaml")
+    assert info.value.file == str(tmp_path / "missing.yaml")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="no catalogue .yaml"):
+        load_catalogue(empty)
+    with pytest.raises(InputError, match="no catalogue given"):
+        load_catalogue(None, shipped=False)
+
+
+# --------------------------------------------------------------------------- CLI: good input
+
+
+def test_cli_validate_shipped(run_cli, shipped):
+    code, out, err = run_cli(["evidence", "validate", "--json"])
+    assert code == 0, err
+    (result,) = json.loads(out)
+    assert result["valid"] is True
+    assert result["enhancements"] == len(shipped.enhancements)
+    assert result["combinations"] == len(shipped.combinations)
+
+
+def test_cli_validate_user_file(run_cli, write_yaml, shipped):
+    path = write_yaml(MINIMAL_CATALOGUE)
+    code, out, err = run_cli(["evidence", "validate", path, "--json"])
+    assert code == 0, err
+    (result,) = json.loads(out)
+    assert result["file"] == str(path)
+    assert result["enhancements"] == len(shipped.enhancements) + 1
+    code, out, err = run_cli(["evidence", "validate", path])
+    assert code == 0 and "valid" in out and err == ""
+
+
+def test_cli_list_no_posterior_json(run_cli, write_yaml):
+    path = write_yaml(MINIMAL_CATALOGUE)
+    code, out, err = run_cli(
+        [
+            "evidence",
+            "list",
+            "--no-posterior",
+            "--json",
+            "--evidence",
+            path,
+            "--no-shipped-evidence",
+        ]
+    )
+    assert code == 0, err
+    (row,) = json.loads(out)["enhancements"]
+    assert row["id"] == "my_tool" and row["posterior_ceg"] is None
+
+
+def test_cli_show_unknown_id_suggests(run_cli):
+    code, out, err = run_cli(["evidence", "show", "toolformr", "--no-posterior"])
+    assert code == 2 and out == ""
+    assert "did you mean 'toolformer'" in words(err)
+
+
+# --------------------------------------------------------------------------- CLI: bad input
+
+
+def _sub(old: str, new: str):
+    def make(text: str) -> str:
+        assert old in text
+        return text.replace(old, new, 1)
+
+    return make
+
+
+SECOND = (
+    "  - id: my_tool\n"
+    "    name: Again\n"
+    "    category: data\n"
+    "    published: 2023-02-01\n"
+    "    access: prompt\n"
+    '    source: "x"\n'
+)
+
+COMBO_UNKNOWN = textwrap.dedent(
+    """\
+    combinations:
+      - id: my_combo
+        members: [my_tool, chain_of_thougth]
+        benchmark: GSM8k
+        domain: math
+        ceg: {point: 3}
+        where: "t"
+    """
+)
+
+# name -> (make the bad text from MINIMAL_CATALOGUE, field path or None,
+#          text on the line the error must point at (or (text, occurrence)) or None,
+#          words the message must contain)
+BAD_INPUTS = {
+    "wrong_type_date": (
+        _sub("published: 2023-01-01", "published: notadate"),
+        "enhancements[0].published",
+        "published: notadate",
+        "valid date",
+    ),
+    "bound_not_a_number": (
+        _sub("ceg: {lower: 5}", "ceg: {lower: abc}"),
+        "enhancements[0].observations[0].ceg.lower",
+        "ceg: {lower: abc}",
+        "valid number",
+    ),
+    "unknown_category": (
+        _sub("category: tool", "category: tols"),
+        "enhancements[0].category",
+        "category: tols",
+        "did you mean 'tool'",
+    ),
+    "duplicate_id": (
+        lambda t: t.replace("enhancements:\n", "enhancements:\n" + SECOND, 1),
+        "enhancements[1].id",
+        ("id: my_tool", 1),
+        "duplicate id 'my_tool'",
+    ),
+    "unknown_optional_key": (
+        _sub('where: "table 1"', 'where: "table 1"\n        note: "typo of notes"'),
+        "enhancements[0].observations[0].note",
+        "note:",
+        "did you mean 'notes'",
+    ),
+    "unknown_required_key": (
+        _sub("category: tool", "categroy: tool"),
+        "enhancements[0].categroy",
+        "categroy: tool",
+        "unknown key 'categroy', did you mean 'category'",
+    ),
+    "combination_unknown_member": (
+        lambda t: t + COMBO_UNKNOWN,
+        "combinations[0].members[1]",
+        "chain_of_thougth",
+        "did you mean 'chain_of_thought'",
+    ),
+    "negative_ceg": (
+        _sub("ceg: {lower: 5}", "ceg: {point: -3}"),
+        "enhancements[0].observations[0].ceg.point",
+        "ceg: {point: -3}",
+        "greater than or equal to 0",
+    ),
+    "zero_ceg": (
+        _sub("ceg: {lower: 5}", "ceg: {lower: 0}"),
+        "enhancements[0].observations[0].ceg",
+        "ceg: {lower: 0}",
+        "above 0",
+    ),
+    "bound_lower_above_upper": (
+        _sub("ceg: {lower: 5}", "ceg: {lower: 50, upper: 5}"),
+        "enhancements[0].observations[0].ceg",
+        "ceg: {lower: 50",
+        "above 'upper'",
+    ),
+    "bad_id_pattern": (
+        _sub("id: my_tool", "id: My-Tool"),
+        "enhancements[0].id",
+        "id: My-Tool",
+        "should match pattern",
+    ),
+    "wrong_schema_version": (
+        _sub("schema_version: 1", "schema_version: 2"),
+        "schema_version",
+        "schema_version: 2",
+        "got 2",
+    ),
+    "malformed_yaml": (
+        _sub("ceg: {lower: 5}", "ceg: >20"),
+        None,
+        "ceg: >20",
+        "not valid YAML",
+    ),
+    "bad_indentation": (
+        _sub("    name: My tool", "      name: My tool"),
+        None,
+        "name: My tool",
+        "not valid YAML",
+    ),
+    "top_level_list": (
+        lambda t: "- id: my_tool\n- id: other\n",
+        None,
+        None,
+        "expected a mapping",
+    ),
+    "empty_file": (lambda t: "", None, None, "expected a mapping"),
+    "markup_in_value": (
+        _sub("category: tool", 'category: "[/bold]"'),
+        "enhancements[0].category",
+        "category:",
+        "[/bold]",
+    ),
+    "impossible_date": (
+        _sub("published: 2023-01-01", "published: 2023-02-30"),
+        "enhancements[0].published",
+        "published:",
+        "2023-02-30",
+    ),
+    "duplicate_key": (
+        _sub("    access: prompt\n", "    access: prompt\n    access: weights\n"),
+        "enhancements[0].access",
+        ("access:", 1),
+        "duplicate key 'access'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_cli_validate_bad_input(run_cli, write_yaml, case):
+    make, field, line_needle, message = BAD_INPUTS[case]
+    text = make(MINIMAL_CATALOGUE)
+    path = write_yaml(text, f"{case}.yaml")
+    code, out, err = run_cli(["evidence", "validate", path])
+    assert "Traceback" not in err
+    assert code == 2, err
+    assert out == ""
+    joined = flat(err)
+    assert str(path) in joined
+    if line_needle is not None:
+        needle, occurrence = line_needle if isinstance(line_needle, tuple) else (line_needle, 0)
+        assert f"{path}:{line_of(text, needle, occurrence)}:" in joined
+    if field is not None:
+        assert f": {field}" in words(err) or f":{field}" in joined
+    assert message in words(err)
+    assert words(err).startswith("error:")
+
+
+def test_cli_validate_missing_file(run_cli, tmp_path):
+    path = tmp_path / "nope.yaml"
+    code, out, err = run_cli(["evidence", "validate", path])
+    assert (code, out) == (2, "")
+    assert "Traceback" not in err
+    assert str(path) in flat(err)
+    assert "not found" in words(err)
+
+
+def test_cli_validate_stops_at_first_bad_file_and_prints_nothing(run_cli, write_yaml):
+    good = write_yaml(MINIMAL_CATALOGUE, "good.yaml")
+    bad = write_yaml(MINIMAL_CATALOGUE.replace("category: tool", "category: x"), "bad.yaml")
+    code, out, err = run_cli(["evidence", "validate", good, bad])
+    assert (code, out) == (2, "")
+    assert str(bad) in flat(err) and str(good) not in flat(err)
+
+
+def test_cli_validate_bad_input_end_to_end(run_forecast, write_yaml):
+    path = write_yaml(MINIMAL_CATALOGUE.replace("category: tool", "category: tols"))
+    code, out, err = run_forecast("evidence", "validate", path)
+    assert (code, out) == (2, "")
+    assert "Traceback" not in err
+    assert f"{path}:{line_of(MINIMAL_CATALOGUE, 'category: tool')}:" in flat(err)
+    assert "enhancements[0].category" in flat(err)
+
+
+def test_cli_error_is_one_line(run_forecast, tmp_path):
+    path = tmp_path / ("a_rather_long_catalogue_file_name_" * 3 + ".yaml")
+    path.write_text(MINIMAL_CATALOGUE.replace("category: tool", "category: tols"))
+    code, out, err = run_forecast("evidence", "validate", path)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1  # not wrapped at the console width
+    assert err.startswith(f"error: {path}:5:15: enhancements[0].category: ")
