@@ -14,6 +14,7 @@ import numpy as np
 
 from forecast import __version__, cache
 from forecast.buffer import POLICY_MONTHS, STANDARD_BUFFERS, policy_comparison, reevaluation_months
+from forecast.errors import InputError
 from forecast.evals import evaluate, read_task_results, slope_draws
 from forecast.evidence import EvidenceTable, build_table, load_catalogue
 from forecast.fit import Fit, FitSettings, fit
@@ -218,6 +219,7 @@ def run_scenario(
     use_cache: bool = True,
     progress: bool = False,
     log: Callable[[str], None] = lambda message: None,
+    reference_date: dt.date | None = None,
 ) -> ForecastResult:
     """Fit (or reuse the cached fit) and forecast a scenario.
 
@@ -235,12 +237,20 @@ def run_scenario(
         Prior overrides, merged over the scenario's ``priors:`` block.
     as_of
         Cut the catalogue at this date (enhancements published before it only).
+    reference_date
+        Replace the base model's reference date (the date the forecast starts from).
     """
     from forecast.evidence import catalogue_cut
     from forecast.scenarios import check_against, load_scenario
 
     loaded = load_scenario(scenario)
     sc = loaded.scenario
+    if reference_date is not None:
+        sc = sc.model_copy(
+            update={
+                "base_model": sc.base_model.model_copy(update={"reference_date": reference_date})
+            }
+        )
     prior_set = priors_with(sc.priors, origin=str(loaded.path))
     if priors:
         prior_set = prior_set.with_overrides(priors)
@@ -321,3 +331,161 @@ def run_scenario(
         reevaluation,
         provenance,
     )
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def prior_check(scenario: str | Path | None = None, seed: int = 0, **run_options) -> dict:
+    """Uplift quantiles over time implied by the priors alone, beside the posterior's."""
+    from forecast.prior_predictive import prior_draws
+
+    result = run_scenario(scenario, seed=seed, **run_options)
+    draws = prior_draws(result.fitted.table, result.fitted.priors, result.uplift.oom.shape[0], seed)
+    setup = _setup_of(result)
+    prior_uplift = simulate_uplift(draws, setup, result.fitted.priors, seed=seed)
+    q = (0.05, 0.5, 0.95)
+    end = result.horizon_index + 1
+    prior_q = prior_uplift.quantiles(q)[:, :end]
+    post_q = result.uplift.quantiles(q)[:, :end]
+    return {
+        "scenario": result.scenario.name,
+        "months": result.uplift.times_months[:end].tolist(),
+        "prior": {f"q{int(p * 100):02d}": prior_q[i].tolist() for i, p in enumerate(q)},
+        "posterior": {f"q{int(p * 100):02d}": post_q[i].tolist() for i, p in enumerate(q)},
+        "prior_parameters": {
+            name: quantile_summary(draws[name])
+            for name in (
+                "ceg_global_mean",
+                "composability_within",
+                "composability_between",
+                "selection_bias",
+                "scale_slope",
+                "ceg_trend",
+            )
+        },
+        "confidence": result.confidence,
+        "prior_buffer_oom": float(
+            np.quantile(prior_uplift.oom[:, result.horizon_index], result.confidence)
+        ),
+        "posterior_buffer_oom": result.buffer_oom,
+    }
+
+
+def _setup_of(result: ForecastResult):
+    from forecast.buffer import POLICY_MONTHS
+
+    return setup_forecast(
+        result.scenario,
+        result.fitted.catalogue,
+        result.fitted.fit.enhancement_ids,
+        result.horizon_months,
+        result.actor,
+        extra_months=POLICY_MONTHS,
+    )
+
+
+def prior_sensitivity(scenario: str | Path | None = None, seed: int = 0, **run_options) -> dict:
+    """Every prior ranked by how far tightening, widening or shifting it moves the buffer."""
+    from forecast.sensitivity import sensitivity
+
+    result = run_scenario(scenario, seed=seed, **run_options)
+    setup = _setup_of(result)
+    h = result.horizon_index
+
+    def buffer_of(prior_set) -> float:
+        u = simulate_uplift(result.fitted.fit.draws, setup, prior_set, seed=seed)
+        return float(np.quantile(u.oom[:, h], result.confidence))
+
+    rows, baseline = sensitivity(
+        result.fitted.fit.draws,
+        result.fitted.priors,
+        buffer_of,
+        result.confidence,
+        result.uplift.oom[:, h],
+    )
+    return {
+        "scenario": result.scenario.name,
+        "horizon_months": result.horizon_months,
+        "confidence": result.confidence,
+        "buffer_oom": baseline,
+        "priors": rows,
+        "diagnostics": result.fitted.fit.diagnostics.to_dict(),
+    }
+
+
+def backtest(
+    as_of: dt.date, scenario: str | Path | None = "gpt4-2023-03", seed: int = 0, **run_options
+) -> dict:
+    """Forecast from ``as_of`` with the catalogue cut there; set it beside later measurements.
+
+    Each eval's ``compare_with`` names measurements (priors/measurements.yaml) taken after
+    ``as_of``; the forecast score at that month is compared with what was measured.
+    """
+    import math
+
+    from forecast.evidence import load_measurements
+    from forecast.scenarios import load_scenario
+
+    measured = {m.id: m for m in load_measurements().measurements}
+    loaded = load_scenario(scenario)
+    later = []
+    for spec in loaded.scenario.evals:
+        for mid in spec.compare_with:
+            if mid not in measured:
+                from forecast.files import suggest
+
+                raise InputError(
+                    f"unknown measurement {mid!r}{suggest(mid, list(measured))}",
+                    str(loaded.path),
+                    f"evals.{spec.name}.compare_with",
+                )
+            later.append((spec.name, measured[mid]))
+    months_needed = [(m.measured - as_of).days / 30.44 for _, m in later if m.measured > as_of]
+    horizon = max([loaded.scenario.horizon_months, *[math.ceil(x) for x in months_needed]])
+    run_options.setdefault("horizon_months", horizon)
+    result = run_scenario(scenario, seed=seed, as_of=as_of, reference_date=as_of, **run_options)
+    evals = {e["name"]: e for e in result.evals}
+    rows = []
+    for name, m in later:
+        months = (m.measured - as_of).days / 30.44
+        row = {
+            "eval": name,
+            "measurement": m.id,
+            "model": m.model,
+            "agent": m.agent,
+            "measured_on": m.measured.isoformat(),
+            "months_after": round(months, 1),
+            "measured": m.success_rate.point,
+            "measured_plus_minus": m.success_rate.plus_minus,
+            "where": m.where,
+        }
+        e = evals[name]
+        if m.measured <= as_of:
+            row |= {"verdict": "measured before the as-of date: not a test"}
+        elif e["kind"] != "aggregate":
+            row |= {"verdict": "only aggregate evals can be compared with a measured score"}
+        else:
+            grid = e["months"]
+            q = {k: float(np.interp(months, grid, v)) for k, v in e["score_over_time"].items()}
+            inside = q["q05"] <= m.success_rate.point <= q["q95"]
+            row |= {
+                "forecast_q05": q["q05"],
+                "forecast_q50": q["q50"],
+                "forecast_q95": q["q95"],
+                "inside_90": inside,
+                "verdict": "inside the forecast's 90% interval"
+                if inside
+                else ("above" if m.success_rate.point > q["q95"] else "below")
+                + " the forecast's 90% interval",
+            }
+        rows.append(row)
+    return {
+        "scenario": result.scenario.name,
+        "as_of": as_of.isoformat(),
+        "catalogue_enhancements": len(result.fitted.catalogue.enhancements),
+        "buffer_oom": result.buffer_oom,
+        "horizon_months": result.horizon_months,
+        "comparisons": rows,
+        "diagnostics": result.fitted.fit.diagnostics.to_dict(),
+    }

@@ -153,6 +153,7 @@ def _aggregate(spec, shift, shift_q, alpha, rng, n) -> dict:
         now = np.full(n, spec.score)
     after = expit(logit(now)[:, None] + shift)
     p_cross = (after >= spec.threshold).mean(axis=0)
+    score_q = np.quantile(after, [0.05, 0.5, 0.95], axis=0)
     trigger = float(expit(logit(spec.threshold) - shift_q))
     return {
         "name": spec.name,
@@ -162,6 +163,7 @@ def _aggregate(spec, shift, shift_q, alpha, rng, n) -> dict:
         "p_cross": float(p_cross[-1]),
         "p_cross_over_time": p_cross.tolist(),
         "p_already_met": float((now >= spec.threshold).mean()),
+        "score_over_time": {k: score_q[i].tolist() for i, k in enumerate(("q05", "q50", "q95"))},
         "trigger": {
             "score": trigger,
             "triggered_now": bool(p_cross[-1] > alpha),

@@ -256,6 +256,9 @@ class EvalSpec(Strict):
     task_pass_rate: Fraction = Field(0.10, description="a task counts as passed at this rate")
     tasks_fraction: Fraction = Field(0.50, description="threshold met at this share of tasks")
     slope: str = Field("default", description="logits per OOM: a distribution or 'default'")
+    compare_with: list[Identifier] = Field(
+        [], description="measurement ids (priors/measurements.yaml) for backtests"
+    )
 
     @model_validator(mode="after")
     def _one_state(self) -> EvalSpec:

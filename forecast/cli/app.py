@@ -17,7 +17,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_exceptions
 
 from forecast import __version__
-from forecast.cli import ceg, compare, evidence, priors, run, scenarios
+from forecast.cli import ceg, checks, compare, evidence, priors, run, scenarios
 from forecast.errors import ForecastError
 
 app = typer.Typer(
@@ -34,6 +34,9 @@ app.add_typer(ceg.app, name="ceg")
 app.command("run")(run.run)
 app.command("compare")(compare.compare)
 app.command("export")(compare.export)
+app.command("sensitivity")(checks.sensitivity)
+app.command("backtest")(checks.backtest)
+priors.app.command("check")(checks.priors_check)
 
 
 def _version(value: bool):

@@ -1,0 +1,276 @@
+"""``forecast priors check``, ``forecast sensitivity`` and ``forecast backtest``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forecast.cli import common as c
+from forecast.cli.run import ActorOpt, ConfidenceOpt, HorizonOpt, ScenarioArg, check_actor
+
+
+def _options(
+    horizon,
+    confidence,
+    actor,
+    prior,
+    evidence,
+    no_shipped,
+    no_cache,
+    quiet,
+    fit_draws,
+    fit_tune,
+    chains,
+) -> dict:
+    from forecast.fit import FitSettings
+
+    check_actor(actor)
+    return dict(
+        horizon_months=horizon,
+        confidence=confidence,
+        actor=actor,
+        priors=c.parse_overrides(prior),
+        evidence=evidence,
+        shipped_evidence=not no_shipped,
+        use_cache=not no_cache,
+        progress=not quiet,
+        log=lambda m: c.note(m, quiet),
+        settings=FitSettings(draws=fit_draws, tune=fit_tune, chains=chains, seed=c.DEFAULT_SEED),
+    )
+
+
+def priors_check(
+    scenario: ScenarioArg = None,
+    horizon: HorizonOpt = None,
+    confidence: ConfidenceOpt = None,
+    actor: ActorOpt = None,
+    seed: c.SeedOpt = 0,
+    prior: c.PriorOpt = None,
+    evidence: c.EvidenceOpt = None,
+    no_shipped: c.NoShippedOpt = False,
+    json: c.JsonOpt = False,
+    no_cache: c.NoCacheOpt = False,
+    quiet: c.QuietOpt = False,
+    fit_draws: c.FitDrawsOpt = 1000,
+    fit_tune: c.FitTuneOpt = 1000,
+    chains: c.ChainsOpt = 4,
+):
+    """Prior predictive check: the uplift the priors alone imply, beside the posterior's."""
+    from forecast import api
+    from forecast.units import fmt_both
+
+    doc = api.prior_check(
+        scenario,
+        seed=seed,
+        **_options(
+            horizon,
+            confidence,
+            actor,
+            prior,
+            evidence,
+            no_shipped,
+            no_cache,
+            quiet,
+            fit_draws,
+            fit_tune,
+            chains,
+        ),
+    )
+    if json:
+        c.emit_json(doc)
+        return
+    table = Table(
+        title=f"Prior predictive check ({doc['scenario']}): uplift in OOM, priors "
+        "alone vs after the evidence"
+    )
+    for col in (
+        "month",
+        "prior 5%",
+        "prior median",
+        "prior 95%",
+        "posterior 5%",
+        "posterior median",
+        "posterior 95%",
+    ):
+        table.add_column(col, justify="right")
+    for t, month in enumerate(doc["months"]):
+        table.add_row(
+            f"{month:g}",
+            *(f"{doc[s][q][t]:.2f}" for s in ("prior", "posterior") for q in ("q05", "q50", "q95")),
+        )
+    c.out.print(table)
+    c.out.print(
+        f"buffer at {doc['confidence']:.0%}: priors alone "
+        f"{fmt_both(doc['prior_buffer_oom'])}; with the evidence "
+        f"{fmt_both(doc['posterior_buffer_oom'])}"
+    )
+
+
+def sensitivity(
+    scenario: ScenarioArg = None,
+    horizon: HorizonOpt = None,
+    confidence: ConfidenceOpt = None,
+    actor: ActorOpt = None,
+    seed: c.SeedOpt = 0,
+    prior: c.PriorOpt = None,
+    evidence: c.EvidenceOpt = None,
+    no_shipped: c.NoShippedOpt = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write tornado.png here.")] = None,
+    json: c.JsonOpt = False,
+    no_cache: c.NoCacheOpt = False,
+    quiet: c.QuietOpt = False,
+    fit_draws: c.FitDrawsOpt = 1000,
+    fit_tune: c.FitTuneOpt = 1000,
+    chains: c.ChainsOpt = 4,
+):
+    """Rank every prior by how far tightening, widening or shifting it moves the buffer."""
+    from forecast import api
+
+    doc = api.prior_sensitivity(
+        scenario,
+        seed=seed,
+        **_options(
+            horizon,
+            confidence,
+            actor,
+            prior,
+            evidence,
+            no_shipped,
+            no_cache,
+            quiet,
+            fit_draws,
+            fit_tune,
+            chains,
+        ),
+    )
+    if out is not None:
+        import os
+
+        from forecast import plots
+
+        out.mkdir(parents=True, exist_ok=True)
+        tmp_png = out / f".tornado.{os.getpid()}.png"
+        try:
+            plots.tornado_chart(
+                doc["priors"],
+                doc["buffer_oom"],
+                tmp_png,
+                f"Sensitivity of the buffer ({doc['scenario']}, "
+                f"{doc['confidence']:.0%}, {doc['horizon_months']} months)",
+            )
+            os.replace(tmp_png, out / "tornado.png")
+        finally:
+            tmp_png.unlink(missing_ok=True)
+        c.note(f"wrote {out / 'tornado.png'}", quiet)
+    if json:
+        c.emit_json(doc)
+        return
+    table = Table(
+        title=f"Sensitivity of the buffer ({doc['buffer_oom']:.2f} OOM at "
+        f"{doc['confidence']:.0%}, {doc['horizon_months']} months), largest "
+        "swing first",
+        caption="reweighted: importance reweighting of the "
+        "cached posterior (k = Pareto k; > 0.7 unreliable, refit with --prior); "
+        "resimulated: forward simulation only",
+        caption_justify="left",
+    )
+    table.add_column("prior", no_wrap=True)
+    for col in ("default", "drives", "swing OOM", "tighten", "widen", "shift down", "shift up"):
+        table.add_column(col, overflow="fold")
+    for r in doc["priors"]:
+        cells = {v["how"]: v for v in r["variations"]}
+
+        def cell(how, cells=cells):
+            v = cells.get(how)
+            if v is None:
+                return "-"
+            if v["buffer_oom"] is None:
+                return "refit needed"
+            text = f"{v['buffer_oom']:.2f}"
+            if v["pareto_k"] is not None:
+                text += f" (k {v['pareto_k']:.2f})" + ("" if v["reliable"] else " [red]![/]")
+            return text
+
+        table.add_row(
+            r["prior"],
+            r["distribution"],
+            r["drives"],
+            f"{r['swing_oom']:.2f}",
+            *(cell(h) for h in ("tighten", "widen", "shift_down", "shift_up")),
+        )
+    c.out.print(table)
+
+
+def backtest(
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of", help="Forecast from this date (YYYY-MM-DD); the catalogue is cut there."
+        ),
+    ],
+    scenario: Annotated[
+        str | None,
+        typer.Argument(
+            help="Scenario with evals that name later measurements (default: gpt4-2023-03)."
+        ),
+    ] = ("gpt4-2023-03"),
+    seed: c.SeedOpt = 0,
+    prior: c.PriorOpt = None,
+    evidence: c.EvidenceOpt = None,
+    no_shipped: c.NoShippedOpt = False,
+    json: c.JsonOpt = False,
+    no_cache: c.NoCacheOpt = False,
+    quiet: c.QuietOpt = False,
+    fit_draws: c.FitDrawsOpt = 1000,
+    fit_tune: c.FitTuneOpt = 1000,
+    chains: c.ChainsOpt = 4,
+):
+    """Forecast from a past date and set the forecast beside what was measured later."""
+    from forecast import api
+    from forecast.cli.run import parse_date
+
+    options = _options(
+        None, None, None, prior, evidence, no_shipped, no_cache, quiet, fit_draws, fit_tune, chains
+    )
+    options.pop("horizon_months")
+    doc = api.backtest(parse_date(as_of), scenario, seed=seed, **options)
+    if json:
+        c.emit_json(doc)
+        return
+    c.out.print(
+        f"backtest of [bold]{doc['scenario']}[/] from {doc['as_of']}: the catalogue cut "
+        f"there holds {doc['catalogue_enhancements']} enhancements"
+    )
+    table = Table(title="Forecast beside later measurements (eval score)")
+    for col in (
+        "eval",
+        "measurement",
+        "months after",
+        "measured",
+        "forecast median",
+        "forecast 90% interval",
+        "verdict",
+    ):
+        table.add_column(col, overflow="fold")
+    for r in doc["comparisons"]:
+        pm = f" ± {r['measured_plus_minus']:.0%}" if r.get("measured_plus_minus") else ""
+        interval = (
+            f"{r['forecast_q05']:.1%} to {r['forecast_q95']:.1%}" if "forecast_q05" in r else "-"
+        )
+        median = f"{r['forecast_q50']:.1%}" if "forecast_q50" in r else "-"
+        colour = "green" if r.get("inside_90") else "red"
+        table.add_row(
+            r["eval"],
+            f"{r['model']}, {r['agent']}",
+            f"{r['months_after']:g}",
+            f"{r['measured']:.0%}{pm}",
+            median,
+            interval,
+            f"[{colour}]{r['verdict']}[/]",
+        )
+    c.out.print(table)
+    if not doc["comparisons"]:
+        c.out.print("no eval in this scenario names a later measurement (compare_with)")
