@@ -1,0 +1,151 @@
+"""Measure the speed of the tool and write the figures to docs/performance.md.
+
+    python benchmarks/bench.py            # everything (a cold fit takes 1-2 minutes)
+    python benchmarks/bench.py --quick    # skip the cold fit and the 1e6-draw simulation
+
+Timings of whole commands run in fresh subprocesses (what a user waits for); the forward
+simulation is timed in-process. Each figure is the median of several repetitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def timed(cmd: list[str], env: dict, repeat: int = 1) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        out.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
+    return out
+
+
+def forward_simulation(draw_counts) -> list[dict]:
+    """In-process timing of the forward simulation at several draw counts."""
+    import numpy as np
+
+    from forecast import api
+    from forecast.buffer import POLICY_MONTHS
+    from forecast.scenarios import load_scenario
+    from forecast.simulate import setup_forecast, simulate_uplift
+
+    fitted = api.fit_evidence()  # warm: read from the cache
+    sc = load_scenario("frontier-api").scenario
+    setup = setup_forecast(sc, fitted.catalogue, fitted.fit.enhancement_ids,
+                           extra_months=POLICY_MONTHS)
+    rows = []
+    for n in draw_counts:
+        reps = 3 if n <= 100_000 else 1
+        times = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            u = simulate_uplift(fitted.fit.draws, setup, fitted.priors, n_draws=n, seed=1)
+            times.append(time.perf_counter() - start)
+        rows.append({"draws": n, "seconds": statistics.median(times),
+                     "buffer_oom": float(np.quantile(u.oom[:, 12], 0.95)),
+                     "time_steps": len(setup.times_months)})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
+    args = parser.parse_args()
+    py = sys.executable
+    env = dict(os.environ)
+    results: dict[str, object] = {}
+
+    if not args.quick:
+        with tempfile.TemporaryDirectory() as cold:
+            env_cold = env | {"FORECAST_CACHE_DIR": cold}
+            results["cold"] = timed([py, "-m", "forecast", "run", "--quiet"], env_cold)[0]
+    # make sure the default cache is warm, then time the warm path
+    timed([py, "-m", "forecast", "run", "--quiet"], env)
+    results["warm"] = timed([py, "-m", "forecast", "run", "--quiet"], env, repeat=7)
+    results["warm_json"] = timed([py, "-m", "forecast", "run", "--quiet", "--json"], env,
+                                 repeat=5)
+    results["import_numpy_scipy"] = timed([py, "-c", "import numpy, scipy"], env, repeat=7)
+    results["import_numpy_scipy_stats"] = timed([py, "-c", "import numpy, scipy.stats"], env,
+                                                repeat=7)
+    results["python"] = timed([py, "-c", "pass"], env, repeat=7)
+    results["help"] = timed([py, "-m", "forecast", "--help"], env, repeat=5)
+    results["scenarios_list"] = timed([py, "-m", "forecast", "scenarios", "list"], env,
+                                      repeat=5)
+    results["sensitivity"] = timed([py, "-m", "forecast", "sensitivity", "--quiet"], env,
+                                   repeat=1)[0]
+    counts = [4_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
+    results["simulation"] = forward_simulation(counts)
+    write_report(results, Path(args.out))
+    print(Path(args.out).read_text())
+
+
+def write_report(r: dict, path: Path) -> None:
+    med = statistics.median
+    warm, imports = med(r["warm"]), med(r["import_numpy_scipy"])
+    sim4k = next(s for s in r["simulation"] if s["draws"] == 4_000)["seconds"]
+    lines = [
+        "# Performance",
+        "",
+        f"Measured by `python benchmarks/bench.py` on {dt.date.today().isoformat()}: "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
+        "Whole commands are timed in fresh processes (median of several runs).",
+        "",
+        "| what | seconds |",
+        "| --- | ---: |",
+    ]
+    if "cold" in r:
+        lines.append(f"| cold `forecast run` (empty cache: NUTS fit, 4 chains x 1000+1000, "
+                     f"plus compilation) | {r['cold']:.1f} |")
+    lines += [
+        f"| warm `forecast run` (cached fit) | {warm:.2f} |",
+        f"| warm `forecast run --json` | {med(r['warm_json']):.2f} |",
+        f"| `python -c 'import numpy, scipy'` | {imports:.2f} |",
+        f"| `python -c 'import numpy, scipy.stats'` | {med(r['import_numpy_scipy_stats']):.2f} |",
+        f"| `python -c pass` (interpreter start) | {med(r['python']):.2f} |",
+        f"| `forecast --help` | {med(r['help']):.2f} |",
+        f"| `forecast scenarios list` | {med(r['scenarios_list']):.2f} |",
+        f"| warm `forecast sensitivity` (16 priors x 4 variations) | {r['sensitivity']:.1f} |",
+        f"| forward simulation alone, 4,000 draws (in-process, the plain Monte Carlo of the "
+        f"forward model) | {sim4k:.2f} |",
+        "",
+        f"A warm `forecast run` costs **{warm / imports:.1f}x** a bare `import numpy, scipy` "
+        f"({warm:.2f} s against {imports:.2f} s). Of the warm run, the forward simulation "
+        f"(the same Monte Carlo a spreadsheet-free user would write by hand) is {sim4k:.2f} s; "
+        "the rest is interpreter start, imports (numpy, pydantic, rich, typer), reading the "
+        "cached draws and evaluating the evals. The warm path imports neither PyMC, PyTensor "
+        "nor ArviZ and compiles nothing (tested in tests/test_cli_run.py).",
+        "",
+        "## Forward simulation: how cost grows with draws",
+        "",
+        "| draws | seconds | buffer (OOM, 95%) | time steps |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for s in r["simulation"]:
+        lines.append(f"| {s['draws']:,} | {s['seconds']:.2f} | {s['buffer_oom']:.3f} | "
+                     f"{s['time_steps']} |")
+    lines += [
+        "",
+        "Cost grows linearly with draws (the simulation runs in chunks of 4,000 draws, so "
+        "memory stays flat). The buffer estimate settles to about 0.01 OOM by 100,000 draws.",
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

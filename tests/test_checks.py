@@ -1,0 +1,110 @@
+"""Tuning priors, the prior check, sensitivity and the backtest, on small real fits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from forecast import api
+from forecast.fit import FitSettings
+
+SMALL = FitSettings(draws=150, tune=150, chains=2, seed=5)
+CLI_SMALL = ["--fit-draws", "150", "--fit-tune", "150", "--chains", "2", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def cache_dir(shared_cache, monkeypatch):
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(shared_cache))
+    return shared_cache
+
+
+def _buffer(cache_dir, **priors):
+    return api.run_scenario(
+        "frontier-open-weights", settings=SMALL, priors=priors, draws=4000
+    ).buffer_oom
+
+
+def test_composability_toward_one_raises_and_toward_zero_lowers_the_buffer(cache_dir):
+    default = _buffer(cache_dir)
+    multiply = _buffer(
+        cache_dir, composability_within="Beta(60, 1)", composability_between="Beta(60, 1)"
+    )
+    best_only = _buffer(
+        cache_dir, composability_within="Beta(1, 60)", composability_between="Beta(1, 60)"
+    )
+    assert best_only < default < multiply
+
+
+def test_a_scenario_priors_block_is_applied_and_checked(cache_dir, tmp_path, run_cli):
+    from forecast.scenarios import shipped_scenarios
+
+    import shutil
+
+    source = shipped_scenarios()["frontier-api"]
+    shutil.copytree(source.parent / "data", tmp_path / "data")
+    text = source.read_text()
+    good = tmp_path / "tuned.yaml"
+    good.write_text(text.replace("priors: {}", "priors:\n  relevance: Beta(2, 2)"))
+    result = api.run_scenario(good, settings=SMALL)
+    assert result.provenance["priors_overridden"] == {"relevance": "Beta(2, 2)"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("priors: {}", "priors:\n  relevanse: Beta(2, 2)"))
+    code, out, err = run_cli(["run", bad, *CLI_SMALL])
+    assert code == 2 and str(bad) in err and "priors.relevanse" in err
+    assert "did you mean 'relevance'" in err
+
+
+def test_sensitivity_lists_every_prior_largest_swing_first(cache_dir, run_cli, tmp_path):
+    code, out, err = run_cli(["sensitivity", *CLI_SMALL, "--json", "--out", tmp_path])
+    assert code == 0, err
+    doc = json.loads(out)
+    from forecast.priors import load_priors
+
+    assert {r["prior"] for r in doc["priors"]} == set(load_priors())
+    swings = [r["swing_oom"] for r in doc["priors"]]
+    assert swings == sorted(swings, reverse=True)
+    methods = {v["method"] for r in doc["priors"] for v in r["variations"]}
+    assert {"reweighted", "resimulated"} <= methods
+    for r in doc["priors"]:
+        for v in r["variations"]:
+            if v["method"] == "reweighted":
+                assert v["pareto_k"] is not None
+    from forecast.plots import is_png
+
+    assert is_png(tmp_path / "tornado.png")
+
+
+def test_prior_check_sets_prior_beside_posterior(cache_dir, run_cli):
+    code, out, err = run_cli(["priors", "check", *CLI_SMALL, "--json"])
+    assert code == 0, err
+    doc = json.loads(out)
+    n = len(doc["months"])
+    assert all(len(doc[s][q]) == n for s in ("prior", "posterior") for q in ("q05", "q50", "q95"))
+    assert doc["prior_buffer_oom"] > 0 and doc["posterior_buffer_oom"] > 0
+
+
+def test_priors_show_documents_every_prior(run_cli):
+    code, out, _ = run_cli(["priors", "show", "--json"])
+    rows = json.loads(out)["priors"]
+    assert rows and all(r["justification"] and r["meaning"] for r in rows)
+    code, out, _ = run_cli(["priors", "show", "--prior", "relevance=Beta(2,2)", "--json"])
+    row = next(r for r in json.loads(out)["priors"] if r["name"] == "relevance")
+    assert row["overridden"] and row["distribution"] == "Beta(2, 2)"
+
+
+def test_backtest_compares_with_metr(cache_dir):
+    doc = api.backtest(dt.date(2023, 3, 14), settings=SMALL)
+    assert doc["catalogue_enhancements"] < 35  # the catalogue is cut at the as-of date
+    (row,) = doc["comparisons"]
+    assert row["measurement"] == "gpt4_0613_all_tools_rm"
+    assert row["measured"] == pytest.approx(0.38)
+    assert 10 < row["months_after"] < 11.5
+    assert row["forecast_q05"] <= row["forecast_q50"] <= row["forecast_q95"]
+    assert row["verdict"].startswith(("inside", "above", "below"))
