@@ -21,7 +21,7 @@ from forecast.fit import Fit, FitSettings, fit
 from forecast.priors import PriorSet, load_priors
 from forecast.schemas import CATEGORIES, Catalogue, Scenario
 from forecast.simulate import Uplift, setup_forecast, simulate_uplift
-from forecast.units import quantile_summary
+from forecast.units import plain_summary, quantile_summary
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +126,7 @@ def hyperparameter_summary(fitted: Fit) -> dict:
             c: quantile_summary(draws["category_mean"][:, k]) for k, c in enumerate(CATEGORIES)
         },
         "arrival_rate_per_year": {
-            c: quantile_summary(draws["arrival_rate"][:, k]) for k, c in enumerate(CATEGORIES)
+            c: plain_summary(draws["arrival_rate"][:, k]) for k, c in enumerate(CATEGORIES)
         },
     }
     for name in (
@@ -134,13 +134,11 @@ def hyperparameter_summary(fitted: Fit) -> dict:
         "enhancement_spread",
         "benchmark_spread",
         "observation_noise",
-        "scale_slope",
-        "ceg_trend",
-        "selection_bias",
-        "composability_within",
-        "composability_between",
     ):
         out[name] = quantile_summary(draws[name])
+    # not in OOM: slopes, a trend per year and discount factors
+    for name in ("scale_slope", "ceg_trend", "composability_within", "composability_between"):
+        out[name] = plain_summary(draws[name])
     return out
 
 

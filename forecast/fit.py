@@ -24,7 +24,7 @@ from forecast.priors import PriorSet
 from forecast.schemas import CATEGORIES
 
 #: Shown to users and stored with fits; bump when the model's structure changes.
-MODEL_VERSION = "2"
+MODEL_VERSION = "3"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,11 +10,13 @@ above 1e23 FLOP:
     y_r              = G(members_r) - G(baseline_r) + benchmark_effect[b_r] + noise_r
 
 G is :func:`forecast.compose.combine` (rank-discounted, without the ceiling); for a single
-enhancement it is just ``gain[i, r]``. ``noise_r`` is Student-t, written as a normal whose
-precision is Gamma(nu/2, nu/2) per figure, so that lower and upper bounds are censored
-normal observations (their likelihood is P(Y > y) or P(Y < y), never a point).
+enhancement it is just ``gain[i, r]``. ``noise_r`` is Student-t with ``noise_dof`` degrees
+of freedom; lower and upper bounds are censored observations (their likelihood is
+P(Y >= y) or P(Y <= y), never a point).
 Category arrival counts in the catalogue window are Poisson(arrival_rate[k] * years).
-``selection_bias`` has no likelihood term: the published figures cannot identify it.
+``selection_bias`` is not in this model: the published figures cannot identify it (it would
+have no likelihood term, so its posterior would be its prior), and the forecast draws it
+from its prior (:mod:`forecast.simulate`), so tuning it needs no refit.
 
 Importing this module imports PyMC; the warm path never does.
 """
@@ -39,7 +41,6 @@ POSTERIOR_VARIABLES = (
     "ceg_oom",
     "scale_slope",
     "ceg_trend",
-    "selection_bias",
     "composability_within",
     "composability_between",
     "arrival_rate",
@@ -94,7 +95,6 @@ def build_model(table: EvidenceTable, priors: PriorSet) -> pm.Model:
                 "noise_dof",
                 "scale_slope",
                 "ceg_trend",
-                "selection_bias",
                 "composability_within",
                 "composability_between",
             )

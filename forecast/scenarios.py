@@ -52,7 +52,21 @@ def load_scenario(name_or_path: str | Path | None = None) -> LoadedScenario:
 
 
 def check_against(loaded: LoadedScenario, catalogue: Catalogue) -> None:
-    """Enhancement ids named by the scenario must exist in the catalogue; files must exist."""
+    """Everything a scenario names must exist and be valid: enhancement ids, prior names and
+    values, per-task result files (read in full) and the measurements evals compare with."""
+    from forecast.evidence import load_measurements
+    from forecast.priors import load_priors
+
+    load_priors().with_overrides(loaded.scenario.priors, origin=str(loaded.path))
+    measured = [m.id for m in load_measurements().measurements]
+    for j, spec in enumerate(loaded.scenario.evals):
+        for k, mid in enumerate(spec.compare_with):
+            if mid not in measured:
+                raise locate(
+                    loaded.document,
+                    ("evals", j, "compare_with", k),
+                    f"unknown measurement {mid!r}{suggest(mid, measured)}",
+                )
     ids = [e.id for e in catalogue.enhancements]
     for j, name in enumerate(loaded.scenario.already_elicited.enhancements):
         if name not in ids:

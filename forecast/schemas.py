@@ -44,8 +44,11 @@ class Bound(Strict):
             raise ValueError("give one of 'point', 'lower' or 'upper' (a number)")
         if self.point is not None and (self.lower is not None or self.upper is not None):
             raise ValueError("give either 'point' or 'lower'/'upper', not both")
-        if self.lower is not None and self.upper is not None and self.lower > self.upper:
-            raise ValueError(f"'lower' ({self.lower}) is above 'upper' ({self.upper})")
+        if self.lower is not None and self.upper is not None and self.lower >= self.upper:
+            raise ValueError(
+                f"'lower' ({self.lower}) must be below 'upper' ({self.upper}); "
+                "for a single value write 'point'"
+            )
         return self
 
     @property

@@ -2,11 +2,13 @@
 
 For each posterior draw and each time step:
 
-    U(t) = S(G(E u A u N(t))) - S(G(E))
+    U(t) = S(G(E u A u N(t)) - G(E))
 
 E are the catalogue enhancements the evaluation already applied, A those the actor can
 apply (its access level allows them) and the evaluation did not, N(t) the enhancements
-that have arrived by t; G is :func:`forecast.compose.combine` and S the soft ceiling.
+that have arrived by t; G is :func:`forecast.compose.combine` and S the soft ceiling on
+the additional uplift (so raising every gain never lowers U, while more prior
+elicitation does).
 Each enhancement helps on the evaluated tasks only with probability ``relevance``.
 
 Arrivals per category form a Poisson process with rate ``arrival_rate / catalogue_coverage``
@@ -42,7 +44,7 @@ MAX_LEAD_MONTHS = max(ACTOR_LEAD_MONTHS.values())
 #: Draws are simulated in chunks of this size; results do not depend on the total.
 CHUNK = 4000
 #: Priors the forward simulation draws itself (they do not enter the fit).
-FORECAST_PRIORS = ("catalogue_coverage", "relevance", "uplift_ceiling")
+FORECAST_PRIORS = ("catalogue_coverage", "relevance", "uplift_ceiling", "selection_bias")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +131,7 @@ class Uplift:
     times_months: np.ndarray
     oom: np.ndarray  # (N, T)
     arrivals: np.ndarray  # (N, T) relevant, usable arrivals by t
-    elicited_oom: np.ndarray  # (N,) S(G(E)): what the evaluation already captured
+    elicited_oom: np.ndarray  # (N,) G(E): what the evaluation already captured
 
     def quantiles(self, probs=(0.05, 0.25, 0.5, 0.75, 0.95)) -> np.ndarray:
         """(len(probs), T) quantiles of U(t) in OOM."""
@@ -179,7 +181,6 @@ def _simulate_chunk(draws, idx, setup: ForecastSetup, priors: PriorSet, seed: in
             "enhancement_spread",
             "ceg_trend",
             "scale_slope",
-            "selection_bias",
             "composability_within",
             "composability_between",
             "arrival_rate",
@@ -194,7 +195,9 @@ def _simulate_chunk(draws, idx, setup: ForecastSetup, priors: PriorSet, seed: in
     coverage = np.clip(forecast_params["catalogue_coverage"], 1e-3, 1.0)
     relevance = forecast_params["relevance"]
     ceiling = forecast_params["uplift_ceiling"]
-    shift = p["scale_slope"] * setup.log_compute + p["selection_bias"]  # (n,)
+    # selection_bias has no likelihood term, so its posterior is its prior: it is drawn
+    # here, and changing it needs no refit.
+    shift = p["scale_slope"] * setup.log_compute + forecast_params["selection_bias"]  # (n,)
     d_w, d_b = p["composability_within"], p["composability_between"]
 
     # Known enhancements, grouped by category: (n, C, K_known)
@@ -216,9 +219,9 @@ def _simulate_chunk(draws, idx, setup: ForecastSetup, priors: PriorSet, seed: in
         [np.broadcast_to(known_all[:, None], (n, len(times), *known_all.shape[1:])), arrived],
         axis=-1,
     )
-    total = saturate(combine(all_gains, d_w[:, None], d_b[:, None]), ceiling[:, None])
-    baseline = saturate(combine(known_elicited, d_w, d_b), ceiling)
-    uplift = np.maximum(total - baseline[:, None], 0.0)
+    total = combine(all_gains, d_w[:, None], d_b[:, None])
+    baseline = combine(known_elicited, d_w, d_b)
+    uplift = saturate(np.maximum(total - baseline[:, None], 0.0), ceiling[:, None])
     return uplift, seen.sum(axis=(2, 3)), baseline
 
 

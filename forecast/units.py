@@ -57,3 +57,11 @@ def fmt_interval(summary: dict[str, float]) -> str:
         f"{fmt_both(summary['median_oom'])} "
         f"[{summary['lower_oom']:.2f}, {summary['upper_oom']:.2f}]"
     )
+
+
+def plain_summary(samples: np.ndarray, mass: float = 0.9) -> dict[str, float]:
+    """Median and central interval of a quantity that is not in OOM."""
+    lo, med, hi = np.quantile(
+        np.asarray(samples, dtype=float), [(1 - mass) / 2, 0.5, (1 + mass) / 2]
+    )
+    return {"median": float(med), "lower": float(lo), "upper": float(hi), "interval_mass": mass}

@@ -474,7 +474,7 @@ BAD_INPUTS = {
         _sub("ceg: {lower: 5}", "ceg: {lower: 50, upper: 5}"),
         "enhancements[0].observations[0].ceg",
         "ceg: {lower: 50",
-        "above 'upper'",
+        "must be below 'upper'",
     ),
     "bad_id_pattern": (
         _sub("id: my_tool", "id: My-Tool"),

@@ -79,6 +79,6 @@ def main(argv: list[str] | None = None) -> None:
         err.print("aborted")
         sys.exit(1)
     except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(130)
+        err.print("interrupted: nothing was written")
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

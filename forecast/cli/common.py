@@ -41,7 +41,10 @@ PriorOpt = Annotated[
         show_default=False,
     ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for the sampler and the forecast.")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Seed of the forecast's random draws (the fit: --fit-seed).")
+]
+FitSeedOpt = Annotated[int, typer.Option("--fit-seed", help="Seed of the NUTS fit.")]
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Refit; neither read nor write the cache.")
 ]

@@ -43,7 +43,7 @@ def list_(
     no_posterior: Annotated[
         bool, typer.Option("--no-posterior", help="List the catalogue without fitting it.")
     ] = False,
-    seed: c.SeedOpt = c.DEFAULT_SEED,
+    seed: c.FitSeedOpt = c.DEFAULT_SEED,
     no_cache: c.NoCacheOpt = False,
     fit_draws: c.FitDrawsOpt = 1000,
     fit_tune: c.FitTuneOpt = 1000,
@@ -118,7 +118,7 @@ def show(
     no_shipped: c.NoShippedOpt = False,
     prior: c.PriorOpt = None,
     no_posterior: Annotated[bool, typer.Option("--no-posterior")] = False,
-    seed: c.SeedOpt = c.DEFAULT_SEED,
+    seed: c.FitSeedOpt = c.DEFAULT_SEED,
     no_cache: c.NoCacheOpt = False,
     fit_draws: c.FitDrawsOpt = 1000,
     fit_tune: c.FitTuneOpt = 1000,
@@ -187,14 +187,19 @@ def validate(
         list[Path] | None,
         typer.Argument(help="Catalogue files or folders (default: the shipped catalogue)."),
     ] = None,
+    no_shipped: c.NoShippedOpt = False,
     json: c.JsonOpt = False,
 ):
-    """Check catalogue files against the schema without fitting them."""
+    """Check catalogue files against the schema without fitting them.
+
+    A user's file is checked on top of the shipped catalogue (its combinations may name
+    shipped enhancements) unless --no-shipped-evidence is given.
+    """
     from forecast.evidence import load_catalogue
 
     results = []
     for path in files or [None]:
-        catalogue = load_catalogue(path)  # a user's file is checked on top of the shipped one
+        catalogue = load_catalogue(path, shipped=path is None or not no_shipped)
         n_obs = sum(len(e.observations) for e in catalogue.enhancements)
         results.append(
             {

@@ -138,9 +138,7 @@ def run(
     fit_draws: c.FitDrawsOpt = 1000,
     fit_tune: c.FitTuneOpt = 1000,
     chains: c.ChainsOpt = 4,
-    fit_seed: Annotated[int, typer.Option("--fit-seed", help="Seed of the NUTS fit.")] = (
-        c.DEFAULT_SEED
-    ),
+    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
 ):
     """Forecast uplift over the horizon and print the safety-buffer recommendation."""
     from forecast import report
