@@ -43,9 +43,9 @@ def test_composability_toward_one_raises_and_toward_zero_lowers_the_buffer(cache
 
 
 def test_a_scenario_priors_block_is_applied_and_checked(cache_dir, tmp_path, run_cli):
-    from forecast.scenarios import shipped_scenarios
-
     import shutil
+
+    from forecast.scenarios import shipped_scenarios
 
     source = shipped_scenarios()["frontier-api"]
     shutil.copytree(source.parent / "data", tmp_path / "data")
