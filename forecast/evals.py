@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast.errors import InputError
-from forecast.files import suggest
+from forecast.files import read_text, suggest
 from forecast.priors import PriorSet, parse_distribution
 from forecast.schemas import EvalSpec
 
@@ -40,13 +40,7 @@ class TaskResults:
 def read_task_results(path: str | Path) -> TaskResults:
     """Read a per-task results CSV; every problem is an InputError naming line and column."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read file: {exc}", str(path)) from None
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(read_text(path).splitlines())
     header = [h.strip() for h in (reader.fieldnames or [])]
     for col in TASK_COLUMNS:
         if col not in header:

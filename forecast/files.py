@@ -133,18 +133,24 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
     return YamlDocument(path, data, marks)
 
 
-def read_yaml(path: str | Path) -> YamlDocument:
-    """Read a YAML file; a missing, unreadable or malformed file is an InputError."""
+def read_text(path: str | Path) -> str:
+    """A text file's contents; a missing, unreadable or non-UTF-8 file is an InputError."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError("file not found", str(path)) from None
     except IsADirectoryError:
         raise InputError("expected a file, found a folder", str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise InputError("cannot read file: expected UTF-8 text", str(path)) from None
+    except OSError as exc:
         raise InputError(f"cannot read file: {exc}", str(path)) from None
-    return parse_yaml(text, str(path))
+
+
+def read_yaml(path: str | Path) -> YamlDocument:
+    """Read a YAML file; a missing, unreadable or malformed file is an InputError."""
+    return parse_yaml(read_text(path), str(path))
 
 
 # --------------------------------------------------------------------------- validation
