@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -246,10 +247,19 @@ class PriorSet(Mapping[str, PriorInfo]):
 
 def load_priors(path: str | Path | None = None) -> PriorSet:
     """The default priors from ``priors/defaults.yaml`` (or another file in that format)."""
+    path = Path(path) if path else data_dir("priors") / "defaults.yaml"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return _load_priors(str(path), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_priors(path: str, stamp: int | None) -> PriorSet:
     from forecast.files import validate
     from forecast.schemas import PriorsFile
 
-    path = Path(path) if path else data_dir("priors") / "defaults.yaml"
     doc = read_yaml(path)
     parsed = validate(PriorsFile, doc, "priors file")
     entries = {}

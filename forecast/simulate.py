@@ -226,15 +226,39 @@ def _simulate_chunk(draws, idx, setup: ForecastSetup, priors: PriorSet, seed: in
 
 
 def _by_category(gains, present, category):
-    """(n, k) gains -> (n, C, K) zero-padded, grouped by category."""
+    """(n, k) gains -> (n, C, K) zero-padded, grouped by category, largest first.
+
+    Columns that are zero (absent or no gain) in every draw are dropped: G is unchanged
+    and the sort over them, repeated at every time step, is the simulation's main cost.
+    """
     n = gains.shape[0]
     counts = np.bincount(category, minlength=len(CATEGORIES))
     out = np.zeros((n, len(CATEGORIES), max(int(counts.max(initial=0)), 1)))
     slot = np.zeros(len(CATEGORIES), dtype=int)
     for j, k in enumerate(category):
-        out[:, k, slot[k]] = np.where(present[:, j], gains[:, j], 0.0)
+        out[:, k, slot[k]] = np.where(present[:, j], np.maximum(gains[:, j], 0.0), 0.0)
         slot[k] += 1
-    return out
+    out = -np.sort(-out, axis=-1)
+    keep = max(int((out > 0).sum(axis=-1).max(initial=0)), 1)
+    return out[..., :keep]
+
+
+def _arrival_months(stream, rate, window, block=16, most=2000):
+    """Months of successive arrivals, (n, M), until every draw has passed ``window``.
+
+    Unit-rate exponential gaps, time-changed by each draw's rate. Gaps are drawn in blocks
+    of rows from one stream, so row j is the same however many rows are needed.
+    """
+    n = len(rate)
+    rows, total = [], np.zeros(n)
+    while True:
+        gaps = stream.exponential(size=(block, n))
+        cumulative = total + np.cumsum(gaps, axis=0)
+        rows.append(cumulative)
+        total = cumulative[-1]
+        if (total / rate * 12.0 > window).all() or len(rows) * block >= most:
+            break
+    return (np.concatenate(rows, axis=0).T / rate[:, None]) * 12.0
 
 
 def _arrivals(p, shift, coverage, relevance, setup: ForecastSetup, seed, chunk, horizon):
@@ -246,18 +270,18 @@ def _arrivals(p, shift, coverage, relevance, setup: ForecastSetup, seed, chunk, 
     n = len(shift)
     window = horizon + MAX_LEAD_MONTHS
     rate = p["arrival_rate"] / coverage[:, None]  # (n, C) per year
-    expected = float(rate.max(initial=0.0)) * window / 12.0
-    m = int(min(max(expected + 6.0 * np.sqrt(expected) + 5, 5), 600))
-    gains = np.zeros((n, len(CATEGORIES), m))
-    months = np.full((n, len(CATEGORIES), m), np.inf)
+    per_category = []
     cumulative_share = np.cumsum(setup.arrival_access_share, axis=1)
     for k in range(len(CATEGORIES)):
         streams = [np.random.default_rng([seed, chunk, 300 + k, q]) for q in range(4)]
-        gaps = streams[0].exponential(size=(m, n)).T  # unit-rate gaps, time-changed below
-        z = streams[1].standard_normal((m, n)).T
-        u_access = streams[2].random((m, n)).T
-        u_relevant = streams[3].random((m, n)).T
-        month = np.cumsum(gaps, axis=1) / rate[:, k : k + 1] * 12.0
+        month = _arrival_months(streams[0], rate[:, k], window)
+        # Only the first `need` arrivals fall inside the window in any draw; the other
+        # streams are drawn for those rows only (row j is the same whatever `need` is).
+        need = max(int((month <= window).sum(axis=1).max(initial=0)), 1)
+        month = month[:, :need]
+        z = streams[1].standard_normal((need, n)).T
+        u_access = streams[2].random((need, n)).T
+        u_relevant = streams[3].random((need, n)).T
         level = np.minimum(
             (u_access[..., None] > cumulative_share[k]).sum(-1), len(ACCESS_LEVELS) - 1
         )
@@ -265,8 +289,14 @@ def _arrivals(p, shift, coverage, relevance, setup: ForecastSetup, seed, chunk, 
         usable &= month <= window
         year = setup.start_year + month / 12.0
         mean = p["category_mean"][:, k : k + 1] + p["ceg_trend"][:, None] * year + shift[:, None]
-        gains[:, k] = mean + p["enhancement_spread"][:, None] * z
-        months[:, k] = np.where(usable, month - setup.lead_months, np.inf)
+        gains = mean + p["enhancement_spread"][:, None] * z
+        per_category.append((gains, np.where(usable, month - setup.lead_months, np.inf)))
+    width = max(g.shape[1] for g, _ in per_category)
+    gains = np.zeros((n, len(CATEGORIES), width))
+    months = np.full((n, len(CATEGORIES), width), np.inf)
+    for k, (g, mo) in enumerate(per_category):
+        gains[:, k, : g.shape[1]] = g
+        months[:, k, : mo.shape[1]] = mo
     # Keep only the columns some draw can use: sort by month and cut at the largest count.
     order = np.argsort(months, axis=-1, kind="stable")
     months = np.take_along_axis(months, order, -1)
