@@ -352,15 +352,16 @@ def prior_check(scenario: str | Path | None = None, seed: int = 0, **run_options
         "prior": {f"q{int(p * 100):02d}": prior_q[i].tolist() for i, p in enumerate(q)},
         "posterior": {f"q{int(p * 100):02d}": post_q[i].tolist() for i, p in enumerate(q)},
         "prior_parameters": {
-            name: quantile_summary(draws[name])
-            for name in (
-                "ceg_global_mean",
-                "composability_within",
-                "composability_between",
-                "selection_bias",
-                "scale_slope",
-                "ceg_trend",
-            )
+            "ceg_global_mean": quantile_summary(draws["ceg_global_mean"]),
+            **{
+                name: plain_summary(draws[name])
+                for name in (
+                    "composability_within",
+                    "composability_between",
+                    "scale_slope",
+                    "ceg_trend",
+                )
+            },
         },
         "confidence": result.confidence,
         "prior_buffer_oom": float(

@@ -80,6 +80,12 @@ def fan_chart(doc: dict, path: str | Path) -> None:
     top = max(max(r["q95"] for r in rows), max(p["buffer_oom"] for p in doc["policies"]))
     ax.set_ylim(0, top * 1.15 + 0.05)
     right = ax.secondary_yaxis("right", functions=(lambda x: 10**x, lambda m: _log10(m)))
+    ticks = [
+        t
+        for t in (1, 2, 4, 6, 10, 20, 50, 100, 200, 500, 1000, 3000)
+        if _log10(t) <= top * 1.15 + 0.05
+    ]
+    right.set_yticks(ticks, [f"{t:g}x" for t in ticks])
     right.set_ylabel("multiplier")
     ax.set_title(
         f"{doc['title']}\nactor {doc['actor']}: uplift from enhancements not yet applied",
@@ -120,16 +126,27 @@ def p_cross_chart(doc: dict, path: str | Path) -> None:
 
 
 def tornado_chart(rows: list[dict], baseline_oom: float, path: str | Path, title: str) -> None:
-    """Sensitivity: how far each prior variation moves the buffer (OOM), largest first."""
-    rows = rows[:15]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5), dpi=120)
+    """Sensitivity: the range of the buffer (OOM) over each prior's variations, largest first.
+
+    Priors whose variations need a refit (a fixed number, such as noise_dof) are labelled so
+    rather than drawn as insensitive.
+    """
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.6), dpi=120)
+    lows = [r["buffer_min_oom"] for r in rows] + [baseline_oom]
+    highs = [r["buffer_max_oom"] for r in rows] + [baseline_oom]
+    span = max(highs) - min(lows) or 0.1
     for i, r in enumerate(reversed(rows)):
         lo, hi = r["buffer_min_oom"], r["buffer_max_oom"]
-        ax.barh(i, hi - lo, left=lo, color="tab:blue", alpha=0.6)
+        refit = all(v["buffer_oom"] is None for v in r["variations"])
+        if refit:
+            ax.text(baseline_oom, i, "  refit needed", va="center", fontsize=7, color="gray")
+            continue
+        ax.barh(i, max(hi - lo, span * 0.004), left=lo, color="tab:blue", alpha=0.6)
         ax.text(hi, i, f" {r['swing_oom']:.2f}", va="center", fontsize=7)
     ax.set_yticks(range(len(rows)), [r["prior"] for r in reversed(rows)], fontsize=8)
+    ax.set_xlim(min(lows) - 0.08 * span, max(highs) + 0.15 * span)
     ax.axvline(baseline_oom, color="black", lw=1)
-    ax.set_xlabel("buffer, OOM (black line: default priors)")
+    ax.set_xlabel("buffer, OOM (range over tighten / widen / shift; black line: default priors)")
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

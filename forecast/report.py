@@ -167,8 +167,9 @@ def markdown_report(doc: dict) -> str:
         "",
         "Published compute-equivalent gains (CEG) of post-training enhancements are fitted by a "
         "hierarchical Bayesian model (PyMC, NUTS): gains pooled within five categories, lower "
-        "and upper bounds as censored observations, robust Student-t noise, a selection-bias "
-        "correction and a slope for base-model scale. Forward simulation then adds, for each "
+        "and upper bounds as censored observations, robust Student-t noise and a slope for "
+        "base-model scale. Forward simulation then applies a selection-bias correction "
+        "(a prior: the evidence cannot measure it) and adds, for each "
         "posterior draw, the enhancements this actor can apply that the evaluation did not, "
         "and new enhancements arriving as a Poisson process, combined with diminishing "
         "returns within and across categories and a soft ceiling. Uplift U(t) is in OOM of "

@@ -7,8 +7,8 @@ For each posterior draw and each time step:
 E are the catalogue enhancements the evaluation already applied, A those the actor can
 apply (its access level allows them) and the evaluation did not, N(t) the enhancements
 that have arrived by t; G is :func:`forecast.compose.combine` and S the soft ceiling on
-the additional uplift (so raising every gain never lowers U, while more prior
-elicitation does).
+the additional uplift (scaling every gain up never lowers U; more prior elicitation of
+what the actor could use lowers it).
 Each enhancement helps on the evaluated tasks only with probability ``relevance``.
 
 Arrivals per category form a Poisson process with rate ``arrival_rate / catalogue_coverage``

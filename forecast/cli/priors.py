@@ -48,7 +48,8 @@ def show(
         c.emit_json({"priors": rows})
         return
     table = Table(title="Priors (drives: fit = changing it refits; forecast = no refit)")
-    for col in ("name", "distribution", "90% interval", "units", "drives", "meaning"):
+    table.add_column("name", no_wrap=True)
+    for col in ("distribution", "90% interval", "units", "drives", "meaning"):
         table.add_column(col, overflow="fold")
     if verbose:
         table.add_column("justification", overflow="fold")
