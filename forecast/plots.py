@@ -59,11 +59,11 @@ def fan_chart(doc: dict, path: str | Path) -> None:
         ]
         ax.axhline(p["buffer_oom"], color=POLICY_STYLE.get(p["name"], "black"), lw=1, ls=":")
         ax.text(
-            months[-1],
+            months[0],
             p["buffer_oom"],
             f" {p['buffer_multiplier']:g}x: " + ", ".join(names),
             va="bottom",
-            ha="right",
+            ha="left",
             fontsize=7,
             color=POLICY_STYLE.get(p["name"], "black"),
         )
