@@ -255,6 +255,10 @@ def run_scenario(
     catalogue = load_catalogue(evidence, shipped=shipped_evidence)
     if as_of is not None:
         catalogue = catalogue_cut(catalogue, as_of)
+        if not catalogue.enhancements:
+            raise InputError(
+                f"no enhancement in the catalogue was published before {as_of}", "--as-of"
+            )
     check_against(loaded, catalogue)
     fitted = fit_evidence(
         priors=prior_set,

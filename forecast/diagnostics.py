@@ -42,5 +42,14 @@ class Diagnostics:
 
     @classmethod
     def from_dict(cls, d: dict) -> Diagnostics:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        """From ``to_dict`` output; wrong types raise TypeError or ValueError."""
+        return cls(
+            r_hat_max=float(d["r_hat_max"]),
+            ess_bulk_min=float(d["ess_bulk_min"]),
+            ess_tail_min=float(d["ess_tail_min"]),
+            divergences=int(d["divergences"]),
+            chains=int(d["chains"]),
+            draws=int(d["draws"]),
+            worst_r_hat=d.get("worst_r_hat"),
+            worst_ess=d.get("worst_ess"),
+        )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +41,11 @@ class TaskResults:
 def read_task_results(path: str | Path) -> TaskResults:
     """Read a per-task results CSV; every problem is an InputError naming line and column."""
     path = Path(path)
-    reader = csv.DictReader(read_text(path).splitlines())
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""), restkey="\0extra")
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise InputError(f"not a valid CSV file: {exc}", str(path), "line 1") from None
     for col in TASK_COLUMNS:
         if col not in header:
             raise InputError(
@@ -51,28 +55,27 @@ def read_task_results(path: str | Path) -> TaskResults:
                 "line 1",
             )
     ids, successes, attempts = [], [], []
-    for line, raw in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
+    for line, row in _task_rows(reader, path):
         task = row["task_id"]
         if not task:
             raise InputError("empty task_id", str(path), f"line {line}, column task_id")
         if task in ids:
             raise InputError(
-                f"duplicate task_id {task!r}", str(path), f"line {line}, column task_id"
+                f"duplicate task_id {task[:80]!r}", str(path), f"line {line}, column task_id"
             )
         values = {}
         for col in ("successes", "attempts"):
             try:
                 number = float(row[col])
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise InputError(
-                    f"expected a whole number, got {row[col]!r}",
+                    f"expected a whole number, got {row[col][:40]!r}",
                     str(path),
                     f"line {line}, column {col}",
                 ) from None
-            if not number.is_integer() or number < 0:
+            if not number.is_integer() or not 0 <= number <= 1e9:
                 raise InputError(
-                    f"expected a whole number >= 0, got {row[col]!r}",
+                    f"expected a whole number >= 0, got {row[col][:40]!r}",
                     str(path),
                     f"line {line}, column {col}",
                 )
@@ -90,6 +93,25 @@ def read_task_results(path: str | Path) -> TaskResults:
     if not ids:
         raise InputError("no task rows", str(path))
     return TaskResults(tuple(ids), np.array(successes, float), np.array(attempts, float), str(path))
+
+
+def _task_rows(reader: csv.DictReader, path: Path):
+    """(line, row) pairs; the line is where the row ends in the file (1 = the header)."""
+    line = reader.line_num
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # at least the line after the last good row
+            where = f"line {max(reader.line_num, line + 1)}"
+            raise InputError(f"not a valid CSV row: {exc}", str(path), where) from None
+        line = reader.line_num
+        if "\0extra" in raw:
+            raise InputError("more cells than the header has columns", str(path), f"line {line}")
+        if any(v is None for v in raw.values()):
+            raise InputError("fewer cells than the header has columns", str(path), f"line {line}")
+        yield line, {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
 
 
 def logit(p):

@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from forecast.errors import InputError
-from forecast.files import YamlDocument, data_dir, locate, read_yaml, suggest, validate
+from forecast.files import (
+    YamlDocument,
+    data_dir,
+    exists,
+    locate,
+    read_yaml,
+    suggest,
+    validate,
+)
 from forecast.schemas import (
     CATEGORIES,
     Catalogue,
@@ -84,7 +92,7 @@ def load_catalogue(extra: str | Path | None = None, shipped: bool = True) -> Cat
         parts.append(_read(shipped_catalogue_path()))
     if extra is not None:
         extra = Path(extra)
-        if not extra.exists():
+        if not exists(extra, "catalogue"):
             raise InputError("file or folder not found", str(extra))
         parts.extend(_read(f) for f in _catalogue_files(extra))
     if not parts:

@@ -65,8 +65,23 @@ class YamlDocument(typing.NamedTuple):
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
-def _construct(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, marks: dict) -> Any:
+def _construct(
+    loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, marks: dict, seen: set[int] | None = None
+) -> Any:
     marks[loc] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    seen = set() if seen is None else seen
+    if isinstance(node, yaml.CollectionNode):
+        # An alias makes one node appear twice: refuse it rather than expand it (a few
+        # hundred bytes of nested aliases would otherwise expand to gigabytes).
+        if id(node) in seen:
+            raise InputError(
+                "YAML aliases (*name) of lists or mappings are not supported: write the values out",
+                None,
+                format_loc(loc),
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+            )
+        seen.add(id(node))
     if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
         raise InputError(
             f"unsupported YAML tag {node.tag!r}: write plain mappings and lists",
@@ -90,10 +105,12 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, marks: dict) 
                     line,
                     key_node.start_mark.column + 1,
                 )
-            out[key] = _construct(loader, value_node, (*loc, key), marks)
+            out[key] = _construct(loader, value_node, (*loc, key), marks, seen)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(loader, item, (*loc, i), marks) for i, item in enumerate(node.value)]
+        return [
+            _construct(loader, item, (*loc, i), marks, seen) for i, item in enumerate(node.value)
+        ]
     return _scalar(loader, node, loc, marks)
 
 
@@ -116,8 +133,9 @@ SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
     """Parse YAML text with the safe loader, keeping node positions."""
-    loader = SafeLoader(text)
+    loader = None
     try:
+        loader = SafeLoader(text)
         node = loader.get_single_node()
         marks: dict[Loc, tuple[int, int]] = {}
         data = None if node is None else _construct(loader, node, (), marks)
@@ -130,11 +148,21 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlDocument:
     except yaml.YAMLError as exc:
         raise InputError(f"not valid YAML: {exc}", path) from None
     except InputError as exc:
-        exc.file = path
         raise InputError(exc.message, path, exc.path, exc.line, exc.column) from None
+    except RecursionError:
+        raise InputError("not valid input: nested too deeply", path) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return YamlDocument(path, data, marks)
+
+
+def exists(path: str | Path, what: str = "file or folder") -> bool:
+    """``Path.exists`` that turns an impossible path (too long, NUL byte) into an InputError."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a usable path for a {what}: {exc}", str(path)[:200]) from None
 
 
 def read_text(path: str | Path) -> str:
@@ -142,6 +170,8 @@ def read_text(path: str | Path) -> str:
     path = Path(path)
     try:
         return path.read_text(encoding="utf-8-sig")
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise InputError(f"not a usable path: {exc}", str(path)[:200]) from None
     except FileNotFoundError:
         raise InputError("file not found", str(path)) from None
     except IsADirectoryError:
@@ -231,8 +261,9 @@ def _error_message(err: dict, model: type[BaseModel]) -> str:
         options = [o.strip(" '\"") for o in err["ctx"]["expected"].replace(" or ", ",").split(",")]
         return f"{message}, got {given!r}{suggest(str(given), options)}"
     given = err.get("input")
-    if not isinstance(given, dict | list) and given is not None:
-        message += f", got {given!r}"
+    if not isinstance(given, dict | list) and given is not None and "got" not in message:
+        text = repr(given)
+        message += f", got {text if len(text) <= 80 else text[:77] + '...'}"
     return message
 
 
@@ -313,16 +344,21 @@ def staged_dir(final: str | Path, replace: bool = False) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     try:
         yield tmp
-        if final.exists():
-            if not replace:
-                shutil.rmtree(tmp, ignore_errors=True)
-                return
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, old)
-            os.replace(tmp, final)
+        if replace and final.exists():
+            old = final.with_name(f".{final.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
+            try:
+                os.replace(final, old)
+            except FileNotFoundError:  # another writer moved it first
+                pass
             shutil.rmtree(old, ignore_errors=True)
-        else:
+        try:
             os.replace(tmp, final)
+        except OSError:
+            # Another writer put a complete folder there between our check and our rename:
+            # theirs is as good as ours (same key, same content), so keep theirs.
+            if not final.exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -104,16 +104,14 @@ def fit(
             hit = cache.read_entry(key)
             if hit is not None:
                 draws, meta, folder = hit
-                return Fit(
-                    key,
-                    draws,
-                    tuple(meta["enhancement_ids"]),
-                    Diagnostics.from_dict(meta["diagnostics"]),
-                    dict(meta["provenance"]),
-                    folder,
-                    True,
-                )
-        except (cache.CorruptEntry, KeyError, TypeError, ValueError) as exc:
+                ids = tuple(meta["enhancement_ids"])
+                if ids != table.enhancement_ids:
+                    raise cache.CorruptEntry("enhancement ids differ from the catalogue")
+                if draws["ceg_oom"].shape[-1] != len(ids):
+                    raise cache.CorruptEntry("draws do not match the catalogue")
+                diagnostics = Diagnostics.from_dict(meta["diagnostics"])
+                return Fit(key, draws, ids, diagnostics, dict(meta["provenance"]), folder, True)
+        except (cache.CorruptEntry, KeyError, TypeError, ValueError, AttributeError) as exc:
             log(f"cached fit {key[:12]} is damaged ({exc}); refitting")
             replace = True
     return _sample(table, priors, settings, key, use_cache, replace, progress, log)

@@ -128,16 +128,20 @@ def parse_distribution(text: str | float | int) -> Prior:
     if isinstance(text, int | float):
         return _checked("Constant", (float(text),))
     text = str(text).strip()
+    if len(text) > 200:
+        raise ValueError(
+            f"expected a short distribution such as Beta(2, 5), got {len(text)} characters"
+        )
     try:
         node = ast.parse(text, mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         node = None
     if isinstance(node, ast.Constant) and isinstance(node.value, bool | str | type(None)):
         node = None
     if isinstance(node, ast.Constant | ast.UnaryOp):
         try:
-            return _checked("Constant", (float(ast.literal_eval(node)),))
-        except (ValueError, TypeError):
+            return _checked("Constant", (_number(ast.literal_eval(node)),))
+        except (ValueError, TypeError, OverflowError, RecursionError):
             pass
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
         raise ValueError(f"expected a number or a distribution such as Beta(2, 5), got {text!r}")
@@ -149,9 +153,9 @@ def parse_distribution(text: str | float | int) -> Prior:
         )
     names = DISTRIBUTIONS[name][0]
     try:
-        args = [float(ast.literal_eval(a)) for a in node.args]
-        kwargs = {k.arg: float(ast.literal_eval(k.value)) for k in node.keywords}
-    except (ValueError, TypeError):
+        args = [_number(ast.literal_eval(a)) for a in node.args]
+        kwargs = {k.arg: _number(ast.literal_eval(k.value)) for k in node.keywords}
+    except (ValueError, TypeError, OverflowError, RecursionError, SyntaxError):
         raise ValueError(f"{name} takes numbers: {name}({', '.join(names)})") from None
     if len(args) > len(names) or set(kwargs) - set(names[len(args) :]):
         raise ValueError(f"{name} takes {name}({', '.join(names)}), got {text!r}")
@@ -159,6 +163,13 @@ def parse_distribution(text: str | float | int) -> Prior:
     if set(values) != set(names):
         raise ValueError(f"{name} takes {name}({', '.join(names)}), got {text!r}")
     return _checked(name, tuple(values[n] for n in names))
+
+
+def _number(value) -> float:
+    """A literal as a float; booleans and non-numbers are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("not a number")
+    return float(value)
 
 
 def _checked(name: str, params: tuple[float, ...]) -> Prior:
@@ -235,6 +246,12 @@ class PriorSet(Mapping[str, PriorInfo]):
             info = entries[name]
             lo, hi = prior.support
             dlo, dhi = info.support
+            if info.support == SUPPORTS["positive"] and lo <= 0:
+                raise InputError(
+                    f"{prior} must be above 0: {name} is a positive quantity",
+                    origin,
+                    f"priors.{name}",
+                )
             if lo < dlo or hi > dhi:
                 raise InputError(
                     f"{prior} puts mass outside [{dlo:g}, {dhi:g}], the range of {name}",

@@ -6,7 +6,15 @@ import dataclasses
 from pathlib import Path
 
 from forecast.errors import InputError
-from forecast.files import YamlDocument, data_dir, locate, read_yaml, suggest, validate
+from forecast.files import (
+    YamlDocument,
+    data_dir,
+    exists,
+    locate,
+    read_yaml,
+    suggest,
+    validate,
+)
 from forecast.schemas import Catalogue, Scenario
 
 DEFAULT_SCENARIO = "frontier-api"
@@ -40,7 +48,7 @@ def load_scenario(name_or_path: str | Path | None = None) -> LoadedScenario:
         path = shipped[str(name_or_path)]
     else:
         path = Path(name_or_path)
-        if not path.exists() and path.suffix not in (".yaml", ".yml"):
+        if not exists(path, "scenario file") and path.suffix not in (".yaml", ".yml"):
             raise InputError(
                 f"no shipped scenario or file named {str(name_or_path)!r}"
                 f"{suggest(str(name_or_path), list(shipped))} (see 'forecast scenarios list')",
@@ -54,6 +62,7 @@ def load_scenario(name_or_path: str | Path | None = None) -> LoadedScenario:
 def check_against(loaded: LoadedScenario, catalogue: Catalogue) -> None:
     """Everything a scenario names must exist and be valid: enhancement ids, prior names and
     values, per-task result files (read in full) and the measurements evals compare with."""
+    from forecast.evals import read_task_results
     from forecast.evidence import load_measurements
     from forecast.priors import load_priors
 
@@ -76,9 +85,15 @@ def check_against(loaded: LoadedScenario, catalogue: Catalogue) -> None:
                 f"unknown enhancement {name!r}{suggest(name, ids)}",
             )
     for j, spec in enumerate(loaded.scenario.evals):
-        if spec.tasks_file and not loaded.resolve(spec.tasks_file).is_file():
+        try:
+            found = not spec.tasks_file or exists(loaded.resolve(spec.tasks_file), "tasks file")
+        except InputError as exc:
+            raise locate(loaded.document, ("evals", j, "tasks_file"), exc.message) from None
+        if not found:
             raise locate(
                 loaded.document,
                 ("evals", j, "tasks_file"),
                 f"file not found: {loaded.resolve(spec.tasks_file)}",
             )
+        if spec.tasks_file:
+            read_task_results(loaded.resolve(spec.tasks_file))

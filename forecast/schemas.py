@@ -10,7 +10,14 @@ import datetime as dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 CATEGORIES = ("tool", "prompting", "scaffolding", "solution_choice", "data")
 ACCESS_LEVELS = ("prompt", "finetune_api", "weights")
@@ -19,9 +26,28 @@ ACTORS = ("public_api", "finetune_api", "open_weights", "stolen_weights", "devel
 Category = Literal["tool", "prompting", "scaffolding", "solution_choice", "data"]
 Access = Literal["prompt", "finetune_api", "weights"]
 Actor = Literal["public_api", "finetune_api", "open_weights", "stolen_weights", "developer"]
+
+
+def _not_bool(value):
+    """YAML's true/false are not numbers (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    return value
+
+
+def _not_number(value):
+    """A date written as a number would be read as seconds since 1970."""
+    if isinstance(value, bool | int | float):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeFinite = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Number = Annotated[float, BeforeValidator(_not_bool)]
+Count = Annotated[int, BeforeValidator(_not_bool)]
+Date = Annotated[dt.date, BeforeValidator(_not_number)]
+PositiveFinite = Annotated[Number, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFinite = Annotated[Number, Field(ge=0, allow_inf_nan=False)]
 
 
 class Strict(BaseModel):
@@ -88,7 +114,7 @@ class ObservationFields(Strict):
     benchmark: str = Field(min_length=1)
     domain: str = Field(min_length=1)
     ceg: CegBound
-    base_compute_flop: Annotated[float, Field(gt=1e15, lt=1e30)] | None = None
+    base_compute_flop: Annotated[Number, Field(gt=1e15, lt=1e30)] | None = None
     where: str = Field(min_length=1, description="where the figure stands in its source")
     notes: str = ""
     in_fit: bool = Field(True, description="false: recorded, but restates another figure")
@@ -124,7 +150,7 @@ class Enhancement(Strict):
     id: Identifier
     name: str = Field(min_length=1)
     category: Category
-    published: dt.date
+    published: Date
     access: Access
     one_time_cost: Bound | None = Field(None, description="fraction of pre-training compute")
     inference_cost: Bound | None = Field(None, description="multiplier on inference cost")
@@ -143,16 +169,16 @@ class Catalogue(Strict):
 
 
 class Rate(Strict):
-    point: Annotated[float, Field(ge=0, le=1)]
-    plus_minus: Annotated[float, Field(ge=0, le=1)] | None = None
+    point: Annotated[Number, Field(ge=0, le=1)]
+    plus_minus: Annotated[Number, Field(ge=0, le=1)] | None = None
 
 
 class Suite(Strict):
     id: Identifier
     name: str
-    n_tasks: int = Field(gt=0)
-    task_families: int | None = None
-    token_budget: int | None = None
+    n_tasks: Count = Field(gt=0)
+    task_families: Count | None = None
+    token_budget: Count | None = None
     where: str
     notes: str = ""
 
@@ -162,7 +188,7 @@ class Measurement(Strict):
     suite: Identifier
     model: str
     agent: str
-    measured: dt.date
+    measured: Date
     success_rate: Rate
     enhancements_applied: list[str] = []
     where: str
@@ -173,7 +199,7 @@ class Difference(Strict):
     id: Identifier
     from_: Identifier | None = Field(None, alias="from")
     to: Identifier | None = None
-    points: float | None = Field(None, description="difference in percentage points")
+    points: Number | None = Field(None, description="difference in percentage points")
     description: str = ""
     where: str
     notes: str = ""
@@ -224,14 +250,14 @@ def is_finite(x: float) -> bool:
 
 # --------------------------------------------------------------------------- scenarios
 
-Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+Fraction = Annotated[Number, Field(gt=0, lt=1, allow_inf_nan=False)]
 ScenarioName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
 
 class BaseModelSpec(Strict):
     name: str = Field(min_length=1)
-    training_compute_flop: Annotated[float, Field(ge=1e18, le=1e30)]
-    reference_date: dt.date
+    training_compute_flop: Annotated[Number, Field(ge=1e18, le=1e30)]
+    reference_date: Date
     weights: Literal["open", "closed"]
 
 
@@ -253,9 +279,9 @@ class EvalSpec(Strict):
     name: ScenarioName
     description: str = ""
     score: Fraction | None = None
-    n_tasks: Annotated[int, Field(gt=0)] | None = None
+    n_tasks: Annotated[Count, Field(gt=0, le=10_000_000)] | None = None
     threshold: Fraction | None = Field(None, description="dangerous aggregate score")
-    tasks_file: str | None = None
+    tasks_file: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
     task_pass_rate: Fraction = Field(0.10, description="a task counts as passed at this rate")
     tasks_fraction: Fraction = Field(0.50, description="threshold met at this share of tasks")
     slope: str = Field("default", description="logits per OOM: a distribution or 'default'")
@@ -291,8 +317,8 @@ class Scenario(Strict):
     base_model: BaseModelSpec
     actor: Actor
     already_elicited: Elicited = Elicited()
-    horizon_months: Annotated[int, Field(ge=0, le=120)] = 12
-    step_months: Annotated[int, Field(ge=1, le=12)] = 1
-    confidence: Annotated[float, Field(ge=0.5, le=0.999)] = 0.95
+    horizon_months: Annotated[Count, Field(ge=0, le=120)] = 12
+    step_months: Annotated[Count, Field(ge=1, le=12)] = 1
+    confidence: Annotated[Number, Field(ge=0.5, le=0.999)] = 0.95
     evals: list[EvalSpec] = []
-    priors: dict[str, str | float] = {}
+    priors: dict[str, Annotated[str | Number, BeforeValidator(_not_bool)]] = {}

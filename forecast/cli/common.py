@@ -107,6 +107,8 @@ def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:
 
 
 def require_file(path: Path, what: str = "file") -> Path:
-    if not path.exists():
+    from forecast.files import exists
+
+    if not exists(path, what):
         raise InputError(f"{what} not found", str(path))
     return path

@@ -161,8 +161,9 @@ def export(
     from forecast import report
     from forecast.errors import InputError
     from forecast.export import BUNDLE_FILES, write_bundle
+    from forecast.files import exists
 
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+    if exists(out, "folder") and (not out.is_dir() or any(out.iterdir())) and not force:
         raise InputError("folder is not empty (use --force to replace it)", str(out), "--out")
     result = forecast_result(
         scenario,
