@@ -246,7 +246,7 @@ class PriorSet(Mapping[str, PriorInfo]):
             info = entries[name]
             lo, hi = prior.support
             dlo, dhi = info.support
-            if info.support == SUPPORTS["positive"] and lo <= 0:
+            if info.support == SUPPORTS["positive"] and prior.dist == "Constant" and lo <= 0:
                 raise InputError(
                     f"{prior} must be above 0: {name} is a positive quantity",
                     origin,

@@ -384,3 +384,18 @@ def test_cli_priors_show_bad_override(run_cli, override, needle):
     assert "Traceback" not in err
     assert "--prior" in err
     assert needle in words(err)
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("uplift_ceiling", "LogNormal(0.92, 0.1)"),
+        ("observation_noise", "HalfNormal(0.2)"),
+        ("arrival_rate", "Gamma(4, 2)"),
+        ("noise_dof", "8"),
+    ],
+)
+def test_positive_priors_accept_positive_distributions(name, value):
+    """Only a fixed number at or below 0 is refused for a positive quantity."""
+    priors = load_priors().with_overrides({name: value})
+    assert priors[name].overridden
