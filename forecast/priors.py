@@ -248,7 +248,7 @@ class PriorSet(Mapping[str, PriorInfo]):
             dlo, dhi = info.support
             if info.support == SUPPORTS["positive"] and prior.dist == "Constant" and lo <= 0:
                 raise InputError(
-                    f"{prior} puts mass outside (0, inf), the range of {name} (a positive quantity)",
+                    f"{prior} puts mass outside (0, inf), the range of {name} (positive)",
                     origin,
                     f"priors.{name}",
                 )
