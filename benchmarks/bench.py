@@ -140,7 +140,7 @@ def write_report(r: dict, path: Path) -> None:
                      f"{s['time_steps']} |")
     lines += [
         "",
-        "Cost grows linearly with draws (the simulation runs in chunks of 1,000 draws, so "
+        "Cost grows linearly with draws (the simulation runs in chunks of 4,000 draws, so "
         "memory stays flat). The buffer estimate settles to about 0.01 OOM by 100,000 draws.",
         "",
     ]

@@ -42,7 +42,7 @@ ACTOR_ACCESS = {
 ACTOR_LEAD_MONTHS = {"developer": 6.0}
 MAX_LEAD_MONTHS = max(ACTOR_LEAD_MONTHS.values())
 #: Draws are simulated in chunks of this size; results do not depend on the total.
-CHUNK = 1000
+CHUNK = 4000
 #: Priors the forward simulation draws itself (they do not enter the fit).
 FORECAST_PRIORS = ("catalogue_coverage", "relevance", "uplift_ceiling", "selection_bias")
 
