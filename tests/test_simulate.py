@@ -138,3 +138,15 @@ def test_enhancements_published_after_the_reference_date_are_not_known(catalogue
     by_id = {e.id: e for e in catalogue.enhancements}
     assert all(by_id[k].published <= dt.date(2023, 3, 14) for k in known)
     assert "lats" not in known  # published October 2023
+
+
+def test_uplift_at_a_month_does_not_depend_on_the_time_grid(catalogue, ids, draws):
+    """Sensitivity simulates the horizon alone; it must equal the full run at that month."""
+    import dataclasses
+
+    sc = load_scenario("frontier-api").scenario
+    setup = setup_forecast(sc, catalogue, ids)
+    full = simulate_uplift(draws, setup, load_priors(), seed=2)
+    alone = dataclasses.replace(setup, times_months=np.array([12.0]))
+    only = simulate_uplift(draws, alone, load_priors(), seed=2)
+    np.testing.assert_array_equal(only.oom[:, 0], full.oom[:, -1])
