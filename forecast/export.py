@@ -12,6 +12,7 @@ from forecast.files import atomic_write_text
 
 
 def _json_safe(x):
+    """Plain JSON values: numpy scalars as Python numbers, NaN and inf as null."""
     if isinstance(x, dict):
         return {str(k): _json_safe(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
@@ -23,7 +24,7 @@ def _json_safe(x):
     return x
 
 
-def json_text(document: dict) -> str:
+def json_text(document) -> str:
     return json.dumps(_json_safe(document), indent=2) + "\n"
 
 

@@ -50,10 +50,6 @@ def write_netcdf(idata, path: Path) -> None:
     idata.to_netcdf(str(path), engine="h5netcdf")
 
 
-def read_netcdf(path: Path):
-    return az.from_netcdf(str(path), engine="h5netcdf")
-
-
 def flat_draws(idata, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Posterior draws as numpy arrays, chains stacked: shape ``(chains * draws, ...)``."""
     out = {}

@@ -7,7 +7,6 @@ turns their errors into located messages with the nearest valid name.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -242,10 +241,6 @@ class PriorEntry(Strict):
 class PriorsFile(Strict):
     schema_version: Literal[1]
     priors: dict[Identifier, PriorEntry]
-
-
-def is_finite(x: float) -> bool:
-    return isinstance(x, int | float) and math.isfinite(x)
 
 
 # --------------------------------------------------------------------------- scenarios

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 
@@ -60,20 +57,10 @@ DEFAULT_SEED = 20231212
 
 def emit_json(document) -> None:
     """Write one JSON document to stdout (NaN and inf become null)."""
-    sys.stdout.write(json.dumps(_clean(document), indent=2) + "\n")
+    from forecast.export import json_text
+
+    sys.stdout.write(json_text(document))
     sys.stdout.flush()
-
-
-def _clean(x):
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, str]:
