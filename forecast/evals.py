@@ -193,9 +193,12 @@ def _per_task(spec, tasks: TaskResults, shift, shift_q, alpha, rng, n) -> dict:
     s, a = tasks.successes, tasks.attempts
     rates = rng.beta(s + 0.5, a - s + 0.5, size=(n, len(s)))  # Jeffreys posterior per task
     base = logit(rates)
+    # A task passes when expit(base + shift) >= task_pass_rate; compared in logits (expit
+    # is monotone), which saves an exp per task, draw and step.
+    needed = logit(spec.task_pass_rate) - base  # (N, tasks)
     crossed = np.empty(shift.shape, dtype=bool)
     for t in range(shift.shape[1]):
-        passing = expit(base + shift[:, t : t + 1]) >= spec.task_pass_rate
+        passing = shift[:, t : t + 1] >= needed
         crossed[:, t] = passing.mean(axis=1) >= spec.tasks_fraction
     p_cross = crossed.mean(axis=0)
     trigger_rate = float(expit(logit(spec.task_pass_rate) - shift_q))

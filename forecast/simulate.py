@@ -25,7 +25,7 @@ import dataclasses
 
 import numpy as np
 
-from forecast.compose import combine, saturate
+from forecast.compose import combine, rank_discounted_sum, saturate
 from forecast.evidence import REFERENCE_LOG10_FLOP, years_since_reference
 from forecast.priors import PriorSet
 from forecast.schemas import ACCESS_LEVELS, CATEGORIES, Catalogue, Scenario
@@ -209,27 +209,55 @@ def _simulate_chunk(draws, idx, setup: ForecastSetup, priors: PriorSet, seed: in
     known_all = _by_category(known_gain, in_all, setup.known_category)
     known_elicited = _by_category(known_gain, in_elicited, setup.known_category)
 
-    # Arrivals: (n, C, M) gains and the month the actor can first use each one.
+    # Arrivals: (n, C, W) gains and the month the actor can first use each one.
     arrival_gain, arrival_month = _arrivals(
         p, shift, coverage, relevance, setup, seed, chunk, horizon=float(times[-1])
     )
-    seen = arrival_month[:, None, :, :] <= times[None, :, None, None]  # (n, T, C, M)
-    arrived = np.where(seen, arrival_gain[:, None], 0.0)
-    all_gains = np.concatenate(
-        [np.broadcast_to(known_all[:, None], (n, len(times), *known_all.shape[1:])), arrived],
-        axis=-1,
-    )
-    total = combine(all_gains, d_w[:, None], d_b[:, None])
+    arrived = _count_by_step(arrival_month, times)  # (n, C, T)
+    within = _within_category_over_time(known_all, arrival_gain, arrived, d_w)  # (n, T, C)
+    total = rank_discounted_sum(within, d_b[:, None])
     baseline = combine(known_elicited, d_w, d_b)
     uplift = saturate(np.maximum(total - baseline[:, None], 0.0), ceiling[:, None])
-    return uplift, seen.sum(axis=(2, 3)), baseline
+    return uplift, arrived.sum(axis=1), baseline
+
+
+def _count_by_step(months, times):
+    """How many of ``months`` (n, C, W) are at or before each of ``times``: (n, C, T)."""
+    n, n_categories, _ = months.shape
+    steps = len(times)
+    first_step = np.searchsorted(times, months)  # steps >= this one see it; inf -> steps
+    cell = np.arange(n * n_categories).reshape(n, n_categories, 1) * (steps + 1)
+    counts = np.bincount((cell + first_step).ravel(), minlength=n * n_categories * (steps + 1))
+    return counts.reshape(n, n_categories, steps + 1)[..., :steps].cumsum(axis=-1)
+
+
+def _within_category_over_time(known, arrival_gain, arrived, d_within):
+    """Each category's rank-discounted sum at each time step, (n, T, C).
+
+    ``known`` (n, C, K) are present throughout; the first ``arrived[n, c, t]`` columns of
+    ``arrival_gain`` (n, C, M), in arrival order, have arrived by step t. The sum only
+    changes when an arrival lands, so it is computed once per (draw, arrivals so far) and
+    looked up for every step, instead of sorting every step.
+    """
+    n, n_categories, n_times = arrived.shape
+    out = np.empty((n, n_times, n_categories))
+    for k in range(n_categories):
+        most = arrived[:, k, -1]  # steps are ascending, so the last has the most
+        by_count = np.zeros((n, int(most.max(initial=0)) + 1))
+        for a in range(by_count.shape[1]):
+            rows = np.flatnonzero(most >= a)
+            gains = np.concatenate(
+                [known[rows, k], np.maximum(arrival_gain[rows, k, :a], 0.0)], axis=-1
+            )
+            by_count[rows, a] = rank_discounted_sum(gains, d_within[rows])
+        out[:, :, k] = np.take_along_axis(by_count, arrived[:, k], axis=1)
+    return out
 
 
 def _by_category(gains, present, category):
     """(n, k) gains -> (n, C, K) zero-padded, grouped by category, largest first.
 
-    Columns that are zero (absent or no gain) in every draw are dropped: G is unchanged
-    and the sort over them, repeated at every time step, is the simulation's main cost.
+    Columns that are zero (absent or no gain) in every draw are dropped: G is unchanged.
     """
     n = gains.shape[0]
     counts = np.bincount(category, minlength=len(CATEGORIES))
@@ -243,8 +271,8 @@ def _by_category(gains, present, category):
     return out[..., :keep]
 
 
-def _arrival_months(stream, rate, window, block=16, most=2000):
-    """Months of successive arrivals, (n, M), until every draw has passed ``window``.
+def _arrival_times(stream, rate, window, block=16, most=2000):
+    """Unit-rate arrival times, (M, n), until every draw has passed ``window`` (months).
 
     Unit-rate exponential gaps, time-changed by each draw's rate. Gaps are drawn in blocks
     of rows from one stream, so row j is the same however many rows are needed.
@@ -258,48 +286,48 @@ def _arrival_months(stream, rate, window, block=16, most=2000):
         total = cumulative[-1]
         if (total / rate * 12.0 > window).all() or len(rows) * block >= most:
             break
-    return (np.concatenate(rows, axis=0).T / rate[:, None]) * 12.0
+    return np.concatenate(rows, axis=0)
 
 
 def _arrivals(p, shift, coverage, relevance, setup: ForecastSetup, seed, chunk, horizon):
-    """Arrival gains and usable-from months, (n, C, M); unusable ones get month inf.
+    """Usable arrivals in arrival order: gains and usable-from months, (n, C, W).
 
-    The j-th arrival of category k uses the j-th row of streams keyed by (seed, chunk, k),
-    so the first arrivals are the same whatever the horizon.
+    Slots past a draw's last usable arrival hold month inf. The j-th arrival of category k
+    uses the j-th row of streams keyed by (seed, chunk, k), so the first arrivals are the
+    same whatever the horizon.
     """
     n = len(shift)
     window = horizon + MAX_LEAD_MONTHS
     rate = p["arrival_rate"] / coverage[:, None]  # (n, C) per year
-    per_category = []
     cumulative_share = np.cumsum(setup.arrival_access_share, axis=1)
+    found = []
     for k in range(len(CATEGORIES)):
         streams = [np.random.default_rng([seed, chunk, 300 + k, q]) for q in range(4)]
-        month = _arrival_months(streams[0], rate[:, k], window)
-        # Only the first `need` arrivals fall inside the window in any draw; the other
-        # streams are drawn for those rows only (row j is the same whatever `need` is).
-        need = max(int((month <= window).sum(axis=1).max(initial=0)), 1)
-        month = month[:, :need]
-        z = streams[1].standard_normal((need, n)).T
-        u_access = streams[2].random((need, n)).T
-        u_relevant = streams[3].random((need, n)).T
+        unit_time = _arrival_times(streams[0], rate[:, k], window)  # (M, n)
+        inside = unit_time / rate[:, k] * 12.0 <= window
+        rows = np.flatnonzero(inside.any(axis=1))
+        shape = (rows[-1] + 1 if len(rows) else 1, n)
+        # The other streams are drawn for these rows only (row j is the same whatever the
+        # number of rows); after drawing, only the arrivals inside the window are used.
+        z = streams[1].standard_normal(shape)
+        u_access = streams[2].random(shape)
+        u_relevant = streams[3].random(shape)
+        i, j = np.nonzero(inside[: shape[0]].T)  # by draw, then in arrival order
         level = np.minimum(
-            (u_access[..., None] > cumulative_share[k]).sum(-1), len(ACCESS_LEVELS) - 1
+            np.searchsorted(cumulative_share[k], u_access[j, i]), len(ACCESS_LEVELS) - 1
         )
-        usable = setup.usable_access[level] & (u_relevant < relevance[:, None])
-        usable &= month <= window
+        usable = setup.usable_access[level] & (u_relevant[j, i] < relevance[i])
+        i, j = i[usable], j[usable]
+        slot = np.arange(len(i)) - np.searchsorted(i, i)  # order among the draw's usable ones
+        month = unit_time[j, i] / rate[i, k] * 12.0
         year = setup.start_year + month / 12.0
-        mean = p["category_mean"][:, k : k + 1] + p["ceg_trend"][:, None] * year + shift[:, None]
-        gains = mean + p["enhancement_spread"][:, None] * z
-        per_category.append((gains, np.where(usable, month - setup.lead_months, np.inf)))
-    width = max(g.shape[1] for g, _ in per_category)
+        mean = p["category_mean"][i, k] + p["ceg_trend"][i] * year + shift[i]
+        gains = mean + p["enhancement_spread"][i] * z[j, i]
+        found.append((i, slot, gains, month - setup.lead_months))
+    width = max(1, *(int(slot.max(initial=-1)) + 1 for _, slot, _, _ in found))
     gains = np.zeros((n, len(CATEGORIES), width))
     months = np.full((n, len(CATEGORIES), width), np.inf)
-    for k, (g, mo) in enumerate(per_category):
-        gains[:, k, : g.shape[1]] = g
-        months[:, k, : mo.shape[1]] = mo
-    # Keep only the columns some draw can use: sort by month and cut at the largest count.
-    order = np.argsort(months, axis=-1, kind="stable")
-    months = np.take_along_axis(months, order, -1)
-    gains = np.take_along_axis(gains, order, -1)
-    keep = max(int(np.isfinite(months).sum(-1).max(initial=0)), 1)
-    return gains[..., :keep], months[..., :keep]
+    for k, (i, slot, g, mo) in enumerate(found):
+        gains[i, k, slot] = g
+        months[i, k, slot] = mo
+    return gains, months

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.syntax import Syntax
 from rich.table import Table
 
 from forecast.cli import common as c
@@ -68,6 +67,8 @@ def show(
         c.emit_json(loaded.scenario.model_dump(mode="json"))
         return
     c.out.print(f"[dim]{loaded.path}[/]")
+    from rich.syntax import Syntax  # pygments costs ~20 ms: only for this command
+
     c.out.print(Syntax(loaded.path.read_text(), "yaml", word_wrap=True))
 
 
