@@ -239,7 +239,7 @@ def run_scenario(
         Replace the base model's reference date (the date the forecast starts from).
     """
     from forecast.evidence import catalogue_cut
-    from forecast.scenarios import check_against, load_scenario
+    from forecast.scenarios import check_against, load_scenario, scenario_priors
 
     loaded = load_scenario(scenario)
     sc = loaded.scenario
@@ -249,7 +249,7 @@ def run_scenario(
                 "base_model": sc.base_model.model_copy(update={"reference_date": reference_date})
             }
         )
-    prior_set = priors_with(sc.priors, origin=str(loaded.path))
+    prior_set = scenario_priors(loaded)
     if priors:
         prior_set = prior_set.with_overrides(priors)
     catalogue = load_catalogue(evidence, shipped=shipped_evidence)

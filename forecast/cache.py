@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from forecast.files import staged_dir
+from forecast.files import remove_stale_staging, staged_dir
 
 
 def cache_dir() -> Path:
@@ -86,4 +86,5 @@ def write_entry(
             extra_writer(tmp)
         # meta.json last: an entry without it is never read as complete
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+    remove_stale_staging(folder.parent)  # what earlier writers killed mid-write left behind
     return folder

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shutil
 import tempfile
+import time
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -329,6 +331,34 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+#: The names :func:`staged_dir` gives its temporary and replaced folders.
+STAGING_NAME = re.compile(r"^\..+\.(tmp|old)-[^/]+$")
+#: A staging folder untouched for this long belongs to a writer that was killed.
+STALE_STAGING_SECONDS = 24 * 3600
+
+
+def remove_stale_staging(folder: str | Path, older_than: float = STALE_STAGING_SECONDS) -> int:
+    """Delete the hidden ``.NAME.tmp-*`` / ``.NAME.old-*`` folders that killed writers left.
+
+    Only folders of :func:`staged_dir`'s naming, not modified for ``older_than`` seconds, are
+    removed (a live writer touches its folder as it writes). Returns how many went.
+    """
+    removed = 0
+    cutoff = time.time() - older_than
+    try:
+        candidates = [p for p in Path(folder).iterdir() if STAGING_NAME.match(p.name)]
+    except OSError:
+        return 0
+    for path in candidates:
+        try:
+            if path.is_dir() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path)
+                removed += 1
+        except OSError:  # another process removed or renamed it first
+            pass
+    return removed
 
 
 @contextmanager

@@ -59,14 +59,29 @@ def load_scenario(name_or_path: str | Path | None = None) -> LoadedScenario:
     return LoadedScenario(scenario, Path(path), doc)
 
 
+def scenario_priors(loaded: LoadedScenario):
+    """The default priors with the scenario's ``priors:`` block on top.
+
+    A bad name or value is reported at its line and column in the scenario file.
+    """
+    from forecast.priors import load_priors
+
+    try:
+        return load_priors().with_overrides(loaded.scenario.priors, origin=str(loaded.path))
+    except InputError as exc:
+        if exc.line is None and exc.path and exc.path.startswith("priors."):
+            name = exc.path.removeprefix("priors.")
+            raise locate(loaded.document, ("priors", name), exc.message) from None
+        raise
+
+
 def check_against(loaded: LoadedScenario, catalogue: Catalogue) -> None:
     """Everything a scenario names must exist and be valid: enhancement ids, prior names and
     values, per-task result files (read in full) and the measurements evals compare with."""
     from forecast.evals import read_task_results
     from forecast.evidence import load_measurements
-    from forecast.priors import load_priors
 
-    load_priors().with_overrides(loaded.scenario.priors, origin=str(loaded.path))
+    scenario_priors(loaded)
     measured = [m.id for m in load_measurements().measurements]
     for j, spec in enumerate(loaded.scenario.evals):
         for k, mid in enumerate(spec.compare_with):

@@ -266,3 +266,24 @@ def test_fit_key_depends_on_fit_priors_and_settings():
     assert base == fit_key(table, forecast_prior, FitSettings())
     with pytest.raises(ValueError):
         FitSettings(draws=5)
+
+
+def test_write_sweeps_staging_folders_that_killed_writers_left(cache_dir):
+    """Hidden .tmp-/.old- folders older than a day go; fresh ones and other files stay."""
+    fits = cache_dir / "fits"
+    fits.mkdir(parents=True)
+    stale = [fits / ".deadbeef.tmp-abc123", fits / ".deadbeef.old-77-0a0b0c0d"]
+    fresh = fits / ".cafe.tmp-live"  # a writer still at work
+    unrelated = [fits / ".hidden", fits / "notes.tmp-1"]
+    for folder in [*stale, fresh, *unrelated]:
+        folder.mkdir()
+        (folder / "part").write_text("x")
+    two_days_ago = os.path.getmtime(fresh) - 2 * 24 * 3600
+    for folder in stale:
+        os.utime(folder, (two_days_ago, two_days_ago))
+
+    write_entry(KEY, sample_draws(), {"model_version": "test"})
+
+    assert not any(folder.exists() for folder in stale)
+    assert fresh.exists() and all(folder.exists() for folder in unrelated)
+    assert read_entry(KEY) is not None

@@ -57,8 +57,14 @@ def test_a_scenario_priors_block_is_applied_and_checked(cache_dir, tmp_path, run
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("priors: {}", "priors:\n  relevanse: Beta(2, 2)"))
     code, out, err = run_cli(["run", bad, *CLI_SMALL])
-    assert code == 2 and str(bad) in err and "priors.relevanse" in err
+    assert code == 2 and "priors.relevanse" in err
     assert "did you mean 'relevance'" in err
+    line = 1 + text[: text.index("priors: {}")].count("\n") + 1  # the line after "priors:"
+    assert f"{bad}:{line}:" in err  # located in the file, not only named
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(text.replace("priors: {}", "priors:\n  relevance: Normal(0, 1)"))
+    code, out, err = run_cli(["scenarios", "validate", outside])
+    assert code == 2 and f"{outside}:{line}:" in err and "priors.relevance" in err
 
 
 def test_sensitivity_lists_every_prior_largest_swing_first(cache_dir, run_cli, tmp_path):

@@ -243,6 +243,18 @@ def test_scenarios_list_and_show(run_cli):
     assert code == 0 and "GPT-4" in out
 
 
+def test_scenarios_show_redirected_is_the_file_itself(run_cli, tmp_path):
+    """`forecast scenarios show NAME > mine.yaml` starts a valid scenario of one's own."""
+    from forecast.scenarios import load_scenario
+
+    code, out, _ = run_cli(["scenarios", "show", "frontier-api"])
+    shipped = load_scenario("frontier-api")
+    assert code == 0 and out.splitlines()[0] == f"# {shipped.path}"
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(out)
+    assert load_scenario(str(mine)).scenario == shipped.scenario
+
+
 def test_warm_run_imports_no_sampler(run_cli):
     """A cached fit is reused without importing PyMC, PyTensor or ArviZ."""
     _json(run_cli)  # make sure the module's fit is in the cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -66,10 +67,14 @@ def show(
     if json:
         c.emit_json(loaded.scenario.model_dump(mode="json"))
         return
-    c.out.print(f"[dim]{loaded.path}[/]")
+    text = loaded.path.read_text(encoding="utf-8-sig")
+    if not c.out.is_terminal:  # redirected: the file as it is, to start a scenario from
+        sys.stdout.write(f"# {loaded.path}\n{text}")
+        return
     from rich.syntax import Syntax  # pygments costs ~20 ms: only for this command
 
-    c.out.print(Syntax(loaded.path.read_text(), "yaml", word_wrap=True))
+    c.out.print(f"[dim]# {loaded.path}[/]")
+    c.out.print(Syntax(text, "yaml", word_wrap=True))
 
 
 @app.command("validate")
