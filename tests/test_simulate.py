@@ -150,3 +150,28 @@ def test_uplift_at_a_month_does_not_depend_on_the_time_grid(catalogue, ids, draw
     alone = dataclasses.replace(setup, times_months=np.array([12.0]))
     only = simulate_uplift(draws, alone, load_priors(), seed=2)
     np.testing.assert_array_equal(only.oom[:, 0], full.oom[:, -1])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_g_over_time_equals_combining_everything_present_at_each_step(seed):
+    """The per-arrival-count shortcut gives G exactly as sorting all gains at every step."""
+    from forecast.compose import combine, rank_discounted_sum
+    from forecast.simulate import _count_by_step, _within_category_over_time
+
+    rng = np.random.default_rng(seed)
+    n, k_known, width = 50, 4, 6
+    times = np.array([0.0, 1.0, 2.5, 6.0, 12.0, 18.0])
+    known = -np.sort(-np.maximum(rng.normal(0.5, 0.6, (n, len(CATEGORIES), k_known)), 0), -1)
+    gains = rng.normal(0.3, 0.8, (n, len(CATEGORIES), width))  # negative ones count as 0
+    months = np.sort(rng.uniform(-6, 24, (n, len(CATEGORIES), width)), axis=-1)
+    months[rng.random(months.shape) < 0.3] = np.inf  # unusable: never arrive
+    months = np.sort(months, axis=-1)  # in arrival order, inf last, as _arrivals gives them
+    d_w, d_b = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
+
+    arrived = _count_by_step(months, times)
+    seen = months[:, :, None, :] <= times[None, None, :, None]
+    np.testing.assert_array_equal(arrived, seen.sum(-1))
+    fast = rank_discounted_sum(_within_category_over_time(known, gains, arrived, d_w), d_b[:, None])
+    for t, month in enumerate(times):
+        present = np.concatenate([known, np.where(months <= month, gains, 0.0)], axis=-1)
+        np.testing.assert_allclose(fast[:, t], combine(present, d_w, d_b), rtol=0, atol=1e-12)
