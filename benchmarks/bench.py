@@ -228,6 +228,18 @@ def write_report(r: dict, path: Path) -> None:
         "remaining time is mostly imports. Rendering a scenario with syntax colours "
         "(pygments) is imported only by `forecast scenarios show`.",
         "",
+        "## What is left, and what did not help",
+        "",
+        "- Drawing the arrival streams is about half of the simulation. A layout that draws "
+        "Poisson counts per fixed block of months, then only the arrivals themselves, would "
+        "draw some 30 times fewer numbers and keep comparisons exact per draw, but it "
+        "changes every simulated figure in these docs (within Monte Carlo error), so it is "
+        "left for a change that refreshes them all.",
+        "- Typer 0.16 (before Typer built pydantic validators for options) was not faster "
+        "here; pydantic's deferred schema building (`defer_build`) moved the cost from import "
+        "to first validation (within noise); drawing the categories in two threads saved "
+        "about 15 ms of the simulation and was not kept.",
+        "",
         "## How much to trust these figures",
         "",
         "This machine is shared: timings of the same command vary between runs of this script "
