@@ -372,6 +372,7 @@ def prior_check(scenario: str | Path | None = None, seed: int = 0, **run_options
             np.quantile(prior_uplift.oom[:, result.horizon_index], result.confidence)
         ),
         "posterior_buffer_oom": result.buffer_oom,
+        "diagnostics": result.fitted.fit.diagnostics.to_dict(),
     }
 
 

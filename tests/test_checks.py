@@ -114,3 +114,32 @@ def test_backtest_compares_with_metr(cache_dir):
     assert 10 < row["months_after"] < 11.5
     assert row["forecast_q05"] <= row["forecast_q50"] <= row["forecast_q95"]
     assert row["verdict"].startswith(("inside", "above", "below"))
+
+
+# regression test (was a package bug: forecast/cli/compare.py export and compare, and
+# forecast/cli/checks.py sensitivity, priors check and backtest had no --fit-seed, so a fit
+# made with `run --fit-seed N` could not be exported or checked; the checks had no --strict
+# and printed no warning for a fit that failed its diagnostics)
+def test_every_fitting_command_takes_the_fit_seed_and_refuses_a_bad_fit(
+    cache_dir, run_cli, tmp_path
+):
+    fit_key = api.fit_evidence(settings=SMALL).fit.key
+    seeded = [*CLI_SMALL, "--fit-seed", str(SMALL.seed)]
+
+    code, _, err = run_cli(["export", "--out", tmp_path / "bundle", *seeded])
+    assert code == 0, err
+    provenance = json.loads((tmp_path / "bundle" / "results.json").read_text())["provenance"]
+    assert provenance["fit_seed"] == SMALL.seed and provenance["fit_key"] == fit_key
+    code, out, err = run_cli(["compare", "frontier-api", "gpt4-2023-03", *seeded, "--json"])
+    assert code == 0, err
+
+    # The small fit fails ESS >= 400: a warning without --strict, exit 3 with it.
+    code, out, err = run_cli(["priors", "check", *seeded, "--json"])
+    assert code == 0 and "convergence checks" in err
+    assert json.loads(out)["diagnostics"]["ok"] is False
+    for command in (["sensitivity", "--out", tmp_path / "tornado"], ["priors", "check"]):
+        code, out, err = run_cli([*command, *seeded, "--strict"])
+        assert code == 3 and "bulk ESS" in err and out == "", (command, err)
+    assert not (tmp_path / "tornado").exists()
+    code, out, err = run_cli(["backtest", "--as-of", "2023-03-14", *seeded, "--strict"])
+    assert code == 3 and "bulk ESS" in err

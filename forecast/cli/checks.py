@@ -12,33 +12,23 @@ from forecast.cli import common as c
 from forecast.cli.run import ActorOpt, ConfidenceOpt, HorizonOpt, ScenarioArg, check_actor
 
 
-def _options(
-    horizon,
-    confidence,
-    actor,
-    prior,
-    evidence,
-    no_shipped,
-    no_cache,
-    quiet,
-    fit_draws,
-    fit_tune,
-    chains,
-) -> dict:
-    from forecast.fit import FitSettings
-
-    check_actor(actor)
+def _options(options: dict) -> dict:
+    """``forecast.api`` keyword arguments from a command's options (its ``locals()``)."""
+    check_actor(options.get("actor"))
+    quiet = options["quiet"]
     return dict(
-        horizon_months=horizon,
-        confidence=confidence,
-        actor=actor,
-        priors=c.parse_overrides(prior),
-        evidence=evidence,
-        shipped_evidence=not no_shipped,
-        use_cache=not no_cache,
+        horizon_months=options.get("horizon"),
+        confidence=options.get("confidence"),
+        actor=options.get("actor"),
+        priors=c.parse_overrides(options["prior"]),
+        evidence=options["evidence"],
+        shipped_evidence=not options["no_shipped"],
+        use_cache=not options["no_cache"],
         progress=not quiet,
         log=lambda m: c.note(m, quiet),
-        settings=FitSettings(draws=fit_draws, tune=fit_tune, chains=chains, seed=c.DEFAULT_SEED),
+        settings=c.fit_settings(
+            options["fit_seed"], options["fit_draws"], options["fit_tune"], options["chains"]
+        ),
     )
 
 
@@ -57,28 +47,16 @@ def priors_check(
     fit_draws: c.FitDrawsOpt = 1000,
     fit_tune: c.FitTuneOpt = 1000,
     chains: c.ChainsOpt = 4,
+    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
+    strict: c.StrictOpt = False,
 ):
     """Prior predictive check: the uplift the priors alone imply, beside the posterior's."""
+    options = _options(locals())
     from forecast import api
     from forecast.units import fmt_both
 
-    doc = api.prior_check(
-        scenario,
-        seed=seed,
-        **_options(
-            horizon,
-            confidence,
-            actor,
-            prior,
-            evidence,
-            no_shipped,
-            no_cache,
-            quiet,
-            fit_draws,
-            fit_tune,
-            chains,
-        ),
-    )
+    doc = api.prior_check(scenario, seed=seed, **options)
+    c.check_diagnostics(doc["diagnostics"], strict, quiet)
     if json:
         c.emit_json(doc)
         return
@@ -125,27 +103,15 @@ def sensitivity(
     fit_draws: c.FitDrawsOpt = 1000,
     fit_tune: c.FitTuneOpt = 1000,
     chains: c.ChainsOpt = 4,
+    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
+    strict: c.StrictOpt = False,
 ):
     """Rank every prior by how far tightening, widening or shifting it moves the buffer."""
+    options = _options(locals())
     from forecast import api
 
-    doc = api.prior_sensitivity(
-        scenario,
-        seed=seed,
-        **_options(
-            horizon,
-            confidence,
-            actor,
-            prior,
-            evidence,
-            no_shipped,
-            no_cache,
-            quiet,
-            fit_draws,
-            fit_tune,
-            chains,
-        ),
-    )
+    doc = api.prior_sensitivity(scenario, seed=seed, **options)
+    c.check_diagnostics(doc["diagnostics"], strict, quiet)
     if out is not None:
         import os
 
@@ -227,16 +193,17 @@ def backtest(
     fit_draws: c.FitDrawsOpt = 1000,
     fit_tune: c.FitTuneOpt = 1000,
     chains: c.ChainsOpt = 4,
+    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
+    strict: c.StrictOpt = False,
 ):
     """Forecast from a past date and set the forecast beside what was measured later."""
+    options = _options(locals())
     from forecast import api
     from forecast.cli.run import parse_date
 
-    options = _options(
-        None, None, None, prior, evidence, no_shipped, no_cache, quiet, fit_draws, fit_tune, chains
-    )
     options.pop("horizon_months")
     doc = api.backtest(parse_date(as_of), scenario, seed=seed, **options)
+    c.check_diagnostics(doc["diagnostics"], strict, quiet)
     if json:
         c.emit_json(doc)
         return

@@ -81,7 +81,14 @@ def fit_settings(seed: int, draws: int, tune: int, chains: int):
 
 
 def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:
-    """Refuse under --strict, warn otherwise, when the fit fails its checks."""
+    """Refuse under --strict, warn otherwise, when the fit fails its checks.
+
+    ``diagnostics`` is a :class:`forecast.diagnostics.Diagnostics` or its ``to_dict()``.
+    """
+    if isinstance(diagnostics, dict):
+        from forecast.diagnostics import Diagnostics
+
+        diagnostics = Diagnostics.from_dict(diagnostics)
     if diagnostics.ok:
         return
     problems = "; ".join(diagnostics.problems)

@@ -16,6 +16,7 @@ from forecast.cli.run import (
     DrawsOpt,
     HorizonOpt,
     ScenarioArg,
+    forecast_options,
     forecast_result,
 )
 from forecast.units import fmt_both
@@ -39,36 +40,16 @@ def compare(
     fit_draws: c.FitDrawsOpt = 1000,
     fit_tune: c.FitTuneOpt = 1000,
     chains: c.ChainsOpt = 4,
+    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
 ):
     """Scenarios side by side: buffer, P(cross) per eval, re-evaluation intervals, policies."""
+    options = forecast_options(locals())
     from forecast import report
     from forecast.errors import InputError
 
     if len(scenarios) < 2:
         raise InputError("compare needs two or more scenarios", "SCENARIO")
-    docs = [
-        report.result_document(
-            forecast_result(
-                s,
-                horizon,
-                confidence,
-                actor,
-                seed,
-                draws,
-                prior,
-                evidence,
-                no_shipped,
-                as_of,
-                no_cache,
-                quiet,
-                strict,
-                fit_draws,
-                fit_tune,
-                chains,
-            )
-        )
-        for s in scenarios
-    ]
+    docs = [report.result_document(forecast_result(s, **options)) for s in scenarios]
     summary = [
         {
             "scenario": d["scenario"],
@@ -156,8 +137,10 @@ def export(
     fit_draws: c.FitDrawsOpt = 1000,
     fit_tune: c.FitTuneOpt = 1000,
     chains: c.ChainsOpt = 4,
+    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
 ):
     """Write a risk-assessment bundle: report.md, results.json, uplift.csv, PNGs, posterior.nc."""
+    options = forecast_options(locals())
     from forecast import report
     from forecast.errors import InputError
     from forecast.export import BUNDLE_FILES, write_bundle
@@ -165,24 +148,7 @@ def export(
 
     if exists(out, "folder") and (not out.is_dir() or any(out.iterdir())) and not force:
         raise InputError("folder is not empty (use --force to replace it)", str(out), "--out")
-    result = forecast_result(
-        scenario,
-        horizon,
-        confidence,
-        actor,
-        seed,
-        draws,
-        prior,
-        evidence,
-        no_shipped,
-        as_of,
-        no_cache,
-        quiet,
-        strict,
-        fit_draws,
-        fit_tune,
-        chains,
-    )
+    result = forecast_result(**options)
     doc = report.result_document(result)
     write_bundle(result, doc, out, force=force)
     if json:

@@ -76,19 +76,20 @@ def check_actor(actor: str | None) -> None:
 
 
 def forecast_result(
-    scenario,
-    horizon,
-    confidence,
-    actor,
-    seed,
-    draws,
-    prior,
-    evidence,
-    no_shipped,
-    as_of,
-    no_cache,
-    quiet,
-    strict,
+    scenario=None,
+    *,
+    horizon=None,
+    confidence=None,
+    actor=None,
+    seed=0,
+    draws=None,
+    prior=None,
+    evidence=None,
+    no_shipped=False,
+    as_of=None,
+    no_cache=False,
+    quiet=False,
+    strict=False,
     fit_draws=1000,
     fit_tune=1000,
     chains=4,
@@ -96,7 +97,6 @@ def forecast_result(
 ):
     """Run the forecast with CLI options; diagnostics are checked (and refused if strict)."""
     from forecast import api
-    from forecast.fit import FitSettings
 
     check_actor(actor)
     result = api.run_scenario(
@@ -110,13 +110,21 @@ def forecast_result(
         evidence=evidence,
         shipped_evidence=not no_shipped,
         as_of=parse_date(as_of),
-        settings=FitSettings(draws=fit_draws, tune=fit_tune, chains=chains, seed=fit_seed),
+        settings=c.fit_settings(fit_seed, fit_draws, fit_tune, chains),
         use_cache=not no_cache,
         progress=not quiet,
         log=lambda m: c.note(m, quiet),
     )
     c.check_diagnostics(result.fitted.fit.diagnostics, strict, quiet)
     return result
+
+
+def forecast_options(options: dict) -> dict:
+    """The entries of a command's options (its ``locals()`` on entry) that
+    :func:`forecast_result` takes, so every command passes them the same way."""
+    import inspect
+
+    return {k: v for k, v in options.items() if k in inspect.signature(forecast_result).parameters}
 
 
 def run(
@@ -141,27 +149,9 @@ def run(
     fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
 ):
     """Forecast uplift over the horizon and print the safety-buffer recommendation."""
+    result = forecast_result(**forecast_options(locals()))
     from forecast import report
 
-    result = forecast_result(
-        scenario,
-        horizon,
-        confidence,
-        actor,
-        seed,
-        draws,
-        prior,
-        evidence,
-        no_shipped,
-        as_of,
-        no_cache,
-        quiet,
-        strict,
-        fit_draws,
-        fit_tune,
-        chains,
-        fit_seed,
-    )
     doc = report.result_document(result)
     if out is not None:
         from forecast.export import write_results
