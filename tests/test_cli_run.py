@@ -270,22 +270,3 @@ def test_warm_run_imports_no_sampler(run_cli):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert "LOADED []" in proc.stderr, proc.stderr[-2000:]
-
-
-@pytest.mark.parametrize(
-    "args", [["--help"], ["scenarios", "list"], ["scenarios", "show", "frontier-api"]]
-)
-def test_light_commands_import_no_sampler(args, cache_dir):
-    """--help and the scenario listings never import PyMC, PyTensor or ArviZ (no compiling)."""
-    code = (
-        "import sys\n"
-        "from forecast.cli.app import main\n"
-        "try:\n"
-        f"    main({args!r})\n"
-        "except SystemExit as exc:\n"
-        "    assert exc.code in (0, None), exc.code\n"
-        "print('LOADED', [m for m in ('pymc', 'pytensor', 'arviz') if m in sys.modules],\n"
-        "      file=sys.stderr)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and "LOADED []" in proc.stderr, proc.stderr[-2000:]

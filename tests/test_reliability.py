@@ -3,7 +3,8 @@ unsafe deserialisation, relative paths in scenarios, and the imports of the ligh
 
 - two processes writing one cache key at once leave one valid entry and no temp folders;
 - a writer killed (SIGKILL) mid-write leaves no entry (or the old one), and a later write
-  succeeds;
+  succeeds; ``run`` killed mid-fit and ``export`` killed mid-bundle leave nothing at the
+  final names;
 - a damaged entry is detected by ``forecast.fit.fit``, which says so and refits with
   ``replace=True`` (``_sample`` is replaced: no NUTS here);
 - no module under ``forecast/`` unpickles or loads YAML unsafely;
@@ -253,6 +254,101 @@ def test_writer_killed_mid_write_leaves_no_entry(cache_dir, tmp_path, existing):
     # A later write succeeds (and replaces the old entry when asked to).
     write_entry(KEY, {"x": np.full((50, 7), 4.0)}, {"writer": 4}, replace=existing)
     assert _assert_valid_entry(KEY, {4})["writer"] == 4
+
+
+KILLED_COMMAND = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+
+    import forecast.fit, forecast.plots
+    from forecast.cli.app import main
+
+    ready, stage = Path(sys.argv[1]), sys.argv[2]
+
+
+    def stall(*args, **kwargs):  # the process is killed here
+        ready.touch()
+        time.sleep(300)
+
+
+    if stage == "fit":
+        forecast.fit._sample = stall  # in the middle of NUTS
+    else:
+        forecast.plots.p_cross_chart = stall  # the bundle's second chart
+    main(sys.argv[3:])
+    """
+)
+
+
+def _killed_command(cache_dir, tmp_path, stage, argv) -> None:
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_COMMAND, str(ready), stage, *map(str, argv)],
+        env=_env(cache_dir),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(ready, [proc], timeout=240)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+
+
+def _full_fake_entry(table, priors, settings, n=200) -> Path:
+    """A cache entry with every variable a forecast reads (made-up draws, diagnostics ok)."""
+    rng = np.random.default_rng(3)
+    n_enh, n_cat = len(table.enhancement_ids), 5
+    draws = {
+        "ceg_global_mean": rng.normal(1.0, 0.1, n),
+        "category_mean": rng.normal(1.0, 0.1, (n, n_cat)),
+        "category_spread": np.full(n, 0.2),
+        "enhancement_spread": np.full(n, 0.3),
+        "ceg_oom": rng.normal(1.0, 0.3, (n, n_enh)),
+        "scale_slope": np.zeros(n),
+        "ceg_trend": np.zeros(n),
+        "composability_within": rng.uniform(0.2, 0.6, n),
+        "composability_between": rng.uniform(0.4, 0.8, n),
+        "arrival_rate": np.full((n, n_cat), 1.5),
+        "benchmark_spread": np.full(n, 0.2),
+        "observation_noise": np.full(n, 0.3),
+    }
+    return write_entry(
+        forecast.fit.fit_key(table, priors, settings),
+        draws,
+        {
+            "enhancement_ids": list(table.enhancement_ids),
+            "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 4, n).to_dict(),
+            "provenance": {"fake": True},
+        },
+    )
+
+
+def test_run_killed_mid_fit_leaves_no_entry_and_no_results(cache_dir, tmp_path):
+    out = tmp_path / "results"
+    _killed_command(cache_dir, tmp_path, "fit", ["run", "--quiet", "--out", out])
+    fits = cache_dir / "fits"
+    assert not fits.exists() or not [n for n in os.listdir(fits) if not n.startswith(".")]
+    assert not out.exists()
+
+
+def test_export_killed_mid_bundle_leaves_no_bundle(cache_dir, tmp_path, table_and_priors):
+    from forecast.fit import FitSettings
+
+    _full_fake_entry(*table_and_priors, FitSettings())
+    out = tmp_path / "bundle"
+    _killed_command(cache_dir, tmp_path, "export", ["export", "--quiet", "--out", out])
+    assert not out.exists()  # only the hidden staging folder, never a half bundle
+    staged = [n for n in os.listdir(tmp_path) if n.startswith(".bundle.tmp-")]
+    assert len(staged) == 1 and "results.json" in os.listdir(tmp_path / staged[0])
 
 
 # --------------------------------------------------------------------------- (c) damage
@@ -541,6 +637,7 @@ IMPORTS = textwrap.dedent(
     [
         ["--help"],
         ["scenarios", "list"],
+        ["scenarios", "show", "frontier-api"],
         ["evidence", "validate"],
         ["scenarios", "validate", str(ROOT / "scenarios" / "frontier-api.yaml")],
         ["evidence", "list", "--no-posterior"],
