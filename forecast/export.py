@@ -68,7 +68,7 @@ def write_bundle(result, document: dict, folder: str | Path, force: bool = False
 
     from forecast import plots
     from forecast.errors import InputError
-    from forecast.files import staged_dir
+    from forecast.files import remove_stale_staging, staged_dir
     from forecast.report import markdown_report
 
     folder = Path(folder)
@@ -94,4 +94,5 @@ def write_bundle(result, document: dict, folder: str | Path, force: bool = False
                 "the cached fit has no posterior.nc; rerun with --no-cache", str(fit.directory)
             )
         (tmp / "report.md").write_text(markdown_report(document))
+    remove_stale_staging(folder.parent, name=folder.name)  # left by an export that was killed
     return folder

@@ -339,16 +339,23 @@ STAGING_NAME = re.compile(r"^\..+\.(tmp|old)-[^/]+$")
 STALE_STAGING_SECONDS = 24 * 3600
 
 
-def remove_stale_staging(folder: str | Path, older_than: float = STALE_STAGING_SECONDS) -> int:
+def remove_stale_staging(
+    folder: str | Path, older_than: float = STALE_STAGING_SECONDS, name: str | None = None
+) -> int:
     """Delete the hidden ``.NAME.tmp-*`` / ``.NAME.old-*`` folders that killed writers left.
 
-    Only folders of :func:`staged_dir`'s naming, not modified for ``older_than`` seconds, are
-    removed (a live writer touches its folder as it writes). Returns how many went.
+    Only folders of :func:`staged_dir`'s naming (for the target ``name`` if given), not
+    modified for ``older_than`` seconds, are removed (a live writer touches its folder as it
+    writes). Returns how many went.
     """
     removed = 0
     cutoff = time.time() - older_than
     try:
-        candidates = [p for p in Path(folder).iterdir() if STAGING_NAME.match(p.name)]
+        candidates = [
+            p
+            for p in Path(folder).iterdir()
+            if STAGING_NAME.match(p.name) and (name is None or p.name.startswith(f".{name}."))
+        ]
     except OSError:
         return 0
     for path in candidates:

@@ -15,6 +15,7 @@ from forecast.files import (
     format_loc,
     parse_yaml,
     read_yaml,
+    remove_stale_staging,
     staged_dir,
     suggest,
     validate,
@@ -339,3 +340,20 @@ def test_staged_dir_keeps_existing_final_unless_replace(tmp_path):
         (tmp / "new.txt").write_text("new")
     assert sorted(os.listdir(final)) == ["new.txt"]
     assert os.listdir(tmp_path) == ["bundle"]
+
+
+def test_remove_stale_staging_only_takes_old_staging_folders_of_the_name(tmp_path):
+    import os
+
+    names = [".bundle.tmp-a1", ".bundle.old-9-ff", ".report.tmp-b2", "bundle", ".bundle"]
+    for name in names:
+        (tmp_path / name).mkdir()
+    old = os.path.getmtime(tmp_path / "bundle") - 3 * 24 * 3600
+    for name in names:
+        os.utime(tmp_path / name, (old, old))
+    (tmp_path / ".bundle.tmp-fresh").mkdir()
+
+    assert remove_stale_staging(tmp_path, name="bundle") == 2
+    left = [".bundle", ".bundle.tmp-fresh", ".report.tmp-b2", "bundle"]
+    assert sorted(os.listdir(tmp_path)) == left
+    assert remove_stale_staging(tmp_path) == 1  # any name: the old .report.tmp- goes too
