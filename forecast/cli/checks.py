@@ -12,51 +12,29 @@ from forecast.cli import common as c
 from forecast.cli.run import ActorOpt, ConfidenceOpt, HorizonOpt, ScenarioArg, check_actor
 
 
-def _options(options: dict) -> dict:
-    """``forecast.api`` keyword arguments from a command's options (its ``locals()``)."""
-    check_actor(options.get("actor"))
-    quiet = options["quiet"]
-    return dict(
-        horizon_months=options.get("horizon"),
-        confidence=options.get("confidence"),
-        actor=options.get("actor"),
-        priors=c.parse_overrides(options["prior"]),
-        evidence=options["evidence"],
-        shipped_evidence=not options["no_shipped"],
-        use_cache=not options["no_cache"],
-        progress=not quiet,
-        log=lambda m: c.note(m, quiet),
-        settings=c.fit_settings(
-            options["fit_seed"], options["fit_draws"], options["fit_tune"], options["chains"]
-        ),
-    )
+def _forecast_arguments(horizon, confidence, actor, fit: dict) -> dict:
+    """``forecast.api`` keyword arguments from the command's forecast and fit options."""
+    check_actor(actor)
+    return dict(horizon_months=horizon, confidence=confidence, actor=actor, **c.fit_arguments(fit))
 
 
+@c.with_fit_options
 def priors_check(
     scenario: ScenarioArg = None,
     horizon: HorizonOpt = None,
     confidence: ConfidenceOpt = None,
     actor: ActorOpt = None,
     seed: c.SeedOpt = 0,
-    prior: c.PriorOpt = None,
-    evidence: c.EvidenceOpt = None,
-    no_shipped: c.NoShippedOpt = False,
     json: c.JsonOpt = False,
-    no_cache: c.NoCacheOpt = False,
-    quiet: c.QuietOpt = False,
-    fit_draws: c.FitDrawsOpt = 1000,
-    fit_tune: c.FitTuneOpt = 1000,
-    chains: c.ChainsOpt = 4,
-    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
-    strict: c.StrictOpt = False,
+    **fit,
 ):
     """Prior predictive check: the uplift the priors alone imply, beside the posterior's."""
-    options = _options(locals())
     from forecast import api
     from forecast.units import fmt_both
 
+    options = _forecast_arguments(horizon, confidence, actor, fit)
     doc = api.prior_check(scenario, seed=seed, **options)
-    c.check_diagnostics(doc["diagnostics"], strict, quiet)
+    c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
     if json:
         c.emit_json(doc)
         return
@@ -87,31 +65,23 @@ def priors_check(
     )
 
 
+@c.with_fit_options
 def sensitivity(
     scenario: ScenarioArg = None,
     horizon: HorizonOpt = None,
     confidence: ConfidenceOpt = None,
     actor: ActorOpt = None,
     seed: c.SeedOpt = 0,
-    prior: c.PriorOpt = None,
-    evidence: c.EvidenceOpt = None,
-    no_shipped: c.NoShippedOpt = False,
     out: Annotated[Path | None, typer.Option("--out", help="Write tornado.png here.")] = None,
     json: c.JsonOpt = False,
-    no_cache: c.NoCacheOpt = False,
-    quiet: c.QuietOpt = False,
-    fit_draws: c.FitDrawsOpt = 1000,
-    fit_tune: c.FitTuneOpt = 1000,
-    chains: c.ChainsOpt = 4,
-    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
-    strict: c.StrictOpt = False,
+    **fit,
 ):
     """Rank every prior by how far tightening, widening or shifting it moves the buffer."""
-    options = _options(locals())
     from forecast import api
 
+    options = _forecast_arguments(horizon, confidence, actor, fit)
     doc = api.prior_sensitivity(scenario, seed=seed, **options)
-    c.check_diagnostics(doc["diagnostics"], strict, quiet)
+    c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
     if out is not None:
         import os
 
@@ -130,7 +100,7 @@ def sensitivity(
             os.replace(tmp_png, out / "tornado.png")
         finally:
             tmp_png.unlink(missing_ok=True)
-        c.note(f"wrote {out / 'tornado.png'}", quiet)
+        c.note(f"wrote {out / 'tornado.png'}", fit["quiet"])
     if json:
         c.emit_json(doc)
         return
@@ -170,6 +140,7 @@ def sensitivity(
     c.out.print(table)
 
 
+@c.with_fit_options
 def backtest(
     as_of: Annotated[
         str,
@@ -184,26 +155,15 @@ def backtest(
         ),
     ] = ("gpt4-2023-03"),
     seed: c.SeedOpt = 0,
-    prior: c.PriorOpt = None,
-    evidence: c.EvidenceOpt = None,
-    no_shipped: c.NoShippedOpt = False,
     json: c.JsonOpt = False,
-    no_cache: c.NoCacheOpt = False,
-    quiet: c.QuietOpt = False,
-    fit_draws: c.FitDrawsOpt = 1000,
-    fit_tune: c.FitTuneOpt = 1000,
-    chains: c.ChainsOpt = 4,
-    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
-    strict: c.StrictOpt = False,
+    **fit,
 ):
     """Forecast from a past date and set the forecast beside what was measured later."""
-    options = _options(locals())
     from forecast import api
     from forecast.cli.run import parse_date
 
-    options.pop("horizon_months")
-    doc = api.backtest(parse_date(as_of), scenario, seed=seed, **options)
-    c.check_diagnostics(doc["diagnostics"], strict, quiet)
+    doc = api.backtest(parse_date(as_of), scenario, seed=seed, **c.fit_arguments(fit))
+    c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
     if json:
         c.emit_json(doc)
         return

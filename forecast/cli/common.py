@@ -54,6 +54,56 @@ ChainsOpt = Annotated[int, typer.Option("--chains", min=1, max=16, help="NUTS ch
 
 DEFAULT_SEED = 20231212
 
+#: Options of every command that fits the model: name -> (Typer annotation, default).
+#: :func:`with_fit_options` gives them to a command, which receives them as ``**fit``.
+FIT_OPTIONS = {
+    "prior": (PriorOpt, None),
+    "evidence": (EvidenceOpt, None),
+    "no_shipped": (NoShippedOpt, False),
+    "strict": (StrictOpt, False),
+    "no_cache": (NoCacheOpt, False),
+    "quiet": (QuietOpt, False),
+    "fit_draws": (FitDrawsOpt, 1000),
+    "fit_tune": (FitTuneOpt, 1000),
+    "chains": (ChainsOpt, 4),
+    "fit_seed": (FitSeedOpt, DEFAULT_SEED),
+}
+
+
+def with_fit_options(command):
+    """Append :data:`FIT_OPTIONS` to ``command``'s parameters, so every fitting command has
+    all of them (Typer reads the options from the signature set here)."""
+    import inspect
+
+    own = inspect.signature(command, eval_str=True)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    parameters += [
+        inspect.Parameter(name, keyword, default=default, annotation=annotation)
+        for name, (annotation, default) in FIT_OPTIONS.items()
+    ]
+    command.__signature__ = own.replace(parameters=parameters)
+    return command
+
+
+def fit_arguments(fit: dict) -> dict:
+    """Keyword arguments of ``forecast.api.run_scenario`` (and the functions that pass theirs
+    on to it) from the fit options."""
+    from forecast.fit import FitSettings
+
+    quiet = fit["quiet"]
+    return dict(
+        priors=parse_overrides(fit["prior"]),
+        evidence=fit["evidence"],
+        shipped_evidence=not fit["no_shipped"],
+        settings=FitSettings(
+            draws=fit["fit_draws"], tune=fit["fit_tune"], chains=fit["chains"], seed=fit["fit_seed"]
+        ),
+        use_cache=not fit["no_cache"],
+        progress=not quiet,
+        log=lambda m: note(m, quiet),
+    )
+
 
 def emit_json(document) -> None:
     """Write one JSON document to stdout (NaN and inf become null)."""
@@ -72,12 +122,6 @@ def parse_overrides(items: list[str] | None) -> dict[str, str]:
 def note(message: str, quiet: bool = False) -> None:
     if not quiet:
         err.print(f"[dim]{message}[/dim]")
-
-
-def fit_settings(seed: int, draws: int, tune: int, chains: int):
-    from forecast.fit import FitSettings
-
-    return FitSettings(draws=draws, tune=tune, chains=chains, seed=seed)
 
 
 def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:

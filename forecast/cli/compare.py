@@ -16,12 +16,12 @@ from forecast.cli.run import (
     DrawsOpt,
     HorizonOpt,
     ScenarioArg,
-    forecast_options,
     forecast_result,
 )
 from forecast.units import fmt_both
 
 
+@c.with_fit_options
 def compare(
     scenarios: Annotated[list[str], typer.Argument(help="Two or more scenario names or files.")],
     horizon: HorizonOpt = None,
@@ -29,27 +29,20 @@ def compare(
     actor: ActorOpt = None,
     seed: c.SeedOpt = 0,
     draws: DrawsOpt = None,
-    prior: c.PriorOpt = None,
-    evidence: c.EvidenceOpt = None,
-    no_shipped: c.NoShippedOpt = False,
     as_of: AsOfOpt = None,
     json: c.JsonOpt = False,
-    strict: c.StrictOpt = False,
-    no_cache: c.NoCacheOpt = False,
-    quiet: c.QuietOpt = False,
-    fit_draws: c.FitDrawsOpt = 1000,
-    fit_tune: c.FitTuneOpt = 1000,
-    chains: c.ChainsOpt = 4,
-    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
+    **fit,
 ):
     """Scenarios side by side: buffer, P(cross) per eval, re-evaluation intervals, policies."""
-    options = forecast_options(locals())
     from forecast import report
     from forecast.errors import InputError
 
     if len(scenarios) < 2:
         raise InputError("compare needs two or more scenarios", "SCENARIO")
-    docs = [report.result_document(forecast_result(s, **options)) for s in scenarios]
+    options = dict(
+        horizon=horizon, confidence=confidence, actor=actor, seed=seed, draws=draws, as_of=as_of
+    )
+    docs = [report.result_document(forecast_result(s, **options, **fit)) for s in scenarios]
     summary = [
         {
             "scenario": d["scenario"],
@@ -113,6 +106,7 @@ def compare(
     c.out.print(table)
 
 
+@c.with_fit_options
 def export(
     scenario: ScenarioArg = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for the bundle (must be empty).")] = (
@@ -126,21 +120,11 @@ def export(
     actor: ActorOpt = None,
     seed: c.SeedOpt = 0,
     draws: DrawsOpt = None,
-    prior: c.PriorOpt = None,
-    evidence: c.EvidenceOpt = None,
-    no_shipped: c.NoShippedOpt = False,
     as_of: AsOfOpt = None,
     json: c.JsonOpt = False,
-    strict: c.StrictOpt = False,
-    no_cache: c.NoCacheOpt = False,
-    quiet: c.QuietOpt = False,
-    fit_draws: c.FitDrawsOpt = 1000,
-    fit_tune: c.FitTuneOpt = 1000,
-    chains: c.ChainsOpt = 4,
-    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
+    **fit,
 ):
     """Write a risk-assessment bundle: report.md, results.json, uplift.csv, PNGs, posterior.nc."""
-    options = forecast_options(locals())
     from forecast import report
     from forecast.errors import InputError
     from forecast.export import BUNDLE_FILES, write_bundle
@@ -148,7 +132,16 @@ def export(
 
     if exists(out, "folder") and (not out.is_dir() or any(out.iterdir())) and not force:
         raise InputError("folder is not empty (use --force to replace it)", str(out), "--out")
-    result = forecast_result(**options)
+    result = forecast_result(
+        scenario,
+        horizon=horizon,
+        confidence=confidence,
+        actor=actor,
+        seed=seed,
+        draws=draws,
+        as_of=as_of,
+        **fit,
+    )
     doc = report.result_document(result)
     write_bundle(result, doc, out, force=force)
     if json:

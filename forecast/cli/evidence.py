@@ -16,59 +16,51 @@ app = typer.Typer(
 )
 
 
-def _fitted(
-    evidence, no_shipped, prior, seed, no_cache, fit_draws, fit_tune, chains, quiet, strict
-):
+def _posterior(fit: dict, catalogue=None):
+    """The fit of the catalogue the fit options name (or of ``catalogue``, already loaded
+    from them), cached or new, with its diagnostics checked."""
     from forecast import api
 
-    priors = api.priors_with(c.parse_overrides(prior))
+    arguments = c.fit_arguments(fit)
     fitted = api.fit_evidence(
-        evidence,
-        shipped=not no_shipped,
-        priors=priors,
-        settings=c.fit_settings(seed, fit_draws, fit_tune, chains),
-        use_cache=not no_cache,
-        progress=not quiet,
-        log=lambda m: c.note(m, quiet),
+        arguments["evidence"],
+        shipped=arguments["shipped_evidence"],
+        priors=api.priors_with(arguments["priors"]),
+        settings=arguments["settings"],
+        use_cache=arguments["use_cache"],
+        progress=arguments["progress"],
+        log=arguments["log"],
+        catalogue=catalogue,
     )
-    c.check_diagnostics(fitted.fit.diagnostics, strict, quiet)
+    c.check_diagnostics(fitted.fit.diagnostics, fit["strict"], fit["quiet"])
     return fitted
 
 
 @app.command("list")
+@c.with_fit_options
 def list_(
-    evidence: c.EvidenceOpt = None,
-    no_shipped: c.NoShippedOpt = False,
-    prior: c.PriorOpt = None,
     no_posterior: Annotated[
         bool, typer.Option("--no-posterior", help="List the catalogue without fitting it.")
     ] = False,
-    seed: c.FitSeedOpt = c.DEFAULT_SEED,
-    no_cache: c.NoCacheOpt = False,
-    fit_draws: c.FitDrawsOpt = 1000,
-    fit_tune: c.FitTuneOpt = 1000,
-    chains: c.ChainsOpt = 4,
     json: c.JsonOpt = False,
-    quiet: c.QuietOpt = False,
-    strict: c.StrictOpt = False,
+    **fit,
 ):
     """Every enhancement with its observations and posterior CEG (median, 90% interval)."""
     from forecast import api
     from forecast.evidence import load_catalogue
 
     if no_posterior:
-        catalogue, fit = load_catalogue(evidence, shipped=not no_shipped), None
+        catalogue = load_catalogue(fit["evidence"], shipped=not fit["no_shipped"])
+        posterior = None
     else:
-        fitted = _fitted(
-            evidence, no_shipped, prior, seed, no_cache, fit_draws, fit_tune, chains, quiet, strict
-        )
-        catalogue, fit = fitted.catalogue, fitted.fit
-    rows = api.enhancement_rows(catalogue, fit)
+        fitted = _posterior(fit)
+        catalogue, posterior = fitted.catalogue, fitted.fit
+    rows = api.enhancement_rows(catalogue, posterior)
     if json:
         doc = {"enhancements": rows}
-        if fit is not None:
-            doc["hyperparameters"] = api.hyperparameter_summary(fit)
-            doc["diagnostics"] = fit.diagnostics.to_dict()
+        if posterior is not None:
+            doc["hyperparameters"] = api.hyperparameter_summary(posterior)
+            doc["diagnostics"] = posterior.diagnostics.to_dict()
         c.emit_json(doc)
         return
     table = Table(
@@ -87,8 +79,8 @@ def list_(
         post = fmt_interval(row["posterior_ceg"]) if row["posterior_ceg"] else "-"
         table.add_row(row["id"], row["category"], row["published"], row["access"], observed, post)
     c.out.print(table)
-    if fit is not None:
-        _print_hyper(api.hyperparameter_summary(fit), fit.diagnostics)
+    if posterior is not None:
+        _print_hyper(api.hyperparameter_summary(posterior), posterior.diagnostics)
 
 
 def _print_hyper(hyper: dict, diagnostics) -> None:
@@ -112,20 +104,12 @@ def _print_hyper(hyper: dict, diagnostics) -> None:
 
 
 @app.command("show")
+@c.with_fit_options
 def show(
     enhancement_id: Annotated[str, typer.Argument(metavar="ID", help="An enhancement id.")],
-    evidence: c.EvidenceOpt = None,
-    no_shipped: c.NoShippedOpt = False,
-    prior: c.PriorOpt = None,
     no_posterior: Annotated[bool, typer.Option("--no-posterior")] = False,
-    seed: c.FitSeedOpt = c.DEFAULT_SEED,
-    no_cache: c.NoCacheOpt = False,
-    fit_draws: c.FitDrawsOpt = 1000,
-    fit_tune: c.FitTuneOpt = 1000,
-    chains: c.ChainsOpt = 4,
     json: c.JsonOpt = False,
-    quiet: c.QuietOpt = False,
-    strict: c.StrictOpt = False,
+    **fit,
 ):
     """One enhancement: its facts, every observation with where it stands, its posterior."""
     from forecast import api
@@ -133,7 +117,7 @@ def show(
     from forecast.evidence import load_catalogue
     from forecast.files import suggest
 
-    catalogue = load_catalogue(evidence, shipped=not no_shipped)
+    catalogue = load_catalogue(fit["evidence"], shipped=not fit["no_shipped"])
     ids = [e.id for e in catalogue.enhancements]
     if enhancement_id not in ids:
         raise InputError(
@@ -141,12 +125,8 @@ def show(
             " (see 'forecast evidence list --no-posterior')",
             path="ID",
         )
-    fit = None
-    if not no_posterior:
-        fit = _fitted(
-            evidence, no_shipped, prior, seed, no_cache, fit_draws, fit_tune, chains, quiet, strict
-        ).fit
-    row = next(r for r in api.enhancement_rows(catalogue, fit) if r["id"] == enhancement_id)
+    posterior = None if no_posterior else _posterior(fit, catalogue).fit
+    row = next(r for r in api.enhancement_rows(catalogue, posterior) if r["id"] == enhancement_id)
     if json:
         c.emit_json(row)
         return

@@ -83,19 +83,11 @@ def forecast_result(
     actor=None,
     seed=0,
     draws=None,
-    prior=None,
-    evidence=None,
-    no_shipped=False,
     as_of=None,
-    no_cache=False,
-    quiet=False,
-    strict=False,
-    fit_draws=1000,
-    fit_tune=1000,
-    chains=4,
-    fit_seed=c.DEFAULT_SEED,
+    **fit,
 ):
-    """Run the forecast with CLI options; diagnostics are checked (and refused if strict)."""
+    """Run the forecast with CLI options (``fit``: :data:`common.FIT_OPTIONS`); diagnostics
+    are checked, and refused under ``--strict``."""
     from forecast import api
 
     check_actor(actor)
@@ -106,27 +98,14 @@ def forecast_result(
         actor=actor,
         seed=seed,
         draws=draws,
-        priors=c.parse_overrides(prior),
-        evidence=evidence,
-        shipped_evidence=not no_shipped,
         as_of=parse_date(as_of),
-        settings=c.fit_settings(fit_seed, fit_draws, fit_tune, chains),
-        use_cache=not no_cache,
-        progress=not quiet,
-        log=lambda m: c.note(m, quiet),
+        **c.fit_arguments(fit),
     )
-    c.check_diagnostics(result.fitted.fit.diagnostics, strict, quiet)
+    c.check_diagnostics(result.fitted.fit.diagnostics, fit["strict"], fit["quiet"])
     return result
 
 
-def forecast_options(options: dict) -> dict:
-    """The entries of a command's options (its ``locals()`` on entry) that
-    :func:`forecast_result` takes, so every command passes them the same way."""
-    import inspect
-
-    return {k: v for k, v in options.items() if k in inspect.signature(forecast_result).parameters}
-
-
+@c.with_fit_options
 def run(
     scenario: ScenarioArg = None,
     horizon: HorizonOpt = None,
@@ -134,30 +113,30 @@ def run(
     actor: ActorOpt = None,
     seed: c.SeedOpt = 0,
     draws: DrawsOpt = None,
-    prior: c.PriorOpt = None,
-    evidence: c.EvidenceOpt = None,
-    no_shipped: c.NoShippedOpt = False,
     as_of: AsOfOpt = None,
     out: OutOpt = None,
     json: c.JsonOpt = False,
-    strict: c.StrictOpt = False,
-    no_cache: c.NoCacheOpt = False,
-    quiet: c.QuietOpt = False,
-    fit_draws: c.FitDrawsOpt = 1000,
-    fit_tune: c.FitTuneOpt = 1000,
-    chains: c.ChainsOpt = 4,
-    fit_seed: c.FitSeedOpt = c.DEFAULT_SEED,
+    **fit,
 ):
     """Forecast uplift over the horizon and print the safety-buffer recommendation."""
-    result = forecast_result(**forecast_options(locals()))
     from forecast import report
 
+    result = forecast_result(
+        scenario,
+        horizon=horizon,
+        confidence=confidence,
+        actor=actor,
+        seed=seed,
+        draws=draws,
+        as_of=as_of,
+        **fit,
+    )
     doc = report.result_document(result)
     if out is not None:
         from forecast.export import write_results
 
         write_results(doc, out)
-        c.note(f"wrote {out}/results.json and {out}/uplift.csv", quiet)
+        c.note(f"wrote {out}/results.json and {out}/uplift.csv", fit["quiet"])
     if json:
         c.emit_json(doc)
         return
