@@ -223,23 +223,9 @@ def test_writer_killed_mid_write_leaves_no_entry(cache_dir, tmp_path, existing):
     if existing:
         write_entry(KEY, {"x": np.full((50, 7), 3.0)}, {"writer": 3})
     ready = tmp_path / "ready"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_WRITER, KEY, str(ready), "1" if existing else "0"],
-        env=_env(cache_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    _kill_when_ready(
+        [KILLED_WRITER, KEY, str(ready), "1" if existing else "0"], ready, cache_dir, tmp_path
     )
-    try:
-        _wait_for(ready, [proc])
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    proc.communicate()
-    assert proc.returncode == -signal.SIGKILL
 
     if existing:  # the old entry is untouched, whole and valid
         meta = _assert_valid_entry(KEY, {3})
@@ -281,18 +267,18 @@ KILLED_COMMAND = textwrap.dedent(
 )
 
 
-def _killed_command(cache_dir, tmp_path, stage, argv) -> None:
-    ready = tmp_path / "ready"
+def _kill_when_ready(script_and_args, ready: Path, cache_dir, cwd, timeout=60.0) -> None:
+    """Run ``python -c SCRIPT ARGS...``, SIGKILL it once it creates ``ready``."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_COMMAND, str(ready), stage, *map(str, argv)],
+        [sys.executable, "-c", *script_and_args],
         env=_env(cache_dir),
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        _wait_for(ready, [proc], timeout=240)
+        _wait_for(ready, [proc], timeout=timeout)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -301,6 +287,12 @@ def _killed_command(cache_dir, tmp_path, stage, argv) -> None:
             proc.wait()
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL
+
+
+def _killed_command(cache_dir, tmp_path, stage, argv) -> None:
+    ready = tmp_path / "ready"
+    script = [KILLED_COMMAND, str(ready), stage, *map(str, argv)]
+    _kill_when_ready(script, ready, cache_dir, tmp_path, timeout=240)
 
 
 def _full_fake_entry(table, priors, settings, n=200) -> Path:
