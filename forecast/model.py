@@ -1,22 +1,34 @@
 """The PyMC model of compute-equivalent gains (stage 2, with :mod:`forecast.fit`).
 
-Everything is in OOM (log10 CEG). For enhancement i in category k, published in year
-t_i (years since 2022-06-01), a figure r measured on a base model of c_r OOM of compute
-above 1e23 FLOP:
+Everything is in OOM (log10 CEG). The math, with every prior's basis, is in docs/method.md
+("The model"); in short, for enhancement i of category k published in year t_i, measured in
+figure r on a base model of c_r OOM of compute (log10 FLOP - 23):
 
     category_mean[k] = ceg_global_mean + category_spread * z_k
-    ceg_oom[i]       = category_mean[k] + ceg_trend * t_i + enhancement_spread * z_i
-    gain[i, r]       = ceg_oom[i] + scale_slope * c_r
-    y_r              = G(members_r) - G(baseline_r) + benchmark_effect[b_r] + noise_r
+    cbar_i           = mean of c_r over the figures i appears in      (between-scale)
+    ceg_oom[i]       = category_mean[k] + scale_slope_between * (cbar_i - cbar)
+                       + ceg_trend * (t_i - tbar) + enhancement_spread * z_i
+    gain[i, r]       = ceg_oom[i] + scale_slope * (c_r - cbar_i)      (within-scale)
+    y_r              = G(members_r) - G(baseline_r) - selection_bias * published_r
+                       + benchmark_effect[b_r] + noise_r
 
-G is :func:`forecast.compose.combine` (rank-discounted, without the ceiling); for a single
-enhancement it is just ``gain[i, r]``. ``noise_r`` is Student-t with ``noise_dof`` degrees
-of freedom; lower and upper bounds are censored observations (their likelihood is
-P(Y >= y) or P(Y <= y), never a point).
-Category arrival counts in the catalogue window are Poisson(arrival_rate[k] * years).
-``selection_bias`` is not in this model: the published figures cannot identify it (it would
-have no likelihood term, so its posterior would be its prior), and the forecast draws it
-from its prior (:mod:`forecast.simulate`), so tuning it needs no refit.
+``ceg_oom`` is the gain an actor *realises* (selection bias removed) at the enhancement's own
+typical scale. ``scale_slope`` is the within-enhancement effect of base-model compute (the
+same enhancement measured on bigger models), identified by enhancements with figures at
+several scales; ``scale_slope_between`` absorbs the between-enhancement association (which
+enhancements happened to be measured on which models), which says how the catalogue was
+made, not what scale does, and is not used to extrapolate (Mundlak's decomposition). Unknown
+compute c_r is a latent value with the prior ``missing_log_compute``.
+
+G is :func:`forecast.compose.combine` without the ceiling. ``noise_r`` is Student-t with
+``noise_dof`` degrees of freedom, written as a scale mixture of normals
+(:mod:`forecast.likelihood`), so lower and upper bounds are censored exactly. Published
+figures are inflated by ``-selection_bias``; figures flagged ``independent`` are not, which
+is what lets the evidence inform it. "No gain" figures (CEG exactly 1) inform ``relevance``
+(a hurdle: with probability 1 - relevance an enhancement does nothing on a benchmark), not
+the size of gains. Arrivals: enhancements per category and half year in the seed catalogue
+are negative binomial with mean ``arrival_rate[k] * years`` and dispersion
+``arrival_dispersion``.
 
 Importing this module imports PyMC; the warm path never does.
 """
@@ -28,33 +40,62 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from forecast.compose import combine
-from forecast.evidence import EvidenceTable
+from forecast.errors import InputError
+from forecast.likelihood import censoring_arrays, log_likelihood
 from forecast.priors import Prior, PriorSet
 from forecast.schemas import CATEGORIES
+from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable
 
-#: Names of the variables the forward simulation reads from the posterior.
+#: Variables the forward simulation and the checks read from the posterior (``Fit.draws``).
 POSTERIOR_VARIABLES = (
     "ceg_global_mean",
     "category_mean",
     "category_spread",
     "enhancement_spread",
     "ceg_oom",
+    "enhancement_compute",
     "scale_slope",
+    "scale_slope_between",
     "ceg_trend",
+    "selection_bias",
     "composability_within",
     "composability_between",
+    "relevance",
     "arrival_rate",
+    "arrival_dispersion",
     "benchmark_spread",
     "observation_noise",
+    "figure_mean",
+    "figure_sd",
+)
+#: The scalar priors that are sampled (the rest of the model's inputs are arrays or data).
+SCALAR_PRIORS = (
+    "ceg_global_mean",
+    "category_spread",
+    "enhancement_spread",
+    "benchmark_spread",
+    "observation_noise",
+    "scale_slope",
+    "scale_slope_between",
+    "ceg_trend",
+    "selection_bias",
+    "composability_within",
+    "composability_between",
+    "relevance",
+    "arrival_dispersion",
 )
 
 
-def random_variable(name: str, prior: Prior, dims=None):
-    """A PyMC variable for ``prior`` (a fixed number becomes a Deterministic)."""
+def random_variable(name: str, prior: Prior, dims=None, shift: float = 0.0):
+    """A PyMC variable for ``prior`` (a fixed number becomes a Deterministic).
+
+    ``shift`` is subtracted from the variable (a Normal prior on log10 FLOP becomes one on
+    log10 FLOP - 23, say); it must be 0 for priors without a location.
+    """
     p = prior.kwargs
     match prior.dist:
         case "Normal":
-            return pm.Normal(name, mu=p["mu"], sigma=p["sigma"], dims=dims)
+            return pm.Normal(name, mu=p["mu"] - shift, sigma=p["sigma"], dims=dims)
         case "HalfNormal":
             return pm.HalfNormal(name, sigma=p["sigma"], dims=dims)
         case "LogNormal":
@@ -66,39 +107,61 @@ def random_variable(name: str, prior: Prior, dims=None):
         case "Beta":
             return pm.Beta(name, alpha=p["alpha"], beta=p["beta"], dims=dims)
         case "Uniform":
-            return pm.Uniform(name, lower=p["lower"], upper=p["upper"], dims=dims)
+            return pm.Uniform(name, lower=p["lower"] - shift, upper=p["upper"] - shift, dims=dims)
         case "Constant":
             shape = None if dims is None else len(pm.modelcontext(None).coords[dims])
-            value = np.full(shape, p["value"]) if shape else p["value"]
+            value = p["value"] - shift
+            value = np.full(shape, value) if shape else value
             return pm.Deterministic(name, pt.as_tensor_variable(value), dims=dims)
     raise ValueError(f"unsupported distribution {prior.dist}")
 
 
+def noise_dof(priors: PriorSet) -> float:
+    """The Student-t degrees of freedom, which must be a fixed number (see likelihood.py)."""
+    prior = priors.prior("noise_dof")
+    if prior.dist != "Constant" or prior.params[0] <= 0:
+        raise InputError(
+            f"noise_dof must be a fixed number above 0 (the likelihood's quadrature is built "
+            f"for it), got {prior}",
+            "--prior",
+            "priors.noise_dof",
+        )
+    return float(prior.params[0])
+
+
 def build_model(table: EvidenceTable, priors: PriorSet) -> pm.Model:
     """The PyMC model for ``table`` under ``priors`` (see the module docstring)."""
+    nu = noise_dof(priors)
+    missing = np.flatnonzero(~table.known_compute)
     coords = {
         "category": list(CATEGORIES),
         "enhancement": list(table.enhancement_ids),
-        "row": list(table.row_labels),
+        "figure": list(table.row_labels),
+        "missing_compute_figure": [table.row_labels[r] for r in missing],
     }
-    single = table.is_single
-    interval = np.isfinite(table.lower) & np.isfinite(table.upper)
     with pm.Model(coords=coords) as model:
-        rv = {
-            name: random_variable(name, priors.prior(name))
-            for name in (
-                "ceg_global_mean",
-                "category_spread",
-                "enhancement_spread",
-                "benchmark_spread",
-                "observation_noise",
-                "noise_dof",
-                "scale_slope",
-                "ceg_trend",
-                "composability_within",
-                "composability_between",
+        rv = {name: random_variable(name, priors.prior(name)) for name in SCALAR_PRIORS}
+
+        # Base-model compute of each figure: known, or latent with a stated prior.
+        row_compute = np.where(table.known_compute, table.log_compute, 0.0)
+        if missing.size:
+            latent = random_variable(
+                "missing_compute",
+                priors.prior("missing_log_compute"),
+                "missing_compute_figure",
+                shift=REFERENCE_LOG10_FLOP,
             )
-        }
+            row_compute = pt.set_subtensor(pt.as_tensor_variable(row_compute)[missing], latent)
+        center = table.compute_center
+        weights = table.membership()
+        in_rows = weights.sum(axis=1) > 0
+        enhancement_compute = pm.Deterministic(
+            "enhancement_compute",
+            # a weighted mean over rows (elementwise: cheaper than a dot without BLAS)
+            pt.where(in_rows, (weights * row_compute[None, :]).sum(axis=1), center),
+            dims="enhancement",
+        )
+
         z_category = pm.Normal("z_category", 0.0, 1.0, dims="category")
         category_mean = pm.Deterministic(
             "category_mean",
@@ -109,82 +172,115 @@ def build_model(table: EvidenceTable, priors: PriorSet) -> pm.Model:
         ceg_oom = pm.Deterministic(
             "ceg_oom",
             category_mean[table.enhancement_category]
-            + rv["ceg_trend"] * table.enhancement_year
+            + rv["scale_slope_between"] * (enhancement_compute - center)
+            + rv["ceg_trend"] * (table.enhancement_year - table.year_center)
             + rv["enhancement_spread"] * z_enhancement,
             dims="enhancement",
         )
+
+        mean = _combined_gain(table, ceg_oom, enhancement_compute, row_compute, rv)
+        mean = mean - rv["selection_bias"] * (~table.independent).astype(float)
         # Benchmark effects are sampled only where a benchmark has several figures; for a
         # benchmark seen once the effect cannot be told from noise and is folded into it.
         shared = table.shared_benchmark
         shared_ids = np.unique(table.benchmark[shared])
-        position = np.searchsorted(shared_ids, table.benchmark)
-        mean = _predicted_gain(table, ceg_oom, rv, single)
         if shared_ids.size:
             model.add_coord("shared_benchmark", [table.benchmarks[i] for i in shared_ids])
             z_benchmark = pm.Normal("z_benchmark", 0.0, 1.0, dims="shared_benchmark")
-            index = np.minimum(position, shared_ids.size - 1)
+            index = np.minimum(np.searchsorted(shared_ids, table.benchmark), shared_ids.size - 1)
             mean = mean + pt.where(shared, rv["benchmark_spread"] * z_benchmark[index], 0.0)
-        nu = rv["noise_dof"]
         sd = pt.sqrt(
-            rv["observation_noise"] ** 2 + pt.where(shared, 0.0, 1.0) * rv["benchmark_spread"] ** 2
+            rv["observation_noise"] ** 2 + np.where(shared, 0.0, 1.0) * rv["benchmark_spread"] ** 2
         )
+        pm.Deterministic("figure_mean", mean, dims="figure")
+        pm.Deterministic("figure_sd", sd, dims="figure")
 
-        # Point figures and one-sided bounds: a censored normal. A figure "CEG > x" (its
-        # lower bound) is right-censored at log10(x): pm.Censored's *upper* limit, so its
-        # likelihood is P(Y >= x). A figure "CEG < x" is left-censored: P(Y <= x).
-        rows = np.flatnonzero(~interval)
-        figure_lower, figure_upper = table.lower[rows], table.upper[rows]
-        left_censored_at = np.where(np.isfinite(figure_upper), figure_upper, -np.inf)
-        right_censored_at = np.where(np.isfinite(figure_lower), figure_lower, np.inf)
-        observed = np.where(
-            np.isfinite(table.value[rows]),
-            table.value[rows],
-            np.where(np.isfinite(figure_lower), figure_lower, figure_upper),
+        rows = np.flatnonzero(table.continuous)
+        data = {name: pm.Data(name, value) for name, value in data_values(table).items()}
+        sign = data_values(table)["figure_sign"]
+        pm.Potential(
+            "ceg_figures",
+            log_likelihood(
+                mean[rows],
+                sd[rows],
+                data["figure_bound"],
+                data["figure_sign"],
+                data["figure_upper"],
+                nu,
+                xp=pt,
+                groups=likelihood_groups(sign),
+            ).sum(),
         )
-        pm.Censored(
-            "ceg_observed",
-            pm.StudentT.dist(nu=nu, mu=mean[rows], sigma=sd[rows]),
-            lower=left_censored_at,
-            upper=right_censored_at,
-            observed=observed,
+        # The hurdle: each figure shows a gain with probability `relevance`.
+        pm.Binomial(
+            "no_gain_figures",
+            n=table.n_rows,
+            p=1.0 - rv["relevance"],
+            observed=data["no_gain_count"],
         )
-        if interval.any():
-            idx = np.flatnonzero(interval)
-            dist = pm.StudentT.dist(nu=nu, mu=mean[idx], sigma=sd[idx])
-            pm.Potential(
-                "ceg_interval",
-                pm.math.logdiffexp(
-                    pm.logcdf(dist, table.upper[idx]), pm.logcdf(dist, table.lower[idx])
-                ).sum(),
-            )
 
         arrival_rate = random_variable("arrival_rate", priors.prior("arrival_rate"), "category")
-        pm.Poisson(
+        model.add_coord("arrival_bin", list(range(table.bin_years.size)))
+        pm.NegativeBinomial(
             "catalogue_counts",
-            mu=arrival_rate * table.window_years,
-            observed=table.category_counts,
-            dims="category",
+            mu=arrival_rate[:, None] * table.bin_years[None, :],
+            alpha=rv["arrival_dispersion"],
+            observed=data["arrival_counts"],
+            dims=("category", "arrival_bin"),
         )
     return model
 
 
-def _predicted_gain(table: EvidenceTable, ceg_oom, rv, single: np.ndarray):
-    """Model mean of each figure before the benchmark effect: a gain or G(S) - G(baseline)."""
-    scale = rv["scale_slope"] * table.log_compute
-    first = ceg_oom[table.members[:, 0]] + scale
-    combo = np.flatnonzero(~single)
+def data_values(table: EvidenceTable) -> dict[str, np.ndarray]:
+    """The observed data of ``table`` as the model's ``pm.Data`` containers.
+
+    Figures are given in the kind-independent form of
+    :func:`forecast.likelihood.censoring_arrays`, so a refit with other values of the same
+    shape (a simulated catalogue, a prior-predictive draw) reuses the compiled model.
+    """
+    rows = np.flatnonzero(table.continuous)
+    bound, sign = censoring_arrays(table.value, table.lower, table.upper, table.kind_code)
+    upper = np.where(np.isfinite(table.upper), table.upper, 0.0)
+    return {
+        "figure_bound": bound[rows],
+        "figure_sign": sign[rows],
+        "figure_upper": upper[rows],
+        "no_gain_count": np.asarray(int(table.no_gain.sum())),
+        "arrival_counts": table.arrival_counts,
+    }
+
+
+def likelihood_groups(sign: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of the points, one-sided bounds and intervals among the fitted figures."""
+    return (
+        np.flatnonzero(sign == 0),
+        np.flatnonzero(np.abs(sign) == 1),
+        np.flatnonzero(sign == 2),
+    )
+
+
+def _combined_gain(table: EvidenceTable, ceg_oom, enhancement_compute, row_compute, rv):
+    """Model gain of each figure before bias and benchmark: a gain, or G(S) - G(baseline).
+
+    Each member's gain is moved from its own typical scale to the figure's base model with
+    the within-enhancement slope.
+    """
+    members = np.where(table.members >= 0, table.members, 0)
+    present = table.members >= 0
+    member_gain = ceg_oom[members] + rv["scale_slope"] * (
+        row_compute[:, None] - enhancement_compute[members]
+    )
+    first = member_gain[:, 0]
+    combo = np.flatnonzero(~table.is_single)
     if combo.size == 0:
         return first
-    members = table.members[combo]
-    present = members >= 0
-    member_gain = ceg_oom[np.where(present, members, 0)] + scale[combo][:, None]
-    categories = table.enhancement_category[np.where(present, members, 0)]
+    categories = table.enhancement_category[members[combo]]
     # (rows, categories, K) masks: which member sits in which category
     in_category = (categories[:, None, :] == np.arange(len(CATEGORIES))[None, :, None]) & (
-        present[:, None, :]
+        present[combo][:, None, :]
     )
     in_baseline = in_category & table.in_baseline[combo][:, None, :]
-    gains = member_gain[:, None, :]
+    gains = member_gain[combo][:, None, :]
     d_w, d_b = rv["composability_within"], rv["composability_between"]
     all_members = combine(pt.where(in_category, gains, 0.0), d_w, d_b, xp=pt)
     baseline = combine(pt.where(in_baseline, gains, 0.0), d_w, d_b, xp=pt)

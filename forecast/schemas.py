@@ -263,6 +263,28 @@ class Elicited(Strict):
     enhancements: list[Identifier] = []
 
 
+class Absorbed(Strict):
+    """Enhancements the base model has built in (chain of thought in a 2026 model): part of
+    the measured score, no uplift."""
+
+    categories: list[Category] = []
+    enhancements: list[Identifier] = []
+
+
+class Extrapolation(Strict):
+    """How gains are carried past the evidence (docs/method.md, "Extrapolation").
+
+    ``trend``: beyond the last record, the fitted date trend is ``frozen`` (0), ``damped``
+    (fades with time constant ``trend_fade_years``) or ``linear`` (continues).
+    ``scale``: the within-enhancement scale slope is applied only within the evidence's
+    compute range and uncertainty grows beyond it (``clamp``), extrapolated (``linear``),
+    or ignored (``off``).
+    """
+
+    trend: Literal["damped", "frozen", "linear"] = "damped"
+    scale: Literal["clamp", "linear", "off"] = "clamp"
+
+
 class EvalSpec(Strict):
     """A dangerous-capability evaluation and its threshold.
 
@@ -312,6 +334,8 @@ class Scenario(Strict):
     base_model: BaseModelSpec
     actor: Actor
     already_elicited: Elicited = Elicited()
+    absorbed: Absorbed = Absorbed()
+    extrapolation: Extrapolation = Extrapolation()
     horizon_months: Annotated[Count, Field(ge=0, le=120)] = 12
     step_months: Annotated[Count, Field(ge=1, le=12)] = 1
     confidence: Annotated[Number, Field(ge=0.5, le=0.999)] = 0.95
