@@ -362,3 +362,26 @@ def test_a_period_off_the_time_grid_is_a_programming_error():
     times = np.arange(13, dtype=float)
     with pytest.raises(ValueError, match="not on the simulation's time grid"):
         implied_buffer(times, _uplift(), 0.95, 2.5)
+
+
+# --------------------------------------------------------------------------- docs
+
+
+def test_the_docs_table_of_definitions_is_generated_and_present(tmp_path):
+    """docs/eval_definitions.py writes method.md section 7.3; its rows come from the code."""
+    import importlib.util
+    from pathlib import Path
+
+    from forecast.priors import load_priors
+
+    script = Path(__file__).parents[1] / "docs" / "eval_definitions.py"
+    loader = importlib.util.spec_from_file_location("eval_definitions", script)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    tasks = _tasks(tmp_path, [(s, 10) for s in AUTONOMY])
+    rows = module.definition_rows(_spec(), tasks, _uplift(), load_priors(), 0.95, 0, 0)
+    assert [(r["pooling"]) for r in rows] == ["independent", "hierarchical"] * 2
+    assert all(0 <= r["p_cross_point_estimate"] <= r["p_cross"] <= 1 for r in rows)
+    method = (script.parent / "method.md").read_text()
+    block = method[method.index(module.BEGIN) : method.index(module.END)]
+    assert block.count("\n| ") == 6  # header, rule, one row per variant
