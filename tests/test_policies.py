@@ -237,6 +237,12 @@ def test_bad_scenario_blocks_are_located_in_the_scenario(tmp_path, block, needle
     assert info.value.line is not None
 
 
+def test_scenarios_validate_checks_the_policies_block(run_cli, tmp_path):
+    loaded = _scenario(tmp_path, "policies:\n  - eu-gpai-cop-safety-security\n  - anthropic-rsp\n")
+    code, out, err = run_cli(["scenarios", "validate", loaded.path])
+    assert code == 2 and "policies[1]: unknown policy 'anthropic-rsp'" in " ".join(err.split())
+
+
 def test_a_users_rule_may_not_reuse_a_shipped_name(tmp_path):
     path = _write(tmp_path, LAB_RULE.replace("lab-internal-2026", "anthropic-rsp-v1"))
     with pytest.raises(InputError, match="used twice"):
