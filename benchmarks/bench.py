@@ -69,14 +69,17 @@ def forward_simulation(draw_counts) -> list[dict]:
     import numpy as np
 
     from forecast import api
-    from forecast.buffer import POLICY_MONTHS
+    from forecast.policies import policy_months, select_shipped
     from forecast.scenarios import load_scenario
     from forecast.simulate import setup_forecast, simulate_uplift
 
     fitted = api.fit_evidence()  # warm: read from the cache
     sc = load_scenario("frontier-api").scenario
     setup = setup_forecast(
-        sc, fitted.catalogue, fitted.fit.enhancement_ids, extra_months=POLICY_MONTHS
+        sc,
+        fitted.catalogue,
+        fitted.fit.enhancement_ids,
+        extra_months=policy_months(select_shipped(None)),
     )
     rows = []
     for n in draw_counts:

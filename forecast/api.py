@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from forecast import __version__, cache
-from forecast.buffer import POLICY_MONTHS, STANDARD_BUFFERS, policy_comparison, reevaluation_months
+from forecast.buffer import STANDARD_BUFFERS, reevaluation_months
 from forecast.errors import InputError
-from forecast.evals import evaluate, read_task_results, slope_draws
+from forecast.evals import evaluate_scenario
 from forecast.evidence import EvidenceTable, build_table, load_catalogue
 from forecast.fit import Fit, FitSettings, fit
 from forecast.priors import PriorSet, load_priors
@@ -218,6 +218,8 @@ def run_scenario(
     progress: bool = False,
     log: Callable[[str], None] = lambda message: None,
     reference_date: dt.date | None = None,
+    policy_select: Sequence[str] | None = None,
+    policy_files: Sequence[str | Path] = (),
 ) -> ForecastResult:
     """Fit (or reuse the cached fit) and forecast a scenario.
 
@@ -237,11 +239,16 @@ def run_scenario(
         Cut the catalogue at this date (enhancements published before it only).
     reference_date
         Replace the base model's reference date (the date the forecast starts from).
+    policy_select, policy_files
+        ``--policies`` (shipped names or keywords) and ``--policy FILE``s: which policy
+        rules to compare with (:func:`forecast.policies.resolve_policies`).
     """
     from forecast.evidence import catalogue_cut
+    from forecast.policies import policy_months, policy_rows, resolve_policies
     from forecast.scenarios import check_against, load_scenario, scenario_priors
 
     loaded = load_scenario(scenario)
+    chosen_policies = resolve_policies(loaded, policy_select, policy_files)
     sc = loaded.scenario
     if reference_date is not None:
         sc = sc.model_copy(
@@ -272,20 +279,18 @@ def run_scenario(
     actor = actor or sc.actor
     confidence = sc.confidence if confidence is None else confidence
     setup = setup_forecast(
-        sc, catalogue, fitted.fit.enhancement_ids, horizon, actor, extra_months=POLICY_MONTHS
+        sc,
+        catalogue,
+        fitted.fit.enhancement_ids,
+        horizon,
+        actor,
+        extra_months=policy_months(chosen_policies),
     )
     uplift = simulate_uplift(fitted.fit.draws, setup, prior_set, draws, seed)
     end = int(np.flatnonzero(uplift.times_months == horizon)[0]) + 1
     times, reported = uplift.times_months[:end], uplift.oom[:, :end]
-    evals = []
-    for j, spec in enumerate(sc.evals):
-        tasks = read_task_results(loaded.resolve(spec.tasks_file)) if spec.tasks_file else None
-        rng = np.random.default_rng([seed, 500 + j])
-        slope = slope_draws(spec, prior_set, len(reported), rng)
-        evals.append(
-            evaluate(spec, tasks, reported, slope, confidence, rng) | {"months": times.tolist()}
-        )
-    policies = policy_comparison(uplift.times_months, uplift.oom, confidence, horizon)
+    evals = evaluate_scenario(loaded, prior_set, times, reported, confidence, seed)
+    policies = policy_rows(chosen_policies, uplift.times_months, uplift.oom, confidence, horizon)
     reevaluation = {
         f"{m:g}x": reevaluation_months(
             uplift.times_months, uplift.oom, confidence, float(np.log10(m))
@@ -309,6 +314,7 @@ def run_scenario(
                 "confidence": confidence,
                 "as_of": as_of,
                 "settings": dataclasses.asdict(settings),
+                "policies": [p.rule.model_dump(mode="json") for p in chosen_policies],
             }
         ),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -377,15 +383,13 @@ def prior_check(scenario: str | Path | None = None, seed: int = 0, **run_options
 
 
 def _setup_of(result: ForecastResult):
-    from forecast.buffer import POLICY_MONTHS
-
     return setup_forecast(
         result.scenario,
         result.fitted.catalogue,
         result.fitted.fit.enhancement_ids,
         result.horizon_months,
         result.actor,
-        extra_months=POLICY_MONTHS,
+        extra_months=[p["period_months"] for p in result.policies if p["evaluated"]],
     )
 
 

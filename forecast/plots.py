@@ -9,19 +9,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-POLICY_STYLE = {
-    "anthropic-rsp-v1": "tab:red",
-    "anthropic-rsp-v2": "tab:orange",
-    "gdm-fsf-v1": "tab:purple",
-    "openai-pf-beta": "tab:gray",
-}
+POLICY_COLOURS = ("tab:red", "tab:orange", "tab:purple", "tab:gray", "tab:brown", "tab:olive")
 
 
 def fan_chart(doc: dict, path: str | Path) -> None:
     """Uplift quantiles over time, with the policies' buffers drawn as horizontal lines."""
     rows = doc["uplift"]
     months = [r["month"] for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
+    fig, ax = plt.subplots(figsize=(8, 6), dpi=120)
     ax.fill_between(
         months,
         [r["q05"] for r in rows],
@@ -47,26 +42,7 @@ def fan_chart(doc: dict, path: str | Path) -> None:
         ls="--",
         label=f"{doc['confidence']:.0%} quantile",
     )
-    seen = set()
-    for p in doc["policies"]:
-        if p["buffer_multiplier"] in seen:
-            continue
-        seen.add(p["buffer_multiplier"])
-        names = [
-            q["title"].split(" (")[0]
-            for q in doc["policies"]
-            if q["buffer_multiplier"] == p["buffer_multiplier"]
-        ]
-        ax.axhline(p["buffer_oom"], color=POLICY_STYLE.get(p["name"], "black"), lw=1, ls=":")
-        ax.text(
-            months[0],
-            p["buffer_oom"],
-            f" {p['buffer_multiplier']:g}x: " + ", ".join(names),
-            va="bottom",
-            ha="left",
-            fontsize=7,
-            color=POLICY_STYLE.get(p["name"], "black"),
-        )
+    policy_top = _draw_policies(ax, doc)
     b = doc["buffer"]
     ax.plot(
         [b["month"]],
@@ -77,7 +53,7 @@ def fan_chart(doc: dict, path: str | Path) -> None:
     )
     ax.set_xlabel("months after the evaluation")
     ax.set_ylabel("uplift U(t), OOM of effective compute")
-    top = max(max(r["q95"] for r in rows), max(p["buffer_oom"] for p in doc["policies"]))
+    top = max(max(r["q95"] for r in rows), policy_top)
     ax.set_ylim(0, top * 1.15 + 0.05)
     right = ax.secondary_yaxis("right", functions=(lambda x: 10**x, lambda m: _log10(m)))
     ticks = [
@@ -91,11 +67,42 @@ def fan_chart(doc: dict, path: str | Path) -> None:
         f"{doc['title']}\nactor {doc['actor']}: uplift from enhancements not yet applied",
         fontsize=10,
     )
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.14), fontsize=7, ncol=2, frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _draw_policies(ax, doc: dict) -> float:
+    """Each evaluated policy at its own period: a stated buffer as a line from month 0 to the
+    period, ending in a bar; a rule without one as a cross at the buffer it needs there.
+    Rules that share a point share a label. Returns the highest value drawn (OOM)."""
+    groups: dict[tuple, list[str]] = {}
+    for p in doc["policies"]:
+        if not p["evaluated"]:
+            continue
+        short = p["title"].split(" (")[0]
+        if p["buffer_oom"] is not None:
+            key = ("buffer", p["period_months"], round(p["buffer_oom"], 6), p["buffer_multiplier"])
+        else:
+            key = ("needs", p["period_months"], round(p["implied_buffer_oom"], 6), None)
+        groups.setdefault(key, []).append(short)
+    top = 0.0
+    for k, ((kind, period, value, mult), names) in enumerate(groups.items()):
+        colour = POLICY_COLOURS[k % len(POLICY_COLOURS)]
+        if kind == "buffer":
+            label = f"{mult:g}x buffer over {period:g} mo: " + ", ".join(names)
+            ax.plot([0, period], [value, value], color=colour, lw=1, ls=":")
+            ax.plot([period], [value], "|", color=colour, ms=12, mew=2, label=label)
+        else:
+            label = f"needs {10**value:,.0f}x over {period:g} mo: " + ", ".join(names)
+            ax.plot([period], [value], "x", color=colour, ms=8, mew=2, label=label)
+        top = max(top, value)
+    if groups:
+        right = max(key[1] for key in groups)
+        ax.set_xlim(left=0, right=max(ax.get_xlim()[1], right * 1.05))
+    return top
 
 
 def _log10(m):

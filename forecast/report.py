@@ -107,6 +107,107 @@ def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
+def summary_lines(doc: dict) -> list[str]:
+    """The report summary's bullets: each policy's verdict, each eval's P(cross) and status."""
+    from forecast.evals import status_text
+    from forecast.policies import verdict_text
+
+    lines = []
+    for p in doc["policies"]:
+        if p["evaluated"]:
+            lines.append(
+                f"- {p['title']} ({p['status']}; this tool's reading: {p['reading']['summary']}): "
+                f"{verdict_text(p)}."
+            )
+    for e in doc["evals"]:
+        lines.append(
+            f"- Eval `{e['name']}`: P(meets its dangerous threshold by month "
+            f"{doc['horizon_months']}) = {_pct(e['p_cross'])}; **{status_text(e)}**."
+        )
+    return lines
+
+
+def eval_section(doc: dict) -> list[str]:
+    """The report's Evaluations section: state, threshold, P(cross), trigger and status."""
+    from forecast.evals import STATE_MEANING, status_text
+
+    if not doc["evals"]:
+        return []
+    lines = [
+        "## Evaluations",
+        "",
+        "| eval | state now | dangerous threshold | P(cross) | at the point estimate | "
+        "already met | trigger now | status |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for e in doc["evals"]:
+        t = e["trigger"]
+        if e["kind"] == "aggregate":
+            now, thr, trig = _pct(e["current"]), _pct(e["threshold"]), f"score {_pct(t['score'])}"
+        else:
+            now = f"{_pct(e['current']['fraction_passing'])} of {e['n_tasks']} tasks pass"
+            thr = (
+                f"{_pct(e['tasks_fraction'])} of tasks; {e['definition_text']} "
+                f"({e['pooling']} task rates)"
+            )
+            trig = (
+                f"{_pct(t['tasks_fraction'])} of tasks at {_pct(t['task_pass_rate'])} "
+                f"(1 in {t['one_in_n_tries']:.0f} tries)"
+                if e["definition"] == "hidden_rate"
+                else "-"
+            )
+        lines.append(
+            f"| {e['name']} | {now} | {thr} | {_pct(e['p_cross'])} | "
+            f"{_pct(e['p_cross_point_estimate'])} | {_pct(e['p_already_met'])} | {trig} | "
+            f"{status_text(e)} |"
+        )
+    lines += [""]
+    for state in dict.fromkeys(e["status"]["state"] for e in doc["evals"]):
+        lines.append(f"- *{state}*: {STATE_MEANING[state]}.")
+    return lines + ["", "![P(cross) over time](p_cross.png)", ""]
+
+
+def policy_section(doc: dict) -> list[str]:
+    """The report's policy comparison: reading, period and verdict of each rule, then the
+    quoted text each reading rests on."""
+    from forecast.policies import trigger_text, verdict_text
+
+    lines = [
+        "## Policy comparison",
+        "",
+        f"Each rule's numbers are this tool's reading of its text, not the publisher's. "
+        f"*Needs*: the uplift that accumulates over the rule's period at "
+        f"{doc['confidence']:.0%} confidence, i.e. the buffer the rule would need.",
+        "",
+        "| policy | version, status | this tool's reading | period | verdict | triggers |",
+        "| --- | --- | --- | ---: | --- | --- |",
+    ]
+    for p in doc["policies"]:
+        period = f"{p['period_months']:g} mo" if p["evaluated"] else "-"
+        lines.append(
+            f"| {p['title']} | {p['version']}, {p['date']}, {p['status']}"
+            f"{'' if p['verified'] else ', unverified'} | {p['reading']['summary']} | {period} | "
+            f"{verdict_text(p)} | {trigger_text(p) if p['evaluated'] else '-'} |"
+        )
+    lines += ["", "### What each reading rests on", ""]
+    for p in doc["policies"]:
+        src = p["source"]
+        lines += [
+            f"**{p['title']}**: {src['document']}, {src['section']} (<{src['url']}>). "
+            + ("Where the quotes were checked: " if p["verified"] else "**Unverified.** ")
+            + f"{src['checked_in']}",
+            "",
+        ]
+        for q in p["quotes"]:
+            lines += [f"> {q['text']} ({q['where']})", ""]
+        lines += ["", f"Reading: {p['reading']['notes']}", ""]
+    return lines + [
+        "Re-evaluation interval: the longest time a buffer still covers the uplift at "
+        f"{doc['confidence']:.0%} confidence.",
+        "",
+    ]
+
+
 def markdown_report(doc: dict) -> str:
     """A report an analyst can paste into a risk assessment."""
     from forecast.units import fmt_both
@@ -127,24 +228,7 @@ def markdown_report(doc: dict) -> str:
         f"The median uplift is {fmt_both(doc['uplift'][-1]['q50'])}.",
         "",
     ]
-    for p in doc["policies"]:
-        verdict = "covers" if p["covers"] else "does **not** cover"
-        lines.append(
-            f"- {p['title']} ({p['buffer_multiplier']:g}x buffer over "
-            f"{p['period_checked_months']:g} months) {verdict} the forecast uplift "
-            f"({fmt_both(p['uplift_at_confidence_oom'])}; margin "
-            f"{p['margin_oom']:+.2f} OOM)."
-        )
-    for e in doc["evals"]:
-        lines.append(
-            f"- Eval `{e['name']}`: P(meets its dangerous threshold by month "
-            f"{doc['horizon_months']}) = {_pct(e['p_cross'])}"
-            + (
-                " - **protective measures should already apply**."
-                if e["trigger"]["triggered_now"]
-                else "."
-            )
-        )
+    lines += summary_lines(doc)
     lines += [
         "",
         "## Inputs",
@@ -189,56 +273,7 @@ def markdown_report(doc: dict) -> str:
             f"{fmt_multiplier(r['q95'])} |"
         )
     lines += ["", "![Uplift fan chart](fan_chart.png)", ""]
-    if doc["evals"]:
-        lines += [
-            "## Evaluations",
-            "",
-            "| eval | state now | dangerous threshold | P(cross) | already met | "
-            "trigger now | triggered |",
-            "| --- | --- | --- | ---: | ---: | --- | --- |",
-        ]
-        for e in doc["evals"]:
-            t = e["trigger"]
-            if e["kind"] == "aggregate":
-                now, thr, trig = (
-                    _pct(e["current"]),
-                    _pct(e["threshold"]),
-                    f"score {_pct(t['score'])}",
-                )
-            else:
-                now = f"{_pct(e['current']['fraction_passing'])} of {e['n_tasks']} tasks pass"
-                thr = (
-                    f"{_pct(e['tasks_fraction'])} of tasks at {_pct(e['task_pass_rate'])} per task"
-                )
-                trig = (
-                    f"{_pct(t['tasks_fraction'])} of tasks at {_pct(t['task_pass_rate'])} "
-                    f"(1 in {t['one_in_n_tries']:.0f} tries)"
-                )
-            lines.append(
-                f"| {e['name']} | {now} | {thr} | {_pct(e['p_cross'])} | "
-                f"{_pct(e['p_already_met'])} | {trig} | "
-                f"{'yes' if t['triggered_now'] else 'no'} |"
-            )
-        lines += ["", "![P(cross) over time](p_cross.png)", ""]
-    lines += [
-        "## Policy comparison",
-        "",
-        "| policy | rule | buffer | period | uplift over period | covers | margin |",
-        "| --- | --- | ---: | ---: | ---: | --- | ---: |",
-    ]
-    for p in doc["policies"]:
-        lines.append(
-            f"| {p['title']} | {p['rule']} | {p['buffer_multiplier']:g}x | "
-            f"{p['period_checked_months']:g} mo | "
-            f"{fmt_both(p['uplift_at_confidence_oom'])} | "
-            f"{'yes' if p['covers'] else 'no'} | {p['margin_oom']:+.2f} OOM |"
-        )
-    lines += [
-        "",
-        "Re-evaluation interval: the longest time a buffer still covers the uplift at "
-        f"{doc['confidence']:.0%} confidence.",
-        "",
-    ]
+    lines += eval_section(doc) + policy_section(doc)
     for k, v in doc["reevaluation"].items():
         lines.append(f"- {k}: {'at least ' if v['beyond_horizon'] else ''}{v['months']:.1f} months")
     lines += [

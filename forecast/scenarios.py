@@ -77,9 +77,11 @@ def scenario_priors(loaded: LoadedScenario):
 
 def check_against(loaded: LoadedScenario, catalogue: Catalogue) -> None:
     """Everything a scenario names must exist and be valid: enhancement ids, prior names and
-    values, per-task result files (read in full) and the measurements evals compare with."""
+    values, per-task result files (read in full), the measurements evals compare with, and
+    the ``policies:`` block (shipped names, policy files, inline rules)."""
     from forecast.evals import read_task_results
     from forecast.evidence import load_measurements
+    from forecast.policies import scenario_block
 
     scenario_priors(loaded)
     measured = [m.id for m in load_measurements().measurements]
@@ -112,3 +114,4 @@ def check_against(loaded: LoadedScenario, catalogue: Catalogue) -> None:
             )
         if spec.tasks_file:
             read_task_results(loaded.resolve(spec.tasks_file))
+    scenario_block(loaded)

@@ -305,6 +305,22 @@ class EvalSpec(Strict):
     compare_with: list[Identifier] = Field(
         [], description="measurement ids (priors/measurements.yaml) for backtests"
     )
+    # Per-task evals only (docs/method.md section 7): what counts as a task passing, how the
+    # task rates are estimated, and how far each task's slope may differ from the eval's.
+    definition: Literal["hidden_rate", "fresh_run"] = Field(
+        "hidden_rate",
+        description="hidden_rate: a task passes when its per-attempt rate reaches "
+        "task_pass_rate; fresh_run: when a fresh run of 'tries' attempts has at least "
+        "'min_successes' successes",
+    )
+    tries: Annotated[Count, Field(ge=1, le=100_000)] | None = None
+    min_successes: Annotated[Count, Field(ge=1, le=100_000)] = 1
+    pooling: Literal["hierarchical", "independent"] = Field(
+        "hierarchical", description="task rates: beta-binomial across tasks, or Jeffreys each"
+    )
+    slope_spread: Annotated[Number, Field(ge=0, le=3, allow_inf_nan=False)] = Field(
+        0.0, description="sd of log(task slope / eval slope); 0: one slope for every task"
+    )
 
     @model_validator(mode="after")
     def _one_state(self) -> EvalSpec:
@@ -314,6 +330,15 @@ class EvalSpec(Strict):
             raise ValueError("an aggregate 'score' needs a 'threshold'")
         if self.score is not None and self.threshold <= 0:
             raise ValueError("'threshold' must be above 0")
+        if self.definition == "fresh_run":
+            if self.tries is None:
+                raise ValueError("definition 'fresh_run' needs 'tries' (attempts per task)")
+            if self.min_successes > self.tries:
+                raise ValueError(
+                    f"'min_successes' ({self.min_successes}) cannot exceed 'tries' ({self.tries})"
+                )
+        elif self.tries is not None or self.min_successes != 1:
+            raise ValueError("'tries' and 'min_successes' apply only to definition 'fresh_run'")
         return self
 
     @field_validator("slope")
@@ -341,3 +366,80 @@ class Scenario(Strict):
     confidence: Annotated[Number, Field(ge=0.5, le=0.999)] = 0.95
     evals: list[EvalSpec] = []
     priors: dict[str, Annotated[str | Number, BeforeValidator(_not_bool)]] = {}
+    # Shipped policy names, policy files (relative to the scenario) or inline policies
+    # (validated by forecast.policies, which locates errors in this file; docs/policies.md).
+    policies: list[Annotated[str, Field(min_length=1, max_length=1000)] | dict] = []
+
+
+# --------------------------------------------------------------------------- policies
+
+PolicyName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
+Text = Annotated[str, Field(min_length=1, max_length=5000)]
+Multiplier = Annotated[Number, Field(gt=1, le=1e6, allow_inf_nan=False)]
+
+#: The words every policy file must carry: the reading is this tool's, not the publisher's.
+READING_IS_OURS = "this tool's reading, not the publisher's"
+
+
+class PolicyQuote(Strict):
+    """A sentence of the rule, copied exactly, with where it stands in the source."""
+
+    text: Text
+    where: Text = Field(description="section and page in the source document")
+
+
+class PolicySource(Strict):
+    document: Text = Field(description="the document's title and version")
+    url: Text
+    section: Text = Field(description="where the rule stands in it")
+    checked_in: Text = Field(
+        description="where the quotes were read and compared (a stored copy of the source)"
+    )
+
+
+class PolicyReading(Strict):
+    """How this tool turns the rule into numbers (never the publisher's own wording)."""
+
+    interpretation: Literal["this tool's reading, not the publisher's"] = Field(
+        description="a fixed phrase: the reading below is this tool's"
+    )
+    buffer_multiplier: Multiplier | None = Field(
+        None, description="the buffer the text states, as a multiplier of effective compute"
+    )
+    compute_multiplier: Multiplier | None = Field(
+        None, description="re-evaluate at this multiple of effective compute"
+    )
+    calendar_months: Annotated[Number, Field(gt=0, le=120, allow_inf_nan=False)] | None = Field(
+        None, description="re-evaluate at least this often (months)"
+    )
+    crossing: Text = Field(description="what the rule counts as crossing")
+    notes: Text = Field(description="why the rule is read this way, and what is left out")
+
+
+class PolicyFields(Strict):
+    """A policy rule: who published it, the quoted text, and this tool's reading of it."""
+
+    name: PolicyName
+    title: Text
+    publisher: Text
+    version: Annotated[str, Field(min_length=1, max_length=40)]
+    date: Date
+    status: Literal["current", "superseded"]
+    verified: bool = Field(
+        description="true: every quote was compared with a stored copy of the primary text"
+    )
+    source: PolicySource
+    quotes: list[PolicyQuote] = []
+    reading: PolicyReading
+
+    @model_validator(mode="after")
+    def _quoted_if_verified(self) -> PolicyFields:
+        if self.verified and not self.quotes:
+            raise ValueError("a verified policy needs at least one quote of its text")
+        return self
+
+
+class PolicyFile(PolicyFields):
+    """One policy rule per file: ``policies/*.yaml`` or a user's ``--policy FILE``."""
+
+    schema_version: Literal[1]

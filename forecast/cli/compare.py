@@ -15,6 +15,8 @@ from forecast.cli.run import (
     ConfidenceOpt,
     DrawsOpt,
     HorizonOpt,
+    PoliciesOpt,
+    PolicyFileOpt,
     ScenarioArg,
     forecast_result,
 )
@@ -30,6 +32,8 @@ def compare(
     seed: c.SeedOpt = 0,
     draws: DrawsOpt = None,
     as_of: AsOfOpt = None,
+    policy: PolicyFileOpt = None,
+    policies: PoliciesOpt = None,
     json: c.JsonOpt = False,
     **fit,
 ):
@@ -40,7 +44,14 @@ def compare(
     if len(scenarios) < 2:
         raise InputError("compare needs two or more scenarios", "SCENARIO")
     options = dict(
-        horizon=horizon, confidence=confidence, actor=actor, seed=seed, draws=draws, as_of=as_of
+        horizon=horizon,
+        confidence=confidence,
+        actor=actor,
+        seed=seed,
+        draws=draws,
+        as_of=as_of,
+        policy=policy,
+        policies=policies,
     )
     docs = [report.result_document(forecast_result(s, **options, **fit)) for s in scenarios]
     summary = [
@@ -53,12 +64,26 @@ def compare(
             "buffer": d["buffer"],
             "median_uplift_oom": d["uplift"][-1]["q50"],
             "evals": {
-                e["name"]: {"p_cross": e["p_cross"], "triggered_now": e["trigger"]["triggered_now"]}
+                e["name"]: {
+                    "p_cross": e["p_cross"],
+                    "p_cross_point_estimate": e["p_cross_point_estimate"],
+                    "status": e["status"]["state"],
+                    "triggered_now": e["trigger"]["triggered_now"],
+                }
                 for e in d["evals"]
             },
             "reevaluation_months": d["reevaluation_months"],
             "policies": {
-                p["name"]: {"covers": p["covers"], "margin_oom": p["margin_oom"]}
+                p["name"]: {
+                    k: p.get(k)
+                    for k in (
+                        "verdict",
+                        "covers",
+                        "margin_oom",
+                        "implied_buffer_oom",
+                        "period_months",
+                    )
+                }
                 for p in d["policies"]
             },
             "diagnostics_ok": d["diagnostics"]["ok"],
@@ -83,8 +108,7 @@ def compare(
         table.add_row(
             f"P(cross) {name}",
             *(
-                f"{s['evals'][name]['p_cross']:.1%}"
-                + (" [red]triggered[/]" if s["evals"][name]["triggered_now"] else "")
+                f"{s['evals'][name]['p_cross']:.1%}; {s['evals'][name]['status']}"
                 if name in s["evals"]
                 else "-"
                 for s in summary
@@ -94,16 +118,23 @@ def compare(
         table.add_row(
             f"{key} buffer lasts", *(f"{s['reevaluation_months'][key]:.1f} mo" for s in summary)
         )
-    for name in summary[0]["policies"]:
-        table.add_row(
-            f"{name} covers",
-            *(
-                ("[green]yes[/]" if s["policies"][name]["covers"] else "[red]no[/]")
-                + f" ({s['policies'][name]['margin_oom']:+.2f})"
-                for s in summary
-            ),
-        )
+    for name in dict.fromkeys(k for s in summary for k in s["policies"]):
+        table.add_row(name, *(_policy_cell(s["policies"].get(name)) for s in summary))
     c.out.print(table)
+
+
+def _policy_cell(p: dict | None) -> str:
+    """A policy's verdict in a few words for the side-by-side table."""
+    from forecast.units import fmt_both
+
+    if p is None:
+        return "-"
+    if p["implied_buffer_oom"] is None:
+        return p["verdict"]
+    if p["covers"] is None:
+        return f"needs {fmt_both(p['implied_buffer_oom'])}"
+    mark = "[green]covers[/]" if p["covers"] else "[red]does not cover[/]"
+    return f"{mark} ({p['margin_oom']:+.2f} OOM)"
 
 
 @c.with_fit_options
@@ -121,6 +152,8 @@ def export(
     seed: c.SeedOpt = 0,
     draws: DrawsOpt = None,
     as_of: AsOfOpt = None,
+    policy: PolicyFileOpt = None,
+    policies: PoliciesOpt = None,
     json: c.JsonOpt = False,
     **fit,
 ):
@@ -140,6 +173,8 @@ def export(
         seed=seed,
         draws=draws,
         as_of=as_of,
+        policy=policy,
+        policies=policies,
         **fit,
     )
     doc = report.result_document(result)

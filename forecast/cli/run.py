@@ -45,6 +45,23 @@ OutOpt = Annotated[
     Path | None,
     typer.Option("--out", help="Also write results.json and uplift.csv into this folder."),
 ]
+PolicyFileOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--policy",
+        help="Also compare with this policy file (repeatable; format: docs/policies.md).",
+        show_default=False,
+    ),
+]
+PoliciesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--policies",
+        help="Shipped policies to show: names or verified, current, superseded, all, none, "
+        "comma-separated (default: the scenario's, else verified).",
+        show_default=False,
+    ),
+]
 ScenarioArg = Annotated[
     str | None,
     typer.Argument(help="A shipped scenario name or a scenario file (default: frontier-api)."),
@@ -84,11 +101,14 @@ def forecast_result(
     seed=0,
     draws=None,
     as_of=None,
+    policy=None,
+    policies=None,
     **fit,
 ):
     """Run the forecast with CLI options (``fit``: :data:`common.FIT_OPTIONS`); diagnostics
     are checked, and refused under ``--strict``."""
     from forecast import api
+    from forecast.policies import parse_selection
 
     check_actor(actor)
     result = api.run_scenario(
@@ -99,6 +119,8 @@ def forecast_result(
         seed=seed,
         draws=draws,
         as_of=parse_date(as_of),
+        policy_select=parse_selection(policies),
+        policy_files=policy or (),
         **c.fit_arguments(fit),
     )
     c.check_diagnostics(result.fitted.fit.diagnostics, fit["strict"], fit["quiet"])
@@ -114,6 +136,8 @@ def run(
     seed: c.SeedOpt = 0,
     draws: DrawsOpt = None,
     as_of: AsOfOpt = None,
+    policy: PolicyFileOpt = None,
+    policies: PoliciesOpt = None,
     out: OutOpt = None,
     json: c.JsonOpt = False,
     **fit,
@@ -129,6 +153,8 @@ def run(
         seed=seed,
         draws=draws,
         as_of=as_of,
+        policy=policy,
+        policies=policies,
         **fit,
     )
     doc = report.result_document(result)
@@ -198,15 +224,32 @@ def print_forecast(doc: dict) -> None:
     print_diagnostics(doc["diagnostics"])
 
 
+def word_table(title: str, headers: list[str], rows: list[list[str]], caption: str = "") -> Table:
+    """A table whose columns are at least as wide as their longest word, so that rich wraps
+    cells between words and never splits one (markup such as ``[red]`` does not count)."""
+    from rich.text import Text
+
+    table = Table(title=title, caption=caption or None, caption_justify="left")
+    for k, header in enumerate(headers):
+        cells = [header, *(r[k] for r in rows)]
+        longest = max(
+            len(w) for cell in cells for w in Text.from_markup(cell).plain.split() or [""]
+        )
+        table.add_column(header, min_width=min(longest, 40), overflow="fold")
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+STATE_STYLE = {"past the trigger": "bold red", "cannot rule out": "yellow", "clear": "green"}
+
+
 def print_evals(doc: dict) -> None:
+    from forecast.evals import STATE_MEANING, status_text
+
     if not doc["evals"]:
         return
-    table = Table(
-        title=f"Evaluations: probability of crossing the dangerous threshold by month "
-        f"{doc['horizon_months']}, and the trigger for protective measures now"
-    )
-    for col in ("eval", "now", "dangerous threshold", "P(cross)", "trigger now", "status"):
-        table.add_column(col, overflow="fold")
+    rows = []
     for e in doc["evals"]:
         trig = e["trigger"]
         if e["kind"] == "aggregate":
@@ -214,70 +257,80 @@ def print_evals(doc: dict) -> None:
             threshold = f"score {e['threshold']:.0%}"
             trigger = f"score {trig['score']:.1%}"
         else:
-            now = (
-                f"{e['current']['fraction_passing']:.0%} of {e['n_tasks']} tasks pass at "
-                f"1 in {1 / e['task_pass_rate']:.0f}"
-            )
+            now = f"{e['current']['fraction_passing']:.0%} of {e['n_tasks']} tasks pass"
             threshold = (
-                f"{e['tasks_fraction']:.0%} of tasks pass at 1 in "
-                f"{1 / e['task_pass_rate']:.0f} tries"
+                f"{e['tasks_fraction']:.0%} of tasks pass; {e['definition_text']} "
+                f"({e['pooling']} task rates)"
             )
-            trigger = (
-                f"{trig['tasks_fraction']:.0%} of tasks pass at 1 in "
-                f"{trig['one_in_n_tries']:.0f} tries ({trig['task_pass_rate']:.1%}); now "
-                f"{e['current']['fraction_passing_at_trigger_rate']:.0%} do"
-            )
-        status = "[bold red]TRIGGERED[/]" if trig["triggered_now"] else "[green]below trigger[/]"
-        table.add_row(
-            e["name"],
-            now,
-            threshold,
-            f"{e['p_cross']:.1%} (already met: {e['p_already_met']:.1%})",
-            trigger,
-            status,
+            if e["definition"] == "hidden_rate":
+                trigger = (
+                    f"{trig['tasks_fraction']:.0%} of tasks pass at 1 in "
+                    f"{trig['one_in_n_tries']:.0f} tries ({trig['task_pass_rate']:.1%}); now "
+                    f"{e['current']['fraction_passing_at_trigger_rate']:.0%} do"
+                )
+            else:
+                trigger = "-"
+        state = e["status"]["state"]
+        rows.append(
+            [
+                e["name"],
+                now,
+                threshold,
+                f"{e['p_cross']:.1%} (at the point estimate {e['p_cross_point_estimate']:.1%}; "
+                f"already met {e['p_already_met']:.1%})",
+                trigger,
+                f"[{STATE_STYLE[state]}]{status_text(e)}[/]",
+            ]
         )
-    c.out.print(table)
+    alpha = 1 - doc["confidence"]
+    c.out.print(
+        word_table(
+            f"Evaluations: probability of crossing the dangerous threshold by month "
+            f"{doc['horizon_months']}, and the trigger for protective measures now",
+            ["eval", "now", "dangerous threshold", "P(cross)", "trigger now", "status"],
+            rows,
+        )
+    )
+    for state in dict.fromkeys(e["status"]["state"] for e in doc["evals"]):
+        c.out.print(
+            f"[{STATE_STYLE[state]}]{state}[/]: {STATE_MEANING[state]} (alpha = {alpha:.0%})."
+        )
 
 
 def print_policies(doc: dict) -> None:
-    table = Table(
-        title=f"Published policy rules under this scenario ({doc['confidence']:.0%} confidence)",
-        caption="covers: the rule's buffer exceeds the uplift "
-        "that accumulates over its re-evaluation period",
-        caption_justify="left",
-    )
-    for col in (
-        "policy",
-        "buffer",
-        "re-evaluate every",
-        "uplift over that period",
-        "covers?",
-        "margin",
-        "that buffer lasts",
-    ):
-        table.add_column(col, overflow="fold")
+    from forecast.policies import trigger_text, verdict_text
+
+    rows = []
     for p in doc["policies"]:
-        period = (
-            f"{p['interval_months']:g} months"
-            if p["interval_months"]
-            else f"(none; horizon {p['period_checked_months']:g} mo)"
+        flags = [p["date"][:4], p["status"]] + ([] if p["verified"] else ["unverified"])
+        label = f"{p['title']} ({', '.join(flags)})"
+        if not p["evaluated"]:
+            rows.append(
+                [label, p["reading"]["summary"], "-", "[dim]unverified: not evaluated[/]", "-"]
+            )
+            continue
+        basis = "calendar" if p["period_basis"] == "calendar cadence" else "horizon"
+        style = {True: "green", False: "bold red", None: "default"}[p["covers"]]
+        rows.append(
+            [
+                label,
+                p["reading"]["summary"],
+                f"{p['period_months']:g} months ({basis})",
+                f"[{style}]{verdict_text(p)}[/]",
+                trigger_text(p),
+            ]
         )
-        lasts = p["reevaluation"]
-        lasts_text = (
-            f">= {lasts['months']:.0f} mo"
-            if lasts["beyond_horizon"]
-            else f"{lasts['months']:.1f} mo"
+    if rows:
+        c.out.print(
+            word_table(
+                f"Policy rules under this scenario ({doc['confidence']:.0%} confidence)",
+                ["policy", "this tool's reading of the rule", "period", "verdict", "triggers"],
+                rows,
+                caption="needs: the uplift that accumulates over the period (the buffer the rule "
+                "would need); covers: the stated buffer is at least that. Readings are this "
+                "tool's, not the publishers'; quotes and sources: --json, docs/policies.md.",
+            )
         )
-        table.add_row(
-            p["title"],
-            f"{p['buffer_multiplier']:g}x ({p['buffer_oom']:.2f} OOM)",
-            period,
-            fmt_both(p["uplift_at_confidence_oom"]),
-            "[green]yes[/]" if p["covers"] else "[bold red]no[/]",
-            f"{p['margin_oom']:+.2f} OOM",
-            lasts_text,
-        )
-    c.out.print(table)
     re = doc["reevaluation"]
     parts = [
         f"{k}: {'>= ' if v['beyond_horizon'] else ''}{v['months']:.1f} months"
