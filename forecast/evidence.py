@@ -28,7 +28,6 @@ from forecast.schemas import (
     Catalogue,
     Combination,
     Enhancement,
-    Measurements,
     Observation,
 )
 
@@ -42,14 +41,31 @@ def years_since_reference(day: dt.date) -> float:
     return (day - REFERENCE_DATE).days / DAYS_PER_YEAR
 
 
+#: The shipped catalogue files, in load order: the seeds, then later primary sources.
+SHIPPED_CATALOGUES = ("catalogue.yaml", "catalogue-outside-seeds.yaml")
+
+
 def shipped_catalogue_path() -> Path:
-    return data_dir("priors") / "catalogue.yaml"
+    """The seed catalogue (``priors/catalogue.yaml``)."""
+    return data_dir("priors") / SHIPPED_CATALOGUES[0]
+
+
+def shipped_catalogue_paths() -> list[Path]:
+    """Every shipped catalogue file present: the seed catalogue and, when it exists,
+    ``priors/catalogue-outside-seeds.yaml``."""
+    folder = data_dir("priors")
+    return [folder / name for name in SHIPPED_CATALOGUES if (folder / name).is_file()]
+
+
+def _not_a_catalogue(name: str) -> bool:
+    """Files of a priors folder that hold other formats (priors, measurements)."""
+    return name == "defaults.yaml" or name.startswith("measurements")
 
 
 def _catalogue_files(path: Path) -> list[Path]:
     if path.is_dir():
         files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
-        files = [f for f in files if f.name not in ("defaults.yaml", "measurements.yaml")]
+        files = [f for f in files if not _not_a_catalogue(f.name)]
         if not files:
             raise InputError("folder holds no catalogue .yaml files", str(path))
         return files
@@ -89,7 +105,8 @@ def load_catalogue(extra: str | Path | None = None, shipped: bool = True) -> Cat
     """
     parts: list[tuple[Catalogue, YamlDocument]] = []
     if shipped:
-        parts.append(_read(shipped_catalogue_path()))
+        parts.extend(_read(f) for f in shipped_catalogue_paths())
+        _unique_across(parts)
     if extra is not None:
         extra = Path(extra)
         if not exists(extra, "catalogue"):
@@ -122,10 +139,24 @@ def load_catalogue(extra: str | Path | None = None, shipped: bool = True) -> Cat
     )
 
 
-def load_measurements(path: str | Path | None = None) -> Measurements:
-    """METR-style measured success rates (seed 000), kept as measured."""
-    path = Path(path) if path else data_dir("priors") / "measurements.yaml"
-    return validate(Measurements, read_yaml(path), "measurements file")
+def _unique_across(parts: list[tuple[Catalogue, YamlDocument]]) -> None:
+    """Shipped catalogue files may not share an id (a later file cannot replace a seed
+    record silently; a user's ``--evidence`` file may, on purpose)."""
+    first: dict[str, str] = {}
+    for catalogue, doc in parts:
+        records = [("enhancements", i, e.id) for i, e in enumerate(catalogue.enhancements)]
+        records += [("combinations", i, c.id) for i, c in enumerate(catalogue.combinations)]
+        for key, i, rid in records:
+            if rid in first:
+                raise locate(doc, (key, i, "id"), f"id {rid!r} is already used in {first[rid]}")
+            first[rid] = doc.path
+
+
+def load_measurements(extra: str | Path | None = None, catalogue: Catalogue | None = None):
+    """The shipped measurements with a user's file on top (see :mod:`forecast.measurements`)."""
+    from forecast.measurements import load_measurements as load
+
+    return load(extra, catalogue=catalogue)
 
 
 def catalogue_cut(catalogue: Catalogue, as_of: dt.date) -> Catalogue:
@@ -167,6 +198,8 @@ class EvidenceTable:
     row_labels: tuple[str, ...]
     category_counts: np.ndarray  # (n_categories,) enhancements published in the window
     window_years: float
+    independent: np.ndarray  # (n_rows,) bool: measured by others than the method's authors
+    compute_known: np.ndarray  # (n_rows,) bool: base_compute_flop given (else log_compute 0)
 
     @property
     def n_rows(self) -> int:
@@ -206,6 +239,8 @@ class EvidenceTable:
             "log_compute",
             "benchmark",
             "category_counts",
+            "independent",
+            "compute_known",
         ):
             arr = np.ascontiguousarray(getattr(self, name))
             h.update(name.encode())
@@ -252,6 +287,7 @@ def build_table(catalogue: Catalogue, window_end: dt.date | None = None) -> Evid
     members = np.full((len(rows), k), -1, dtype=int)
     baseline = np.zeros((len(rows), k), dtype=bool)
     value, lower, upper, log_compute, bench = [], [], [], [], []
+    independent, compute_known = [], []
     bench_names: dict[str, int] = {}
     for r, (m, b, obs, _label) in enumerate(rows):
         members[r, : len(m)] = m
@@ -262,6 +298,8 @@ def build_table(catalogue: Catalogue, window_end: dt.date | None = None) -> Evid
         upper.append(hi)
         flop = obs.base_compute_flop
         log_compute.append(np.log10(flop) - REFERENCE_LOG10_FLOP if flop else 0.0)
+        compute_known.append(flop is not None)
+        independent.append(obs.independent)
         key = benchmark_key(obs.benchmark)
         bench.append(bench_names.setdefault(key, len(bench_names)))
     dates = [e.published for e in enh]
@@ -287,4 +325,6 @@ def build_table(catalogue: Catalogue, window_end: dt.date | None = None) -> Evid
         row_labels=tuple(r[3] for r in rows),
         category_counts=counts,
         window_years=float(window),
+        independent=np.array(independent, dtype=bool),
+        compute_known=np.array(compute_known, dtype=bool),
     )
