@@ -198,8 +198,6 @@ class EvidenceTable:
     row_labels: tuple[str, ...]
     category_counts: np.ndarray  # (n_categories,) enhancements published in the window
     window_years: float
-    independent: np.ndarray  # (n_rows,) bool: measured by others than the method's authors
-    compute_known: np.ndarray  # (n_rows,) bool: base_compute_flop given (else log_compute 0)
 
     @property
     def n_rows(self) -> int:
@@ -239,8 +237,6 @@ class EvidenceTable:
             "log_compute",
             "benchmark",
             "category_counts",
-            "independent",
-            "compute_known",
         ):
             arr = np.ascontiguousarray(getattr(self, name))
             h.update(name.encode())
@@ -287,7 +283,6 @@ def build_table(catalogue: Catalogue, window_end: dt.date | None = None) -> Evid
     members = np.full((len(rows), k), -1, dtype=int)
     baseline = np.zeros((len(rows), k), dtype=bool)
     value, lower, upper, log_compute, bench = [], [], [], [], []
-    independent, compute_known = [], []
     bench_names: dict[str, int] = {}
     for r, (m, b, obs, _label) in enumerate(rows):
         members[r, : len(m)] = m
@@ -298,8 +293,6 @@ def build_table(catalogue: Catalogue, window_end: dt.date | None = None) -> Evid
         upper.append(hi)
         flop = obs.base_compute_flop
         log_compute.append(np.log10(flop) - REFERENCE_LOG10_FLOP if flop else 0.0)
-        compute_known.append(flop is not None)
-        independent.append(obs.independent)
         key = benchmark_key(obs.benchmark)
         bench.append(bench_names.setdefault(key, len(bench_names)))
     dates = [e.published for e in enh]
@@ -325,6 +318,4 @@ def build_table(catalogue: Catalogue, window_end: dt.date | None = None) -> Evid
         row_labels=tuple(r[3] for r in rows),
         category_counts=counts,
         window_years=float(window),
-        independent=np.array(independent, dtype=bool),
-        compute_known=np.array(compute_known, dtype=bool),
     )

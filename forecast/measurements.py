@@ -75,8 +75,10 @@ def load_measurements(
         parts.extend(_read(p) for p in shipped_measurement_paths())
     if extra is not None:
         extra = Path(extra)
-        if not exists(extra, "measurements file") or extra.is_dir():
+        if not exists(extra, "measurements file"):
             raise InputError("measurements file not found", str(extra))
+        if extra.is_dir():
+            raise InputError("is a folder; expected a measurements .yaml file", str(extra))
         parts.append(_read(extra))
     n_shipped = len(parts) - (extra is not None)
     _check_unique(parts)

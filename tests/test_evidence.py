@@ -655,28 +655,6 @@ def test_shipped_outside_seeds_file_exists_and_loads():
     assert names == ["catalogue.yaml", "catalogue-outside-seeds.yaml"]
 
 
-def test_table_carries_independence_and_known_compute(shipped):
-    table = build_table(shipped)
-    assert table.independent.dtype == bool and table.independent.shape == (table.n_rows,)
-    labels = np.array(table.row_labels)
-    independent = [lab.split("[")[0].split()[0] for lab in labels[table.independent]]
-    assert sorted(set(independent)) == [
-        "chain_of_thought",
-        "metr_post_training_then_scaffolding",
-        "openai_gpt4_post_training",
-    ]
-    assert table.independent.sum() == 9  # 7 Appendix B rows in the fit (Aqua is not) + 2 METR
-    figures = [o for e in shipped.enhancements for o in e.observations] + list(shipped.combinations)
-    known = sum(f.base_compute_flop is not None for f in figures if f.in_fit)
-    assert table.compute_known.sum() == known
-    unknown = ~table.compute_known
-    assert unknown.any() and (table.log_compute[unknown] == 0).all()
-    flipped = make_catalogue([enh("a", observations=[obs({"point": 5}, independent=True)])])
-    plain = make_catalogue([enh("a", observations=[obs({"point": 5})])])
-    assert build_table(flipped).independent.tolist() == [True]
-    assert build_table(flipped).digest() != build_table(plain).digest()
-
-
 def test_cli_list_json_flags_every_figure(run_cli):
     code, out, err = run_cli(["evidence", "list", "--no-posterior", "--json"])
     assert code == 0, err
