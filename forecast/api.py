@@ -60,18 +60,32 @@ def fit_evidence(
     return FittedEvidence(catalogue, table, priors, result)
 
 
-def enhancement_rows(catalogue: Catalogue, fitted: Fit | None = None) -> list[dict]:
+def enhancement_rows(
+    catalogue: Catalogue, fitted: Fit | None = None, at_flop: float | None = None
+) -> list[dict]:
     """One record per enhancement: its facts, its observations and its posterior CEG.
 
-    ``posterior`` is the published-scale CEG at the reference base model (1e23 FLOP), in
-    OOM and as a multiplier, with a 90% interval; None without a fit.
+    ``posterior_ceg`` is the published-scale CEG at the reference base model (1e23 FLOP), in
+    OOM and as a multiplier, with a 90% interval; None without a fit. With ``at_flop``,
+    ``posterior_at_flop`` gives the same for a base model of that many training FLOP
+    (:func:`forecast.gains.gain_at_compute`). Every figure carries ``in_fit``,
+    ``independent``, ``origin``, ``reference`` and ``quote``.
     """
+    from forecast.gains import gain_at_compute
+
     rows = []
     for e in catalogue.enhancements:
-        posterior = None
+        posterior = at_scale = None
         if fitted is not None and e.id in fitted.enhancement_ids:
-            samples = fitted.draws["ceg_oom"][:, fitted.enhancement_index(e.id)]
-            posterior = quantile_summary(samples)
+            index = fitted.enhancement_index(e.id)
+            posterior = quantile_summary(fitted.draws["ceg_oom"][:, index])
+            if at_flop is not None:
+                log10_flop = float(np.log10(at_flop))
+                at_scale = {
+                    "flop": float(at_flop),
+                    "log10_flop": log10_flop,
+                    **quantile_summary(gain_at_compute(fitted.draws, index, log10_flop)),
+                }
         rows.append(
             {
                 "id": e.id,
@@ -79,6 +93,7 @@ def enhancement_rows(catalogue: Catalogue, fitted: Fit | None = None) -> list[di
                 "category": e.category,
                 "published": e.published.isoformat(),
                 "access": e.access,
+                "origin": e.origin,
                 "one_time_cost": _bound(e.one_time_cost),
                 "inference_cost": _bound(e.inference_cost),
                 "source": e.source,
@@ -90,6 +105,7 @@ def enhancement_rows(catalogue: Catalogue, fitted: Fit | None = None) -> list[di
                     if e.id in c.members
                 ],
                 "posterior_ceg": posterior,
+                **({"posterior_at_flop": at_scale} if at_flop is not None else {}),
             }
         )
     return rows
@@ -111,7 +127,13 @@ def _observation(o) -> dict:
         "benchmark": o.benchmark,
         "domain": o.domain,
         "ceg": ceg,
+        "no_gain": o.no_gain,
         "base_compute_flop": o.base_compute_flop,
+        "in_fit": o.in_fit,
+        "independent": o.independent,
+        "origin": o.origin,
+        "reference": o.reference,
+        "quote": o.quote,
         "where": o.where,
         "notes": o.notes,
     }
@@ -220,6 +242,7 @@ def run_scenario(
     reference_date: dt.date | None = None,
     policy_select: Sequence[str] | None = None,
     policy_files: Sequence[str | Path] = (),
+    measurements: str | Path | None = None,
 ) -> ForecastResult:
     """Fit (or reuse the cached fit) and forecast a scenario.
 
@@ -242,6 +265,8 @@ def run_scenario(
     policy_select, policy_files
         ``--policies`` (shipped names or keywords) and ``--policy FILE``s: which policy
         rules to compare with (:func:`forecast.policies.resolve_policies`).
+    measurements
+        A user's measurements file; the evals' ``compare_with`` ids may name its records.
     """
     from forecast.evidence import catalogue_cut
     from forecast.policies import policy_months, policy_rows, resolve_policies
@@ -266,7 +291,7 @@ def run_scenario(
             raise InputError(
                 f"no enhancement in the catalogue was published before {as_of}", "--as-of"
             )
-    check_against(loaded, catalogue)
+    check_against(loaded, catalogue, measurements)
     fitted = fit_evidence(
         priors=prior_set,
         settings=settings,
@@ -427,19 +452,29 @@ def prior_sensitivity(scenario: str | Path | None = None, seed: int = 0, **run_o
 
 
 def backtest(
-    as_of: dt.date, scenario: str | Path | None = "gpt4-2023-03", seed: int = 0, **run_options
+    as_of: dt.date,
+    scenario: str | Path | None = "gpt4-2023-03",
+    seed: int = 0,
+    measurements: str | Path | None = None,
+    **run_options,
 ) -> dict:
     """Forecast from ``as_of`` with the catalogue cut there; set it beside later measurements.
 
-    Each eval's ``compare_with`` names measurements (priors/measurements.yaml) taken after
-    ``as_of``; the forecast score at that month is compared with what was measured.
+    Each eval's ``compare_with`` names measurements (the shipped files, plus the user's
+    ``measurements`` file) taken after ``as_of``; the forecast score at that month is
+    compared with what was measured. (:func:`forecast.measurements.backtest_pairs` lists
+    every before/after pair a backtest could use.)
     """
     import math
 
-    from forecast.evidence import load_measurements
+    from forecast.evidence import load_catalogue
+    from forecast.measurements import load_measurements
     from forecast.scenarios import load_scenario
 
-    measured = {m.id: m for m in load_measurements().measurements}
+    catalogue = load_catalogue(
+        run_options.get("evidence"), shipped=run_options.get("shipped_evidence", True)
+    )
+    measured = {m.id: m for m in load_measurements(measurements, catalogue=catalogue).measurements}
     loaded = load_scenario(scenario)
     later = []
     for spec in loaded.scenario.evals:
@@ -453,34 +488,50 @@ def backtest(
                     f"evals.{spec.name}.compare_with",
                 )
             later.append((spec.name, measured[mid]))
-    months_needed = [(m.measured - as_of).days / 30.44 for _, m in later if m.measured > as_of]
+    months_needed = [
+        (m.measured - as_of).days / 30.44 for _, m in later if m.measured and m.measured > as_of
+    ]
     horizon = max([loaded.scenario.horizon_months, *[math.ceil(x) for x in months_needed]])
     run_options.setdefault("horizon_months", horizon)
-    result = run_scenario(scenario, seed=seed, as_of=as_of, reference_date=as_of, **run_options)
+    result = run_scenario(
+        scenario,
+        seed=seed,
+        as_of=as_of,
+        reference_date=as_of,
+        measurements=measurements,
+        **run_options,
+    )
     evals = {e["name"]: e for e in result.evals}
     rows = []
     for name, m in later:
-        months = (m.measured - as_of).days / 30.44
+        point = m.score.point if m.score is not None else None
+        months = (m.measured - as_of).days / 30.44 if m.measured else None
         row = {
             "eval": name,
             "measurement": m.id,
             "model": m.model,
             "agent": m.agent,
-            "measured_on": m.measured.isoformat(),
-            "months_after": round(months, 1),
-            "measured": m.success_rate.point,
-            "measured_plus_minus": m.success_rate.plus_minus,
+            "metric": m.metric,
+            "measured_on": m.measured.isoformat() if m.measured else None,
+            "date_precision": m.date_precision,
+            "months_after": round(months, 1) if months is not None else None,
+            "measured": point,
+            "measured_plus_minus": m.score.plus_minus if m.score is not None else None,
             "where": m.where,
         }
         e = evals[name]
-        if m.measured <= as_of:
+        if point is None:
+            row |= {"verdict": "the source prints no score: not a test"}
+        elif months is None:
+            row |= {"verdict": "the source gives no measurement date: not a test"}
+        elif m.measured <= as_of:
             row |= {"verdict": "measured before the as-of date: not a test"}
         elif e["kind"] != "aggregate":
             row |= {"verdict": "only aggregate evals can be compared with a measured score"}
         else:
             grid = e["months"]
             q = {k: float(np.interp(months, grid, v)) for k, v in e["score_over_time"].items()}
-            inside = q["q05"] <= m.success_rate.point <= q["q95"]
+            inside = q["q05"] <= point <= q["q95"]
             row |= {
                 "forecast_q05": q["q05"],
                 "forecast_q50": q["q50"],
@@ -488,8 +539,7 @@ def backtest(
                 "inside_90": inside,
                 "verdict": "inside the forecast's 90% interval"
                 if inside
-                else ("above" if m.success_rate.point > q["q95"] else "below")
-                + " the forecast's 90% interval",
+                else ("above" if point > q["q95"] else "below") + " the forecast's 90% interval",
             }
         rows.append(row)
     return {

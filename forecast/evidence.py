@@ -19,7 +19,7 @@ from forecast.files import (
     suggest,
     validate,
 )
-from forecast.schemas import Catalogue, Combination, Enhancement, Measurements
+from forecast.schemas import Catalogue, Combination, Enhancement
 
 # The model arrays live in forecast.table; re-exported for callers of the catalogue API.
 from forecast.table import (  # noqa: F401
@@ -31,15 +31,31 @@ from forecast.table import (  # noqa: F401
     years_since_reference,
 )
 
+#: The shipped catalogue files, in load order: the seeds, then later primary sources.
+SHIPPED_CATALOGUES = ("catalogue.yaml", "catalogue-outside-seeds.yaml")
+
 
 def shipped_catalogue_path() -> Path:
-    return data_dir("priors") / "catalogue.yaml"
+    """The seed catalogue (``priors/catalogue.yaml``)."""
+    return data_dir("priors") / SHIPPED_CATALOGUES[0]
+
+
+def shipped_catalogue_paths() -> list[Path]:
+    """Every shipped catalogue file present: the seed catalogue and, when it exists,
+    ``priors/catalogue-outside-seeds.yaml``."""
+    folder = data_dir("priors")
+    return [folder / name for name in SHIPPED_CATALOGUES if (folder / name).is_file()]
+
+
+def _not_a_catalogue(name: str) -> bool:
+    """Files of a priors folder that hold other formats (priors, measurements)."""
+    return name == "defaults.yaml" or name.startswith("measurements")
 
 
 def _catalogue_files(path: Path) -> list[Path]:
     if path.is_dir():
         files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
-        files = [f for f in files if f.name not in ("defaults.yaml", "measurements.yaml")]
+        files = [f for f in files if not _not_a_catalogue(f.name)]
         if not files:
             raise InputError("folder holds no catalogue .yaml files", str(path))
         return files
@@ -79,7 +95,8 @@ def load_catalogue(extra: str | Path | None = None, shipped: bool = True) -> Cat
     """
     parts: list[tuple[Catalogue, YamlDocument]] = []
     if shipped:
-        parts.append(_read(shipped_catalogue_path()))
+        parts.extend(_read(f) for f in shipped_catalogue_paths())
+        _unique_across(parts)
     if extra is not None:
         extra = Path(extra)
         if not exists(extra, "catalogue"):
@@ -112,10 +129,24 @@ def load_catalogue(extra: str | Path | None = None, shipped: bool = True) -> Cat
     )
 
 
-def load_measurements(path: str | Path | None = None) -> Measurements:
-    """METR-style measured success rates (seed 000), kept as measured."""
-    path = Path(path) if path else data_dir("priors") / "measurements.yaml"
-    return validate(Measurements, read_yaml(path), "measurements file")
+def _unique_across(parts: list[tuple[Catalogue, YamlDocument]]) -> None:
+    """Shipped catalogue files may not share an id (a later file cannot replace a seed
+    record silently; a user's ``--evidence`` file may, on purpose)."""
+    first: dict[str, str] = {}
+    for catalogue, doc in parts:
+        records = [("enhancements", i, e.id) for i, e in enumerate(catalogue.enhancements)]
+        records += [("combinations", i, c.id) for i, c in enumerate(catalogue.combinations)]
+        for key, i, rid in records:
+            if rid in first:
+                raise locate(doc, (key, i, "id"), f"id {rid!r} is already used in {first[rid]}")
+            first[rid] = doc.path
+
+
+def load_measurements(extra: str | Path | None = None, catalogue: Catalogue | None = None):
+    """The shipped measurements with a user's file on top (see :mod:`forecast.measurements`)."""
+    from forecast.measurements import load_measurements as load
+
+    return load(extra, catalogue=catalogue)
 
 
 def catalogue_cut(catalogue: Catalogue, as_of: dt.date) -> Catalogue:

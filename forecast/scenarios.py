@@ -75,23 +75,28 @@ def scenario_priors(loaded: LoadedScenario):
         raise
 
 
-def check_against(loaded: LoadedScenario, catalogue: Catalogue) -> None:
+def check_against(
+    loaded: LoadedScenario, catalogue: Catalogue, measurements: str | Path | None = None
+) -> None:
     """Everything a scenario names must exist and be valid: enhancement ids, prior names and
-    values, per-task result files (read in full), the measurements evals compare with, and
-    the ``policies:`` block (shipped names, policy files, inline rules)."""
+    values, per-task result files (read in full), the measurements evals compare with (the
+    shipped ones, plus the user's ``measurements`` file), and the ``policies:`` block (shipped
+    names, policy files, inline rules)."""
     from forecast.evals import read_task_results
-    from forecast.evidence import load_measurements
+    from forecast.measurements import load_measurements
     from forecast.policies import scenario_block
 
     scenario_priors(loaded)
-    measured = [m.id for m in load_measurements().measurements]
+    if any(spec.compare_with for spec in loaded.scenario.evals) or measurements is not None:
+        measured = [m.id for m in load_measurements(measurements).measurements]
     for j, spec in enumerate(loaded.scenario.evals):
         for k, mid in enumerate(spec.compare_with):
             if mid not in measured:
+                hint = "" if measurements else " (your own measurements: --measurements FILE)"
                 raise locate(
                     loaded.document,
                     ("evals", j, "compare_with", k),
-                    f"unknown measurement {mid!r}{suggest(mid, measured)}",
+                    f"unknown measurement {mid!r}{suggest(mid, measured)}{hint}",
                 )
     ids = [e.id for e in catalogue.enhancements]
     for j, name in enumerate(loaded.scenario.already_elicited.enhancements):

@@ -109,6 +109,22 @@ class CegBound(Bound):
         return self
 
 
+#: Where a record comes from: the seed documents, or a primary source published after them.
+Origin = Literal["seed", "outside_seeds"]
+
+
+def _check_origin(record, what: str = "record") -> None:
+    """A record from outside the seeds must name its primary source and quote it."""
+    if record.origin == "outside_seeds":
+        missing = [k for k in ("reference", "quote") if not getattr(record, k).strip()]
+        if missing:
+            raise ValueError(
+                f"a {what} with origin 'outside_seeds' needs "
+                + " and ".join(f"'{k}'" for k in missing)
+                + " (the primary source, and the exact sentence the figure stands on)"
+            )
+
+
 class ObservationFields(Strict):
     benchmark: str = Field(min_length=1)
     domain: str = Field(min_length=1)
@@ -117,6 +133,24 @@ class ObservationFields(Strict):
     where: str = Field(min_length=1, description="where the figure stands in its source")
     notes: str = ""
     in_fit: bool = Field(True, description="false: recorded, but restates another figure")
+    independent: bool = Field(
+        False,
+        description="measured by someone other than the method's authors, on tasks not "
+        "chosen to show the method off",
+    )
+    origin: Origin = "seed"
+    reference: str = Field("", description="the primary source (needed for outside_seeds)")
+    quote: str = Field("", description="the exact sentence(s) the figure stands on")
+
+    @model_validator(mode="after")
+    def _origin(self) -> ObservationFields:
+        _check_origin(self, "figure")
+        return self
+
+    @property
+    def no_gain(self) -> bool:
+        """The seed's encoding of "no gain": exactly ``{point: 1}``."""
+        return self.ceg.kind == "point" and self.ceg.point == 1
 
 
 class Observation(ObservationFields):
@@ -154,6 +188,7 @@ class Enhancement(Strict):
     one_time_cost: Bound | None = Field(None, description="fraction of pre-training compute")
     inference_cost: Bound | None = Field(None, description="multiplier on inference cost")
     source: str = Field(min_length=1)
+    origin: Origin = "seed"
     observations: list[Observation] = []
 
 
@@ -166,52 +201,185 @@ class Catalogue(Strict):
 
 # --------------------------------------------------------------------------- measurements
 
+#: How precisely a date is known: to the day, to the month, or only roughly.
+DatePrecision = Literal["day", "month", "approximate"]
 
-class Rate(Strict):
-    point: Annotated[Number, Field(ge=0, le=1)]
-    plus_minus: Annotated[Number, Field(ge=0, le=1)] | None = None
+#: What a measured score counts (see docs/catalogue.md, "Measurements").
+METRICS = {
+    "success_rate": "fraction of tasks solved, one attempt each",
+    "pass_at_k": "fraction of problems solved by at least one of k samples (needs k)",
+    "preference_rate": "fraction of comparisons in which raters preferred the model's output",
+    "ratio_to_reference": "the model's score divided by a reference's score (named in notes)",
+    "share": "a fraction of some population named in notes (e.g. of failures); not a score",
+}
+Metric = Literal["success_rate", "pass_at_k", "preference_rate", "ratio_to_reference", "share"]
+#: Who stands behind a number: a measurement, an informal estimate, or a reader's gloss.
+Basis = Literal["measured", "estimate", "commenter_reading"]
+
+
+class Score(Strict):
+    """A measured score as printed: a point (with ``plus_minus`` at level ``interval``) or
+    bounds ("humans narrowly exceed the agent": a ratio below 1 is ``{upper: 1}``)."""
+
+    point: NonNegativeFinite | None = None
+    lower: NonNegativeFinite | None = None
+    upper: NonNegativeFinite | None = None
+    plus_minus: NonNegativeFinite | None = None
+    interval: Annotated[Number, Field(gt=0, lt=1)] | None = Field(
+        None, description="the level of plus_minus, e.g. 0.95 for a 95% interval"
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> Score:
+        if self.point is None and self.lower is None and self.upper is None:
+            raise ValueError("give 'point', or 'lower'/'upper' (or write 'score: null')")
+        if self.point is not None and (self.lower is not None or self.upper is not None):
+            raise ValueError("give either 'point' or 'lower'/'upper', not both")
+        if self.lower is not None and self.upper is not None and self.lower >= self.upper:
+            raise ValueError(f"'lower' ({self.lower}) must be below 'upper' ({self.upper})")
+        if self.plus_minus is not None and self.point is None:
+            raise ValueError("'plus_minus' needs a 'point'")
+        if (self.plus_minus is None) != (self.interval is None):
+            raise ValueError("give 'plus_minus' and 'interval' (its level) together")
+        return self
+
+    def values(self) -> list[float]:
+        return [v for v in (self.point, self.lower, self.upper) if v is not None]
+
+    def describe(self) -> str:
+        """``38% ± 6% (95%)``, ``>0.5``, ``<1``: the score the way the source prints it."""
+        if self.point is not None:
+            text = f"{self.point:.4g}"
+            if self.plus_minus is not None:
+                text += f" ± {self.plus_minus:.4g} ({self.interval:.0%})"
+            return text
+        if self.lower is not None and self.upper is not None:
+            return f"{self.lower:.4g}-{self.upper:.4g}"
+        return f">{self.lower:.4g}" if self.lower is not None else f"<{self.upper:.4g}"
+
+
+class Applied(Strict):
+    """Elicitation in the catalogue's vocabulary (categories and enhancement ids), plus the
+    source's own words."""
+
+    categories: list[Category] = []
+    enhancements: list[Identifier] = []
+    description: str = ""
 
 
 class Suite(Strict):
     id: Identifier
-    name: str
-    n_tasks: Count = Field(gt=0)
-    task_families: Count | None = None
-    token_budget: Count | None = None
-    where: str
+    name: str = Field(min_length=1)
+    n_tasks: Annotated[Count, Field(gt=0)] | None = Field(
+        None, description="number of tasks; null where the source does not say"
+    )
+    task_families: Annotated[Count, Field(gt=0)] | None = None
+    token_budget: Annotated[Count, Field(gt=0)] | None = None
+    where: str = Field(min_length=1)
+    quote: str = ""
     notes: str = ""
+    origin: Origin = "seed"
+    reference: str = ""
+
+    @model_validator(mode="after")
+    def _origin(self) -> Suite:
+        _check_origin(self, "suite")
+        return self
 
 
 class Measurement(Strict):
+    """A fixed model's score on a suite at a date, with what had been applied to it."""
+
     id: Identifier
     suite: Identifier
-    model: str
-    agent: str
-    measured: Date
-    success_rate: Rate
-    enhancements_applied: list[str] = []
-    where: str
+    model: str = Field(min_length=1, description="the model version measured")
+    agent: str = Field("", description="the agent or scaffold as the source names it")
+    base_model: str | None = Field(None, description="the pre-trained model a series shares")
+    base_compute_flop: Annotated[Number, Field(gt=1e15, lt=1e30)] | None = None
+    base_compute_basis: str = Field("", description="quoted basis or arithmetic")
+    model_date: Date | None = Field(None, description="when this model version existed")
+    model_date_precision: DatePrecision = "day"
+    measured: Date | None = Field(None, description="when the score was measured")
+    date_precision: DatePrecision = "day"
+    metric: Metric
+    k: Annotated[Count, Field(ge=1)] | None = None
+    time_budget_hours: PositiveFinite | None = None
+    score: Score | None = Field(..., description="null where the source prints no number")
+    applied: Applied = Applied()
+    effort: str = ""
+    basis: Basis = "measured"
+    independent: bool = False
+    origin: Origin = "seed"
+    reference: str = ""
+    where: str = Field(min_length=1)
+    quote: str = ""
     notes: str = ""
+
+    @model_validator(mode="after")
+    def _checks(self) -> Measurement:
+        _check_origin(self, "measurement")
+        if self.metric == "pass_at_k" and self.k is None:
+            raise ValueError("metric 'pass_at_k' needs 'k'")
+        if self.score is not None and self.metric != "ratio_to_reference":
+            high = max(self.score.values())
+            if high > 1:
+                raise ValueError(
+                    f"a {self.metric} is a fraction in [0, 1] (write 38% as 0.38), got {high:g}"
+                )
+        if self.base_compute_flop is not None and not self.base_compute_basis.strip():
+            raise ValueError("'base_compute_flop' needs 'base_compute_basis' (quote or arithmetic)")
+        return self
 
 
 class Difference(Strict):
+    """A difference the source itself prints (e.g. "+8pp"), with where it stands."""
+
+    value: Number
+    unit: Literal["percentage_points", "ratio"]
+    where: str = Field(min_length=1)
+    quote: str = Field(min_length=1)
+
+
+class ElicitationGain(Strict):
+    """A pair of measurements of one fixed model: before and after later elicitation."""
+
     id: Identifier
-    from_: Identifier | None = Field(None, alias="from")
-    to: Identifier | None = None
-    points: Number | None = Field(None, description="difference in percentage points")
-    description: str = ""
-    where: str
+    before: Identifier
+    after: Identifier
+    added: Applied
+    actor: Actor = Field(description="the access the eliciting party had")
+    as_of: Date | None = Field(
+        None, description="when the BEFORE state existed: a forecast could start here"
+    )
+    backtest: bool = Field(description="usable to test a forecast")
+    reason: str = Field("", description="why not, when backtest is false")
+    difference: Difference | None = None
+    origin: Origin = "seed"
+    reference: str = ""
+    where: str = Field(min_length=1)
+    quote: str = ""
     notes: str = ""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    @model_validator(mode="after")
+    def _checks(self) -> ElicitationGain:
+        _check_origin(self, "pair")
+        if self.before == self.after:
+            raise ValueError("'before' and 'after' name the same measurement")
+        if not self.backtest and not self.reason.strip():
+            raise ValueError("'backtest: false' needs a 'reason'")
+        if self.backtest and self.as_of is None:
+            raise ValueError("'backtest: true' needs 'as_of' (when the BEFORE state existed)")
+        if not (self.added.categories or self.added.enhancements or self.added.description):
+            raise ValueError("'added' must say what the later elicitation added")
+        return self
 
 
 class Measurements(Strict):
-    schema_version: Literal[1]
+    schema_version: Literal[2]
     source_document: str = ""
     suites: list[Suite] = []
     measurements: list[Measurement] = []
-    differences: list[Difference] = []
+    elicitation_gains: list[ElicitationGain] = []
 
 
 # --------------------------------------------------------------------------- priors
@@ -303,7 +471,7 @@ class EvalSpec(Strict):
     tasks_fraction: Fraction = Field(0.50, description="threshold met at this share of tasks")
     slope: str = Field("default", description="logits per OOM: a distribution or 'default'")
     compare_with: list[Identifier] = Field(
-        [], description="measurement ids (priors/measurements.yaml) for backtests"
+        [], description="measurement ids (shipped or --measurements) for backtests"
     )
     # Per-task evals only (docs/method.md section 7): what counts as a task passing, how the
     # task rates are estimated, and how far each task's slope may differ from the eval's.

@@ -64,10 +64,12 @@ def line_of(text: str, needle: str, occurrence: int = 0) -> int:
 
 
 def test_shipped_catalogue_validates(shipped):
-    doc = read_yaml(shipped_catalogue_path())
-    raw = validate(Catalogue, doc, "catalogue")
-    assert len(raw.enhancements) == len(shipped.enhancements) > 30
-    assert len(raw.combinations) == len(shipped.combinations) > 5
+    from forecast.evidence import shipped_catalogue_paths
+
+    raws = [validate(Catalogue, read_yaml(p), "catalogue") for p in shipped_catalogue_paths()]
+    assert sum(len(r.enhancements) for r in raws) == len(shipped.enhancements) > 30
+    assert sum(len(r.combinations) for r in raws) == len(shipped.combinations) > 5
+    assert shipped_catalogue_path() == shipped_catalogue_paths()[0]
     ids = [e.id for e in shipped.enhancements]
     assert len(ids) == len(set(ids))
     assert {"toolformer", "chain_of_thought", "majority_voting"} <= set(ids)
@@ -581,3 +583,129 @@ def test_cli_error_is_one_line(run_forecast, tmp_path):
     assert code == 2
     assert len(err.strip().splitlines()) == 1  # not wrapped at the console width
     assert err.startswith(f"error: {path}:5:15: enhancements[0].category: ")
+
+
+# --------------------------------------------------------------------------- evidence v2
+
+
+OUTSIDE_RECORD = textwrap.dedent(
+    """\
+    schema_version: 1
+    enhancements:
+      - id: later_agent
+        name: A later agent
+        category: scaffolding
+        published: 2025-01-01
+        access: prompt
+        origin: outside_seeds
+        source: "Someone et al. 2025"
+        observations:
+          - benchmark: SWE-bench
+            domain: code
+            ceg: {lower: 3}
+            where: "table 2"
+            origin: outside_seeds
+            reference: "Someone et al. 2025, arXiv:2501.00000"
+            quote: "The small model with the agent beats the large model without it."
+    """
+)
+
+
+def test_outside_seeds_figure_needs_reference_and_quote(run_cli, write_yaml):
+    text = OUTSIDE_RECORD.replace(
+        '        quote: "The small model with the agent beats the large model without it."\n', ""
+    )
+    path = write_yaml(text, "later.yaml")
+    code, out, err = run_cli(["evidence", "validate", path])
+    assert (code, out) == (2, "")
+    assert f"{path}:{line_of(text, '- benchmark: SWE-bench')}:" in flat(err)
+    assert "enhancements[0].observations[0]" in flat(err)
+    assert "needs 'quote'" in words(err)
+    path = write_yaml(OUTSIDE_RECORD, "later_ok.yaml")
+    code, out, err = run_cli(["evidence", "validate", path])
+    assert code == 0, err
+
+
+def test_shipped_outside_seeds_catalogue_is_read_with_unique_ids(monkeypatch, write_yaml, shipped):
+    import forecast.evidence as evidence
+
+    later = write_yaml(OUTSIDE_RECORD, "catalogue-outside-seeds.yaml")
+    seed_file = shipped_catalogue_path()
+    monkeypatch.setattr(evidence, "shipped_catalogue_paths", lambda: [seed_file, later])
+    merged = load_catalogue()
+    (new,) = [e for e in merged.enhancements if e.id == "later_agent"]
+    assert new.origin == "outside_seeds" and new.observations[0].origin == "outside_seeds"
+    seed_only = load_catalogue(seed_file, shipped=False)
+    assert len(merged.enhancements) == len(seed_only.enhancements) + 1
+    # an id already used by the seed catalogue is refused, at the later file's line
+    clash = OUTSIDE_RECORD.replace("id: later_agent", "id: toolformer")
+    monkeypatch.setattr(
+        evidence,
+        "shipped_catalogue_paths",
+        lambda: [seed_file, write_yaml(clash, "clash.yaml")],
+    )
+    with pytest.raises(InputError) as info:
+        load_catalogue()
+    error = info.value
+    assert (error.path, error.line) == ("enhancements[0].id", line_of(clash, "id: toolformer"))
+    assert error.file.endswith("clash.yaml") and "already used" in error.message
+
+
+def test_shipped_outside_seeds_file_exists_and_loads():
+    import forecast.evidence as evidence
+
+    names = [p.name for p in evidence.shipped_catalogue_paths()]
+    assert names == ["catalogue.yaml", "catalogue-outside-seeds.yaml"]
+
+
+def test_cli_list_json_flags_every_figure(run_cli):
+    code, out, err = run_cli(["evidence", "list", "--no-posterior", "--json"])
+    assert code == 0, err
+    rows = json.loads(out)["enhancements"]
+    figures = [f for r in rows for f in r["observations"] + r["combinations"]]
+    assert len(figures) > 60
+    for f in figures:
+        assert isinstance(f["in_fit"], bool) and isinstance(f["independent"], bool)
+        assert f["origin"] in ("seed", "outside_seeds")
+        assert {"reference", "quote", "no_gain"} <= set(f)
+    assert all(r["origin"] in ("seed", "outside_seeds") for r in rows)
+    cot = next(r for r in rows if r["id"] == "chain_of_thought")
+    aqua = next(o for o in cot["observations"] if o["benchmark"] == "Aqua")
+    assert (aqua["in_fit"], aqua["independent"]) == (False, True)
+
+
+def test_cli_list_text_marks_figures(run_cli):
+    code, out, err = run_cli(["evidence", "list", "--no-posterior"])
+    assert code == 0, err
+    text = words(out)
+    assert "[~0.05†]" in text.replace(" ", "")  # Aqua: recorded, not fitted, independent
+    assert "in_fit: false" in text and "independent re-measurement" in text
+
+
+def test_cli_show_flags_and_bad_at_flop(run_cli):
+    code, out, err = run_cli(["evidence", "show", "chain_of_thought", "--no-posterior"])
+    assert code == 0, err
+    assert "independent" in out and "Quote:" in words(out)
+    code, out, err = run_cli(["evidence", "show", "lats", "--no-posterior", "--at-flop", "-3"])
+    assert (code, out) == (2, "")
+    assert "--at-flop" in err and "between 1e15 and 1e30" in words(err)
+
+
+def test_cli_show_at_flop_moves_the_gain_with_the_scale_slope(run_cli, write_yaml):
+    """A small real fit of a tiny catalogue: the gain at 3e26 FLOP is theta + slope * 3.48."""
+    path = write_yaml(MINIMAL_CATALOGUE)
+    fit = ["--evidence", path, "--no-shipped-evidence", "--fit-draws", "100"]
+    fit += ["--fit-tune", "100", "--chains", "2", "--quiet"]
+    code, out, err = run_cli(["evidence", "show", "my_tool", "--at-flop", "3e26", "--json", *fit])
+    assert code == 0, err
+    row = json.loads(out)
+    at = row["posterior_at_flop"]
+    assert at["flop"] == 3e26 and at["log10_flop"] == pytest.approx(math.log10(3e26))
+    assert at["median_oom"] != pytest.approx(row["posterior_ceg"]["median_oom"])
+    code, out, err = run_cli(["evidence", "show", "my_tool", "--at-flop", "1e23", "--json", *fit])
+    row = json.loads(out)
+    assert row["posterior_at_flop"]["median_oom"] == pytest.approx(
+        row["posterior_ceg"]["median_oom"]
+    )
+    code, out, err = run_cli(["evidence", "show", "my_tool", "--at-flop", "3e26", *fit])
+    assert code == 0 and "posterior CEG at 3e+26 FLOP" in words(out)

@@ -184,6 +184,8 @@ def backtest(
         table.add_column(col, overflow="fold")
     for r in doc["comparisons"]:
         pm = f" ± {r['measured_plus_minus']:.0%}" if r.get("measured_plus_minus") else ""
+        measured = f"{r['measured']:.0%}{pm}" if r["measured"] is not None else "not printed"
+        after = f"{r['months_after']:g}" if r["months_after"] is not None else "-"
         interval = (
             f"{r['forecast_q05']:.1%} to {r['forecast_q95']:.1%}" if "forecast_q05" in r else "-"
         )
@@ -191,9 +193,9 @@ def backtest(
         colour = "green" if r.get("inside_90") else "red"
         table.add_row(
             r["eval"],
-            f"{r['model']}, {r['agent']}",
-            f"{r['months_after']:g}",
-            f"{r['measured']:.0%}{pm}",
+            f"{r['model']}, {r['agent']}" if r["agent"] else r["model"],
+            after,
+            measured,
             median,
             interval,
             f"[{colour}]{r['verdict']}[/]",

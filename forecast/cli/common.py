@@ -52,6 +52,16 @@ FitDrawsOpt = Annotated[
 FitTuneOpt = Annotated[int, typer.Option("--fit-tune", min=0, help="NUTS tuning steps per chain.")]
 ChainsOpt = Annotated[int, typer.Option("--chains", min=1, max=16, help="NUTS chains.")]
 
+MeasurementsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--measurements",
+        help="Your own measurements file, on top of the shipped ones (for compare_with "
+        "and backtests).",
+        show_default=False,
+    ),
+]
+
 DEFAULT_SEED = 20231212
 
 #: Options of every command that fits the model: name -> (Typer annotation, default).
@@ -70,17 +80,27 @@ FIT_OPTIONS = {
 }
 
 
+#: Options of every fitting command that runs a scenario (its evals' ``compare_with`` may
+#: name a user's measurements): given by :func:`with_fit_options` to commands that take a
+#: ``scenario`` or ``scenarios`` argument.
+SCENARIO_OPTIONS = {"measurements": (MeasurementsOpt, None)}
+
+
 def with_fit_options(command):
     """Append :data:`FIT_OPTIONS` to ``command``'s parameters, so every fitting command has
-    all of them (Typer reads the options from the signature set here)."""
+    all of them, and :data:`SCENARIO_OPTIONS` when it runs scenarios (Typer reads the
+    options from the signature set here)."""
     import inspect
 
     own = inspect.signature(command, eval_str=True)
     keyword = inspect.Parameter.KEYWORD_ONLY
     parameters = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    options = dict(FIT_OPTIONS)
+    if {"scenario", "scenarios"} & set(own.parameters):
+        options |= SCENARIO_OPTIONS
     parameters += [
         inspect.Parameter(name, keyword, default=default, annotation=annotation)
-        for name, (annotation, default) in FIT_OPTIONS.items()
+        for name, (annotation, default) in options.items()
     ]
     command.__signature__ = own.replace(parameters=parameters)
     return command
@@ -92,7 +112,9 @@ def fit_arguments(fit: dict) -> dict:
     from forecast.fit import FitSettings
 
     quiet = fit["quiet"]
+    scenario_options = {"measurements": fit["measurements"]} if "measurements" in fit else {}
     return dict(
+        **scenario_options,
         priors=parse_overrides(fit["prior"]),
         evidence=fit["evidence"],
         shipped_evidence=not fit["no_shipped"],

@@ -79,9 +79,12 @@ def show(
 
 @app.command("validate")
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files.")], json: c.JsonOpt = False
+    files: Annotated[list[Path], typer.Argument(help="Scenario files.")],
+    measurements: c.MeasurementsOpt = None,
+    json: c.JsonOpt = False,
 ):
-    """Check scenario files (schema, enhancement names, task files) without running them."""
+    """Check scenario files (schema, enhancement names, task files, compare_with
+    measurements) without running them."""
     from forecast.evidence import load_catalogue
     from forecast.scenarios import check_against, load_scenario
 
@@ -89,7 +92,7 @@ def validate(
     results = []
     for path in files:
         loaded = load_scenario(c.require_file(path, "scenario file"))
-        check_against(loaded, catalogue)
+        check_against(loaded, catalogue, measurements)
         results.append({"file": str(path), "valid": True, "name": loaded.scenario.name})
     if json:
         c.emit_json(results)
