@@ -516,14 +516,18 @@ def _passing_now(spec: EvalSpec, observed: np.ndarray) -> float:
     return float(binomial_tail(observed, spec.tries, spec.min_successes).mean())
 
 
-def evaluate_scenario(loaded, priors: PriorSet, times, uplift_oom, confidence, seed) -> list[dict]:
-    """Every eval of a scenario: reads the per-task files and evaluates each eval with its
-    own random stream ``[seed, 500 + j]`` (the caller passes the uplift up to the horizon)."""
+def evaluate_scenario(
+    specs, tasks, priors: PriorSet, times, uplift_oom, confidence, seed
+) -> list[dict]:
+    """Every eval of a scenario, each with its own random stream ``[seed, 500 + j]``.
+
+    ``tasks`` holds each eval's per-task results (None for aggregate evals), read once when
+    the inputs were resolved; the caller passes the uplift up to the horizon.
+    """
     out = []
-    for j, spec in enumerate(loaded.scenario.evals):
-        tasks = read_task_results(loaded.resolve(spec.tasks_file)) if spec.tasks_file else None
+    for j, (spec, results) in enumerate(zip(specs, tasks, strict=True)):
         rng = np.random.default_rng([seed, 500 + j])
         slope = slope_draws(spec, priors, len(uplift_oom), rng)
-        result = evaluate(spec, tasks, uplift_oom, slope, confidence, rng)
+        result = evaluate(spec, results, uplift_oom, slope, confidence, rng)
         out.append(result | {"months": np.asarray(times).tolist()})
     return out

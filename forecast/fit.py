@@ -1,16 +1,23 @@
-"""Fitting the CEG model with NUTS, with diagnostics and an on-disk cache.
+"""Fitting the CEG model with NUTS, with diagnostics, an on-disk cache and reweighting.
 
 Stage 2 of the pipeline. :func:`fit` returns a :class:`Fit`: the posterior draws as numpy
-arrays, the diagnostics and the provenance. A cached fit is read without importing PyMC
-or ArviZ; only a cache miss imports them.
+arrays, the diagnostics and the provenance. In order of preference it
+
+1. reads the cached fit with the same key (evidence, fit priors, model version, settings);
+2. when only fit priors differ from a cached fit of the same evidence, reweights that fit's
+   draws to the new priors by Pareto-smoothed importance sampling (PSIS), if the Pareto k
+   diagnostic says the reweighting is reliable (k <= 0.7): tuning a prior then takes a
+   second, not a refit;
+3. samples the model with nutpie (:mod:`forecast.sampler`), reporting what it does.
+
+A cached or reweighted fit is read without importing PyMC or ArviZ (PSIS needs ArviZ).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import sys
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,12 +26,16 @@ import numpy as np
 
 from forecast import __version__, cache
 from forecast.diagnostics import Diagnostics
-from forecast.evidence import EvidenceTable
-from forecast.priors import PriorSet
+from forecast.priors import Prior, PriorSet, load_priors
 from forecast.schemas import CATEGORIES
+from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable
 
 #: Shown to users and stored with fits; bump when the model's structure changes.
-MODEL_VERSION = "3"
+MODEL_VERSION = "4"
+#: Reweighting is trusted up to this Pareto k (Vehtari et al. 2024); above it, refit.
+PARETO_K_MAX = 0.7
+Log = Callable[[str], None]
+Progress = Callable[[int, int], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,9 +43,9 @@ class FitSettings:
     """Sampler settings; all of them are part of the cache key."""
 
     draws: int = 1000
-    tune: int = 1000
+    tune: int = 700
     chains: int = 4
-    target_accept: float = 0.95
+    target_accept: float = 0.9
     seed: int = 20231212
 
     def __post_init__(self):
@@ -44,7 +55,12 @@ class FitSettings:
 
 @dataclasses.dataclass(frozen=True)
 class Fit:
-    """A fitted posterior: draws keyed by variable, chains stacked on the first axis."""
+    """A fitted posterior: draws keyed by variable, chains stacked on the first axis.
+
+    ``how`` says where the draws came from: ``sampled``, ``cache`` or ``reweighted`` (then
+    ``provenance["reweighted"]`` records the fit they came from, the Pareto k and the
+    effective sample size of the weights).
+    """
 
     key: str
     draws: dict[str, np.ndarray]
@@ -52,8 +68,12 @@ class Fit:
     diagnostics: Diagnostics
     provenance: dict
     directory: Path | None
-    from_cache: bool
+    how: str
     inference_data: object | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def from_cache(self) -> bool:
+        return self.how != "sampled"
 
     @property
     def n_draws(self) -> int:
@@ -83,67 +103,161 @@ def fit(
     priors: PriorSet,
     settings: FitSettings = FitSettings(),
     use_cache: bool = True,
-    progress: bool = True,
-    log: Callable[[str], None] = lambda message: None,
+    log: Log = lambda message: None,
+    on_progress: Progress | None = None,
+    reweight: bool = True,
 ) -> Fit:
-    """Fit the model (or reuse the cached fit with the same key).
+    """Fit the model, or reuse (or reweight) a cached fit: see the module docstring.
 
     Parameters
     ----------
     use_cache
         Read and write the cache. With False the fit is always recomputed and not stored.
-    progress
-        Show PyMC's progress bar (on stderr).
     log
-        Called with short status messages (cache hit, corrupt entry, sampling time).
+        Called with one-line messages: why a fit is needed and about how long it takes
+        before, the time and the diagnostics verdict after, cache and reweighting notes.
+    on_progress
+        Called with (draws done, draws in all) while sampling.
+    reweight
+        Allow PSIS reweighting of a cached fit when only fit priors changed.
     """
     key = fit_key(table, priors, settings)
     replace = False
     if use_cache:
         try:
-            hit = cache.read_entry(key)
+            hit = _cached(key, table)
             if hit is not None:
-                draws, meta, folder = hit
-                ids = tuple(meta["enhancement_ids"])
-                if ids != table.enhancement_ids:
-                    raise cache.CorruptEntry("enhancement ids differ from the catalogue")
-                if draws["ceg_oom"].shape[-1] != len(ids):
-                    raise cache.CorruptEntry("draws do not match the catalogue")
-                diagnostics = Diagnostics.from_dict(meta["diagnostics"])
-                return Fit(key, draws, ids, diagnostics, dict(meta["provenance"]), folder, True)
+                return hit
         except (cache.CorruptEntry, KeyError, TypeError, ValueError, AttributeError) as exc:
             log(f"cached fit {key[:12]} is damaged ({exc}); refitting")
             replace = True
-    return _sample(table, priors, settings, key, use_cache, replace, progress, log)
+        if reweight:
+            reweighted = _reweighted(table, priors, settings, log)
+            if reweighted is not None:
+                return reweighted
+    return _sample(table, priors, settings, key, use_cache, replace, log, on_progress)
 
 
-def _sample(table, priors, settings, key, use_cache, replace, progress, log) -> Fit:
-    import logging
+def _cached(key: str, table: EvidenceTable) -> Fit | None:
+    hit = cache.read_entry(key)
+    if hit is None:
+        return None
+    draws, meta, folder = hit
+    ids = tuple(meta["enhancement_ids"])
+    if ids != table.enhancement_ids:
+        raise cache.CorruptEntry("enhancement ids differ from the catalogue")
+    if draws["ceg_oom"].shape[-1] != len(ids):
+        raise cache.CorruptEntry("draws do not match the catalogue")
+    diagnostics = Diagnostics.from_dict(meta["diagnostics"])
+    return Fit(key, draws, ids, diagnostics, dict(meta["provenance"]), folder, "cache")
 
-    import pymc as pm
 
-    from forecast import posterior
-    from forecast.model import POSTERIOR_VARIABLES, build_model
+# --------------------------------------------------------------------------- reweighting
 
-    logging.getLogger("pymc").setLevel(logging.INFO if progress else logging.WARNING)
-    model = build_model(table, priors)
-    started = time.perf_counter()
-    # PyMC's progress bar writes to stdout; keep stdout for --json.
-    with contextlib.redirect_stdout(sys.stderr), model:
-        idata = pm.sample(
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            cores=min(settings.chains, 2),
-            target_accept=settings.target_accept,
-            random_seed=settings.seed,
-            progressbar=progress,
-            compute_convergence_checks=False,
+
+def reweightable(name: str) -> str | None:
+    """The posterior variable that carries prior ``name``'s parameter, if it is saved."""
+    return {"missing_log_compute": "missing_compute"}.get(name, name)
+
+
+def _prior_log_ratio(draws: dict, changed: dict[str, tuple[Prior, Prior]]) -> np.ndarray | None:
+    """Sum over the changed priors of log p_new(theta) - log p_old(theta), per draw."""
+    n = len(draws["ceg_global_mean"])
+    total = np.zeros(n)
+    for name, (old, new) in changed.items():
+        variable = reweightable(name)
+        if variable not in draws or "Constant" in (old.dist, new.dist):
+            return None
+        theta = draws[variable].reshape(n, -1)
+        if name == "missing_log_compute":
+            theta = theta + REFERENCE_LOG10_FLOP  # saved as log10 FLOP - 23
+        total += (new.logpdf(theta) - old.logpdf(theta)).sum(axis=1)
+    return total if np.isfinite(total).all() else None
+
+
+def _reweighted(table: EvidenceTable, priors: PriorSet, settings: FitSettings, log: Log):
+    """The cached default-prior fit of this evidence, reweighted to ``priors`` (or None)."""
+    defaults = load_priors()
+    changed = {
+        name: (defaults.prior(name), priors.prior(name))
+        for name, info in priors.items()
+        if info.drives == "fit" and priors.prior(name) != defaults.prior(name)
+    }
+    if not changed:
+        return None
+    base_key = fit_key(table, defaults, settings)
+    try:
+        base = _cached(base_key, table)
+    except (cache.CorruptEntry, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    if base is None:
+        return None
+    log_ratio = _prior_log_ratio(base.draws, changed)
+    if log_ratio is None:
+        log(f"the cached fit cannot be reweighted to {', '.join(changed)}; refitting")
+        return None
+    from forecast.posterior import psis_weights
+
+    weights, k = psis_weights(log_ratio)
+    if not k <= PARETO_K_MAX:
+        log(
+            f"reweighting the cached fit to the new {', '.join(changed)} is unreliable "
+            f"(Pareto k {k:.2f} > {PARETO_K_MAX}); refitting"
         )
-    seconds = time.perf_counter() - started
+        return None
+    n = base.n_draws
+    index = np.random.default_rng([settings.seed, 77]).choice(n, size=n, p=weights)
+    draws = {name: values[index] for name, values in base.draws.items()}
+    ess = float(1.0 / np.sum(weights**2))
+    provenance = dict(base.provenance) | {
+        "reweighted": {
+            "from_fit": base.key,
+            "priors": {name: str(new) for name, (_, new) in changed.items()},
+            "pareto_k": round(float(k), 3),
+            "ess": round(ess, 1),
+        },
+        "priors": priors.fit_priors(),
+    }
+    log(
+        f"reweighted the cached fit to the new {', '.join(changed)} (Pareto k {k:.2f}, "
+        f"effective draws {ess:.0f} of {n}); no refit needed"
+    )
+    key = fit_key(table, priors, settings)
+    return Fit(key, draws, base.enhancement_ids, base.diagnostics, provenance, None, "reweighted")
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def _sample(table, priors, settings, key, use_cache, replace, log, on_progress) -> Fit:
+    estimate = _expected_seconds()
+    log(
+        "no cached fit for these priors and this evidence: fitting the model "
+        + (f"(about {estimate:.0f} s on this machine)" if estimate else "(about a minute)")
+    )
+    started = time.perf_counter()
+    from forecast import posterior, sampler
+    from forecast.model import POSTERIOR_VARIABLES, build_model, data_values, structure_key
+
+    model = build_model(table, priors)
+    compiled, _ = sampler.compiled_for(
+        structure_key(table, priors), lambda: model, data_values(table)
+    )
+    compiled_at = time.perf_counter()
+    idata = sampler.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        target_accept=settings.target_accept,
+        seed=settings.seed,
+        on_progress=on_progress,
+    )
+    done = time.perf_counter()
     free = [v.name for v in model.free_RVs]
     diagnostics = posterior.diagnose(idata, free)
-    draws = posterior.flat_draws(idata, POSTERIOR_VARIABLES)
+    names = [*POSTERIOR_VARIABLES, *(["missing_compute"] if "missing_compute" in free else [])]
+    draws = posterior.flat_draws(idata, tuple(names))
     provenance = {
         "forecast_version": __version__,
         "model_version": MODEL_VERSION,
@@ -151,10 +265,17 @@ def _sample(table, priors, settings, key, use_cache, replace, progress, log) -> 
         "evidence_sha256": table.digest(),
         "priors": priors.fit_priors(),
         "settings": dataclasses.asdict(settings),
-        "sampling_seconds": round(seconds, 2),
+        "compile_seconds": round(compiled_at - started, 2),
+        "sampling_seconds": round(done - compiled_at, 2),
+        "sampler": "nutpie (numba)",
         "libraries": _versions(),
     }
-    log(f"sampled {settings.chains} chains x {settings.draws} draws in {seconds:.1f} s")
+    verdict = "diagnostics ok" if diagnostics.ok else "FAILED: " + "; ".join(diagnostics.problems)
+    log(
+        f"fitted in {done - started:.0f} s (compiling {compiled_at - started:.0f} s, sampling "
+        f"{done - compiled_at:.0f} s): {verdict}"
+    )
+    _record_seconds(done - started)
     meta = {
         "enhancement_ids": list(table.enhancement_ids),
         "diagnostics": diagnostics.to_dict(),
@@ -162,7 +283,7 @@ def _sample(table, priors, settings, key, use_cache, replace, progress, log) -> 
     }
     folder = None
     if use_cache:
-        idata.attrs["forecast_provenance"] = _flat_json(provenance)
+        idata.attrs["forecast_provenance"] = json.dumps(provenance, sort_keys=True, default=str)
         folder = cache.write_entry(
             key,
             draws,
@@ -177,24 +298,39 @@ def _sample(table, priors, settings, key, use_cache, replace, progress, log) -> 
         diagnostics,
         provenance,
         folder,
-        False,
+        "sampled",
         inference_data=idata,
     )
+
+
+def _timing_file() -> Path:
+    return cache.cache_dir() / "fit-seconds.json"
+
+
+def _expected_seconds() -> float | None:
+    """How long the last fit on this machine took (None if unknown)."""
+    try:
+        return float(json.loads(_timing_file().read_text())["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _record_seconds(seconds: float) -> None:
+    from forecast.files import atomic_write_text
+
+    try:
+        atomic_write_text(_timing_file(), json.dumps({"seconds": round(seconds, 1)}))
+    except OSError:  # a read-only cache only loses the estimate
+        pass
 
 
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("pymc", "pytensor", "arviz", "numpy", "scipy"):
+    for name in ("pymc", "pytensor", "nutpie", "numba", "arviz", "numpy", "scipy"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:
             pass
     return out
-
-
-def _flat_json(d: dict) -> str:
-    import json
-
-    return json.dumps(d, sort_keys=True, default=str)

@@ -40,9 +40,8 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from forecast.compose import combine
-from forecast.errors import InputError
 from forecast.likelihood import censoring_arrays, log_likelihood
-from forecast.priors import Prior, PriorSet
+from forecast.priors import Prior, PriorSet, fixed_value
 from forecast.schemas import CATEGORIES
 from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable
 
@@ -116,22 +115,9 @@ def random_variable(name: str, prior: Prior, dims=None, shift: float = 0.0):
     raise ValueError(f"unsupported distribution {prior.dist}")
 
 
-def noise_dof(priors: PriorSet) -> float:
-    """The Student-t degrees of freedom, which must be a fixed number (see likelihood.py)."""
-    prior = priors.prior("noise_dof")
-    if prior.dist != "Constant" or prior.params[0] <= 0:
-        raise InputError(
-            f"noise_dof must be a fixed number above 0 (the likelihood's quadrature is built "
-            f"for it), got {prior}",
-            "--prior",
-            "priors.noise_dof",
-        )
-    return float(prior.params[0])
-
-
 def build_model(table: EvidenceTable, priors: PriorSet) -> pm.Model:
     """The PyMC model for ``table`` under ``priors`` (see the module docstring)."""
-    nu = noise_dof(priors)
+    nu = fixed_value(priors, "noise_dof")  # the quadrature of likelihood.py is built for it
     missing = np.flatnonzero(~table.known_compute)
     coords = {
         "category": list(CATEGORIES),
@@ -248,6 +234,29 @@ def data_values(table: EvidenceTable) -> dict[str, np.ndarray]:
         "no_gain_count": np.asarray(int(table.no_gain.sum())),
         "arrival_counts": table.arrival_counts,
     }
+
+
+def structure_key(table: EvidenceTable, priors: PriorSet) -> str:
+    """A digest of everything that shapes the model's graph (not the values of its data).
+
+    Two tables with the same key differ only in :func:`data_values`, so one compiled model
+    serves both (:func:`forecast.sampler.compiled_for`).
+    """
+    import hashlib
+    import json
+
+    h = hashlib.sha256()
+    for name in (
+        "enhancement_category", "enhancement_year", "members", "in_baseline", "log_compute",
+        "independent", "benchmark", "bin_years",
+    ):  # fmt: skip
+        arr = np.ascontiguousarray(getattr(table, name))
+        h.update(name.encode() + str(arr.shape).encode() + arr.tobytes())
+    sign = data_values(table)["figure_sign"]
+    for part in (table.continuous, *likelihood_groups(sign)):
+        h.update(np.ascontiguousarray(part).tobytes() + b"|")
+    h.update(json.dumps([priors.fit_priors(), table.arrival_counts.shape]).encode())
+    return h.hexdigest()
 
 
 def likelihood_groups(sign: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -262,6 +262,16 @@ class PriorSet(Mapping[str, PriorInfo]):
         return PriorSet(entries)
 
 
+def fixed_value(priors: PriorSet, name: str, origin: str = "--prior") -> float:
+    """The value of a prior that must be a fixed number above 0 (e.g. ``noise_dof``)."""
+    prior = priors.prior(name)
+    if prior.dist != "Constant" or prior.params[0] <= 0:
+        raise InputError(
+            f"{name} must be a fixed number above 0, got {prior}", origin, f"priors.{name}"
+        )
+    return float(prior.params[0])
+
+
 def load_priors(path: str | Path | None = None) -> PriorSet:
     """The default priors from ``priors/defaults.yaml`` (or another file in that format)."""
     path = Path(path) if path else data_dir("priors") / "defaults.yaml"

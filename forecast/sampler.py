@@ -22,11 +22,29 @@ ProgressCallback = Callable[[int, int], None]
 _TEMPLATE = "{{ total_finished_draws }} {{ total_draws }}"
 
 
+#: Compiled models of this process by structure key (see :func:`compiled_for`).
+_COMPILED: dict[str, object] = {}
+
+
 def compile_model(model):
     """The nutpie-compiled model (numba backend) of a PyMC model."""
     import nutpie
 
     return nutpie.compile_pymc_model(model, backend="numba")
+
+
+def compiled_for(key: str, build: Callable[[], object], data: dict):
+    """A compiled model for graph structure ``key``, with ``data`` in its containers.
+
+    The first request for a structure builds and compiles the model (``build()`` returns the
+    PyMC model); later ones in the same process reuse it with new data. Returns
+    ``(compiled, reused)``.
+    """
+    if key in _COMPILED:
+        return with_data(_COMPILED[key], **data), True
+    compiled = compile_model(build())
+    _COMPILED[key] = compiled
+    return compiled, False
 
 
 def with_data(compiled, **data):

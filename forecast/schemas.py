@@ -611,3 +611,38 @@ class PolicyFile(PolicyFields):
     """One policy rule per file: ``policies/*.yaml`` or a user's ``--policy FILE``."""
 
     schema_version: Literal[1]
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+class ProfileOverride(Strict):
+    """One prior a profile changes, with the reason."""
+
+    distribution: str
+    why: str = Field(min_length=1, description="the basis for this value")
+
+    @field_validator("distribution")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        from forecast.priors import parse_distribution
+
+        parse_distribution(value)
+        return value
+
+
+class ProfileModes(Strict):
+    trend: Literal["damped", "frozen", "linear"] | None = None
+    scale: Literal["clamp", "linear", "off"] | None = None
+    why: str = ""
+
+
+class ProfileFile(Strict):
+    """An assumption profile: a documented set of prior overrides (``profiles/*.yaml``)."""
+
+    schema_version: Literal[1]
+    name: ScenarioName
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    priors: dict[Identifier, ProfileOverride] = {}
+    extrapolation: ProfileModes = ProfileModes()

@@ -81,6 +81,7 @@ class ForecastSetup:
     """A scenario reduced to the arrays the simulation needs."""
 
     times_months: np.ndarray  # (T,)
+    horizon_months: float  # the month the recommendation is for (in times_months)
     log_compute: float  # base-model log10 FLOP minus the reference 23
     start_year: float  # reference date, years since 2022-06-01
     known_index: np.ndarray  # (n_known,) index into the fit's enhancements
@@ -151,6 +152,7 @@ def setup_forecast(
     extrapolation = scenario.extrapolation
     return ForecastSetup(
         times_months=times,
+        horizon_months=float(horizon),
         log_compute=float(
             np.log10(scenario.base_model.training_compute_flop) - REFERENCE_LOG10_FLOP
         ),
@@ -342,23 +344,27 @@ def _simulate_chunk(draws, idx, setup: ForecastSetup, priors: PriorSet, seed: in
     baseline = combine(base, d_w, d_b)
     raw = np.maximum(total - baseline[:, None], 0.0)
     uplift = saturate(raw, fp["uplift_ceiling"][:, None])
-    last = arrived[:, :, -1]
-    width = max(int(last.max(initial=0)), 1)
-    final_arrivals = np.where(
-        np.arange(width)[None, None, :] < last[:, :, None], later_gain[..., :width], 0.0
+    h = int(np.searchsorted(times, setup.horizon_months))
+    at_horizon = arrived[:, :, h]
+    width = max(int(at_horizon.max(initial=0)), 1)
+    horizon_arrivals = np.where(
+        np.arange(width)[None, None, :] < at_horizon[:, :, None], later_gain[..., :width], 0.0
     )
+    fade = fp["trend_fade_years"]
     drivers = {
         "ceiling": fp["uplift_ceiling"],
-        "raw_final": raw[:, -1],
-        "trend_shift": p["ceg_trend"] * trend_years(setup.start_year, setup, fp["trend_fade_years"])
-        - p["ceg_trend"] * trend_years(setup.last_year, setup, fp["trend_fade_years"]),
+        "uncapped": raw[:, h],
+        "trend_shift": p["ceg_trend"]
+        * (trend_years(setup.start_year, setup, fade) - trend_years(setup.last_year, setup, fade)),
         "scale_shift": arrival_shift,
         "gap_available": (gap_avail > 0).sum(axis=(1, 2)),
         "gap_absorbed": (gap_base > 0).sum(axis=(1, 2)),
         "known_available": available.sum(axis=1),
+        "known_absorbed": (relevant & in_baseline).sum(axis=1),
+        "arrivals": at_horizon.sum(axis=1),
         "baseline_gains": base,
         "available_gains": _join(known_avail, gap_avail),
-        "arrived_gains": final_arrivals,
+        "arrived_gains": horizon_arrivals,
         "composability_within": d_w,
         "composability_between": d_b,
     }

@@ -9,13 +9,23 @@ import typer
 from rich.table import Table
 
 from forecast.cli import common as c
-from forecast.cli.run import ActorOpt, ConfidenceOpt, HorizonOpt, ScenarioArg, check_actor
+from forecast.cli.run import ActorOpt, ConfidenceOpt, HorizonOpt, ScenarioArg
 
 
-def _forecast_arguments(horizon, confidence, actor, fit: dict) -> dict:
-    """``forecast.api`` keyword arguments from the command's forecast and fit options."""
-    check_actor(actor)
-    return dict(horizon_months=horizon, confidence=confidence, actor=actor, **c.fit_arguments(fit))
+def _result(scenario, horizon, confidence, actor, seed, fit: dict):
+    """The forecast the checks start from (diagnostics checked, refused under --strict)."""
+    from forecast import api
+
+    result = api.run_scenario(
+        scenario,
+        horizon_months=horizon,
+        confidence=confidence,
+        actor=actor,
+        seed=seed,
+        **c.fit_arguments(fit),
+    )
+    c.check_diagnostics(result.fitted.fit.diagnostics, fit["strict"], fit["quiet"])
+    return result
 
 
 @c.with_fit_options
@@ -32,9 +42,7 @@ def priors_check(
     from forecast import api
     from forecast.units import fmt_both
 
-    options = _forecast_arguments(horizon, confidence, actor, fit)
-    doc = api.prior_check(scenario, seed=seed, **options)
-    c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
+    doc = api.prior_check(_result(scenario, horizon, confidence, actor, seed, fit))
     if json:
         c.emit_json(doc)
         return
@@ -79,9 +87,7 @@ def sensitivity(
     """Rank every prior by how far tightening, widening or shifting it moves the buffer."""
     from forecast import api
 
-    options = _forecast_arguments(horizon, confidence, actor, fit)
-    doc = api.prior_sensitivity(scenario, seed=seed, **options)
-    c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
+    doc = api.prior_sensitivity(_result(scenario, horizon, confidence, actor, seed, fit))
     if out is not None:
         import os
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from forecast.errors import DiagnosticsError, InputError
+from forecast.fit import FitSettings
 
 out = Console(highlight=False, soft_wrap=False)
 if not out.is_terminal:  # piped or captured: wide enough for the tables
@@ -49,6 +50,31 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 3 if the fit fai
 FitDrawsOpt = Annotated[
     int, typer.Option("--fit-draws", min=10, help="NUTS draws per chain (after tuning).")
 ]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        help="An assumption profile: central, cautious, optimistic or a profile file "
+        "(docs/profiles.md).",
+        show_default=False,
+    ),
+]
+TrendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--trend",
+        help="Date trend past the evidence: damped, frozen or linear (default: the scenario's).",
+        show_default=False,
+    ),
+]
+ScaleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scale",
+        help="Base-model scale past the evidence: clamp, linear or off (default: the scenario's).",
+        show_default=False,
+    ),
+]
 FitTuneOpt = Annotated[int, typer.Option("--fit-tune", min=0, help="NUTS tuning steps per chain.")]
 ChainsOpt = Annotated[int, typer.Option("--chains", min=1, max=16, help="NUTS chains.")]
 
@@ -62,7 +88,8 @@ MeasurementsOpt = Annotated[
     ),
 ]
 
-DEFAULT_SEED = 20231212
+_FIT = FitSettings()
+DEFAULT_SEED = _FIT.seed
 
 #: Options of every command that fits the model: name -> (Typer annotation, default).
 #: :func:`with_fit_options` gives them to a command, which receives them as ``**fit``.
@@ -73,17 +100,22 @@ FIT_OPTIONS = {
     "strict": (StrictOpt, False),
     "no_cache": (NoCacheOpt, False),
     "quiet": (QuietOpt, False),
-    "fit_draws": (FitDrawsOpt, 1000),
-    "fit_tune": (FitTuneOpt, 1000),
-    "chains": (ChainsOpt, 4),
-    "fit_seed": (FitSeedOpt, DEFAULT_SEED),
+    "fit_draws": (FitDrawsOpt, _FIT.draws),
+    "fit_tune": (FitTuneOpt, _FIT.tune),
+    "chains": (ChainsOpt, _FIT.chains),
+    "fit_seed": (FitSeedOpt, _FIT.seed),
 }
 
 
 #: Options of every fitting command that runs a scenario (its evals' ``compare_with`` may
 #: name a user's measurements): given by :func:`with_fit_options` to commands that take a
 #: ``scenario`` or ``scenarios`` argument.
-SCENARIO_OPTIONS = {"measurements": (MeasurementsOpt, None)}
+SCENARIO_OPTIONS = {
+    "measurements": (MeasurementsOpt, None),
+    "profile": (ProfileOpt, None),
+    "trend": (TrendOpt, None),
+    "scale": (ScaleOpt, None),
+}
 
 
 def with_fit_options(command):
@@ -108,11 +140,19 @@ def with_fit_options(command):
 
 def fit_arguments(fit: dict) -> dict:
     """Keyword arguments of ``forecast.api.run_scenario`` (and the functions that pass theirs
-    on to it) from the fit options."""
-    from forecast.fit import FitSettings
-
+    on to it) from the fit options (and the scenario options, where the command has them)."""
     quiet = fit["quiet"]
-    scenario_options = {"measurements": fit["measurements"]} if "measurements" in fit else {}
+    reporter = FitReporter(quiet)
+    scenario_options = {
+        key: fit[option]
+        for key, option in (
+            ("measurements", "measurements"),
+            ("profile", "profile"),
+            ("trend_mode", "trend"),
+            ("scale_mode", "scale"),
+        )
+        if option in fit
+    }
     return dict(
         **scenario_options,
         priors=parse_overrides(fit["prior"]),
@@ -122,9 +162,74 @@ def fit_arguments(fit: dict) -> dict:
             draws=fit["fit_draws"], tune=fit["fit_tune"], chains=fit["chains"], seed=fit["fit_seed"]
         ),
         use_cache=not fit["no_cache"],
-        progress=not quiet,
-        log=lambda m: note(m, quiet),
+        log=reporter.log,
+        on_progress=None if quiet else reporter.progress,
     )
+
+
+class FitReporter:
+    """What a fit shows on stderr: a line before (why, about how long), a progress bar in
+    the tool's style while sampling, a line after (time, diagnostics verdict). Silent
+    under ``--quiet``; never on stdout, so ``--json`` stays clean."""
+
+    active: list[FitReporter] = []
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self._progress = None
+        self._task = None
+
+    def log(self, message: str) -> None:
+        if self.quiet:
+            return
+        if self._progress is not None and "fitted in" in message:
+            self.stop()
+        err.print(f"[dim]{_escape(message)}[/dim]")
+
+    def progress(self, done: int, total: int) -> None:
+        if self._progress is None:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[dim]sampling (NUTS, tuning included)[/dim]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("draws"),
+                TimeElapsedColumn(),
+                TextColumn("[dim]left[/dim]"),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("fit", total=total)
+            FitReporter.active.append(self)
+        self._progress.update(self._task, completed=done, total=total)
+
+    def stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+            if self in FitReporter.active:
+                FitReporter.active.remove(self)
+
+    @classmethod
+    def stop_all(cls) -> None:
+        for reporter in list(cls.active):
+            reporter.stop()
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def emit_json(document) -> None:

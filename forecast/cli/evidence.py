@@ -20,17 +20,21 @@ def _posterior(fit: dict, catalogue=None):
     """The fit of the catalogue the fit options name (or of ``catalogue``, already loaded
     from them), cached or new, with its diagnostics checked."""
     from forecast import api
+    from forecast.evidence import load_catalogue
 
     arguments = c.fit_arguments(fit)
+    if catalogue is None:
+        catalogue = load_catalogue(arguments["evidence"], shipped=arguments["shipped_evidence"])
+    priors = api.load_priors()
+    if arguments["priors"]:
+        priors = priors.with_overrides(arguments["priors"])
     fitted = api.fit_evidence(
-        arguments["evidence"],
-        shipped=arguments["shipped_evidence"],
-        priors=api.priors_with(arguments["priors"]),
+        catalogue,
+        priors,
         settings=arguments["settings"],
         use_cache=arguments["use_cache"],
-        progress=arguments["progress"],
         log=arguments["log"],
-        catalogue=catalogue,
+        on_progress=arguments["on_progress"],
     )
     c.check_diagnostics(fitted.fit.diagnostics, fit["strict"], fit["quiet"])
     return fitted

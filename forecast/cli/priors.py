@@ -15,7 +15,9 @@ app = typer.Typer(
 def prior_rows(overrides: dict[str, str]) -> list[dict]:
     from forecast import api
 
-    priors = api.priors_with(overrides)
+    priors = api.load_priors()
+    if overrides:
+        priors = priors.with_overrides(overrides)
     rows = []
     for name, info in priors.items():
         lo, hi = info.prior.interval(0.9)

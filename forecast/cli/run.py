@@ -79,19 +79,6 @@ def parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
         raise InputError(f"expected a date as YYYY-MM-DD, got {text!r}", option) from None
 
 
-def check_actor(actor: str | None) -> None:
-    from forecast.errors import InputError
-    from forecast.files import suggest
-    from forecast.schemas import ACTORS
-
-    if actor is not None and actor not in ACTORS:
-        raise InputError(
-            f"unknown actor {actor!r}{suggest(actor, list(ACTORS))} "
-            f"(expected one of: {', '.join(ACTORS)})",
-            "--actor",
-        )
-
-
 def forecast_result(
     scenario=None,
     *,
@@ -110,7 +97,6 @@ def forecast_result(
     from forecast import api
     from forecast.policies import parse_selection
 
-    check_actor(actor)
     result = api.run_scenario(
         scenario,
         horizon_months=horizon,
