@@ -236,7 +236,7 @@ def simulate_uplift(
         _simulate_chunk(draws, posterior_index[start : start + CHUNK], setup, priors, seed, c)
         for c, start in enumerate(range(0, n_draws, CHUNK))
     ]
-    drivers = {key: np.concatenate([chunk[3][key] for chunk in chunks]) for key in chunks[0][3]}
+    drivers = {key: _stack([chunk[3][key] for chunk in chunks]) for key in chunks[0][3]}
     return Uplift(
         setup.times_months,
         np.concatenate([chunk[0] for chunk in chunks]),
@@ -244,6 +244,14 @@ def simulate_uplift(
         np.concatenate([chunk[2] for chunk in chunks]),
         drivers,
     )
+
+
+def _stack(parts: list[np.ndarray]) -> np.ndarray:
+    """Chunks joined along the draws; gains grouped by category are zero-padded to one width."""
+    if parts[0].ndim == 3:
+        width = max(p.shape[-1] for p in parts)
+        parts = [np.pad(p, ((0, 0), (0, 0), (0, width - p.shape[-1]))) for p in parts]
+    return np.concatenate(parts)
 
 
 def trend_years(year, setup: ForecastSetup, fade_years) -> np.ndarray:

@@ -204,11 +204,13 @@ def test_load_priors_reads_shipped_defaults(defaults):
         assert info.units.strip(), name
         assert info.drives in ("fit", "forecast"), name
         assert info.prior == info.default and not info.overridden
-    assert {n for n, i in defaults.items() if i.drives == "forecast"} >= {
-        "catalogue_coverage",
-        "relevance",
-        "uplift_ceiling",
-    }
+    from forecast.model import SCALAR_PRIORS
+    from forecast.simulate import FORECAST_PRIORS
+
+    forecast_side = {n for n, i in defaults.items() if i.drives == "forecast"}
+    assert forecast_side == {*FORECAST_PRIORS, "eval_slope"}
+    # Every prior the model samples is a fit prior (changing it refits or reweights).
+    assert {n for n, i in defaults.items() if i.drives == "fit"} >= set(SCALAR_PRIORS)
 
 
 def test_load_priors_rejects_bad_distribution_with_location(tmp_path):
@@ -313,7 +315,8 @@ def test_fixed_default_can_be_overridden(defaults):
 def test_fit_priors_change_only_for_fit_priors(defaults):
     base = defaults.fit_priors()
     assert set(base) == {n for n, i in defaults.items() if i.drives == "fit"}
-    assert "relevance" not in base and "composability_within" in base
+    assert "uplift_ceiling" not in base and "composability_within" in base
+    assert "relevance" in base and "selection_bias" in base  # informed by the evidence in v2
     assert parse_distribution(base["composability_within"]) == Prior("Beta", (2.0, 5.0))
 
     fit_changed = defaults.with_overrides({"ceg_global_mean": "Normal(1.5, 0.5)"}).fit_priors()
@@ -321,7 +324,7 @@ def test_fit_priors_change_only_for_fit_priors(defaults):
     assert parse_distribution(fit_changed["ceg_global_mean"]) == Prior("Normal", (1.5, 0.5))
 
     for name, value in [
-        ("relevance", "Beta(2, 2)"),
+        ("absorption_years", "LogNormal(1, 0.5)"),
         ("catalogue_coverage", "0.5"),
         ("uplift_ceiling", "LogNormal(1, 0.3)"),
     ]:
@@ -357,14 +360,16 @@ def test_parse_override_errors(text):
 
 
 def test_cli_priors_show_json_reports_override(run_cli):
-    code, out, err = run_cli(["priors", "show", "--json", "--prior", "relevance=Beta(3, 3)"])
+    code, out, err = run_cli(
+        ["priors", "show", "--json", "--prior", "catalogue_coverage=Beta(3, 3)"]
+    )
     assert code == 0, err
     rows = {r["name"]: r for r in json.loads(out)["priors"]}
-    assert rows["relevance"]["distribution"] == "Beta(3, 3)"
-    assert rows["relevance"]["default"] == "Beta(2, 4)"
-    assert rows["relevance"]["overridden"] is True
-    assert rows["relevance"]["drives"] == "forecast"
-    assert rows["relevance"]["mean"] == pytest.approx(0.5)
+    assert rows["catalogue_coverage"]["distribution"] == "Beta(3, 3)"
+    assert rows["catalogue_coverage"]["default"] == "Beta(4, 4)"
+    assert rows["catalogue_coverage"]["overridden"] is True
+    assert rows["catalogue_coverage"]["drives"] == "forecast"
+    assert rows["catalogue_coverage"]["mean"] == pytest.approx(0.5)
     assert rows["ceg_global_mean"]["overridden"] is False
 
 
