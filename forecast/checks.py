@@ -23,6 +23,12 @@ def prior_uplift(result: ForecastResult):
     return simulate(result.inputs, draws, seed=result.seed), draws
 
 
+def prior_buffer(result: ForecastResult) -> float:
+    """The buffer the priors alone imply (the same quantile, horizon and seed)."""
+    uplift, _ = prior_uplift(result)
+    return float(np.quantile(uplift.oom[:, result.horizon_index], result.confidence))
+
+
 def prior_check(result: ForecastResult) -> dict:
     """Uplift quantiles over time implied by the priors alone, beside the posterior's."""
     uplift, draws = prior_uplift(result)

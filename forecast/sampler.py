@@ -48,8 +48,10 @@ def compiled_for(key: str, build: Callable[[], object], data: dict):
 
 
 def with_data(compiled, **data):
-    """The same compiled model with new values for its ``pm.Data`` containers."""
-    return compiled.with_data(**data)
+    """The same compiled model with new values for its ``pm.Data`` containers (containers
+    the graph does not use, such as interval ends when there are no intervals, are skipped)."""
+    used = getattr(compiled, "shared_data", data)
+    return compiled.with_data(**{name: value for name, value in data.items() if name in used})
 
 
 def sample(

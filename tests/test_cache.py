@@ -217,7 +217,7 @@ WARM_FIT = textwrap.dedent(
         sys.exit("cache miss: fit() would have sampled")
 
     forecast.fit._sample = no_sampling  # never run NUTS here, whatever happens
-    result = fit(table, priors, settings, progress=False)
+    result = fit(table, priors, settings)
     assert result.from_cache, "expected a cache hit"
     assert result.key == key
     assert result.provenance == {"fake": True}
@@ -262,7 +262,7 @@ def test_fit_key_depends_on_fit_priors_and_settings():
     assert base != fit_key(table, priors, FitSettings(draws=500))
     fit_prior = priors.with_overrides({"composability_within": "Beta(3, 3)"})
     assert base != fit_key(table, fit_prior, FitSettings())
-    forecast_prior = priors.with_overrides({"relevance": "Beta(3, 3)"})
+    forecast_prior = priors.with_overrides({"catalogue_coverage": "Beta(3, 3)"})
     assert base == fit_key(table, forecast_prior, FitSettings())
     with pytest.raises(ValueError):
         FitSettings(draws=5)

@@ -123,7 +123,9 @@ def test_backtest_compares_with_metr(cache_dir):
 def test_every_fitting_command_takes_the_fit_seed_and_refuses_a_bad_fit(
     cache_dir, run_cli, tmp_path
 ):
-    fit_key = api.fit_evidence(settings=SMALL).fit.key
+    from forecast.evidence import load_catalogue
+
+    fit_key = api.fit_evidence(load_catalogue(), api.load_priors(), settings=SMALL).fit.key
     seeded = [*CLI_SMALL, "--fit-seed", str(SMALL.seed)]
 
     code, _, err = run_cli(["export", "--out", tmp_path / "bundle", *seeded])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecast.evidence import build_table
+from forecast.table import build_table
 from forecast.fit import FitSettings, fit
 from forecast.priors import load_priors
 from forecast.schemas import Catalogue
@@ -44,8 +44,8 @@ def _catalogue(bound: dict) -> Catalogue:
 
 def test_lower_bound_pulls_the_posterior_above_the_same_figure_as_a_point(cache_dir):
     priors = load_priors()
-    as_point = fit(build_table(_catalogue({"point": 20})), priors, SMALL, progress=False)
-    as_bound = fit(build_table(_catalogue({"lower": 20})), priors, SMALL, progress=False)
+    as_point = fit(build_table(_catalogue({"point": 20})), priors, SMALL)
+    as_bound = fit(build_table(_catalogue({"lower": 20})), priors, SMALL)
     i = as_point.enhancement_index("target")
     point_median = np.median(as_point.draws["ceg_oom"][:, i])
     bound_median = np.median(as_bound.draws["ceg_oom"][:, i])
@@ -59,8 +59,8 @@ def test_lower_bound_pulls_the_posterior_above_the_same_figure_as_a_point(cache_
 
 def test_upper_bound_pulls_the_posterior_below_the_same_figure_as_a_point(cache_dir):
     priors = load_priors()
-    as_point = fit(build_table(_catalogue({"point": 20})), priors, SMALL, progress=False)
-    as_bound = fit(build_table(_catalogue({"upper": 20})), priors, SMALL, progress=False)
+    as_point = fit(build_table(_catalogue({"point": 20})), priors, SMALL)
+    as_bound = fit(build_table(_catalogue({"upper": 20})), priors, SMALL)
     i = as_point.enhancement_index("target")
     assert (
         np.median(as_bound.draws["ceg_oom"][:, i])
@@ -80,7 +80,6 @@ def test_parameters_are_recovered_within_their_90_percent_intervals(cache_dir):
             build_table(catalogue),
             priors,
             FitSettings(draws=400, tune=400, chains=2, seed=replication),
-            progress=False,
         )
         assert result.diagnostics.divergences <= 5
         lo, hi = np.quantile(result.draws["ceg_oom"], [0.05, 0.95], axis=0)

@@ -451,7 +451,7 @@ def test_damaged_entry_is_detected_and_refit(cache_dir, table_and_priors, fake_s
     settings = forecast.fit.FitSettings()
     damage(_cached_fit(table, priors, settings))
     logs: list[str] = []
-    result = forecast.fit.fit(table, priors, settings, progress=False, log=logs.append)
+    result = forecast.fit.fit(table, priors, settings, log=logs.append)
     assert result is SENTINEL
     _assert_refit(table, priors, settings, fake_sampler, logs)
 
@@ -460,7 +460,7 @@ def test_intact_entry_is_used_without_sampling(cache_dir, table_and_priors, fake
     table, priors = table_and_priors
     settings = forecast.fit.FitSettings()
     _cached_fit(table, priors, settings)
-    result = forecast.fit.fit(table, priors, settings, progress=False)
+    result = forecast.fit.fit(table, priors, settings)
     assert fake_sampler == []
     assert result.from_cache and result.enhancement_ids == table.enhancement_ids
 
@@ -483,7 +483,7 @@ def test_fixed_bug_edited_meta_is_used(cache_dir, table_and_priors, fake_sampler
     settings = forecast.fit.FitSettings()
     _edit_meta(change)(_cached_fit(table, priors, settings))
     logs: list[str] = []
-    forecast.fit.fit(table, priors, settings, progress=False, log=logs.append)
+    forecast.fit.fit(table, priors, settings, log=logs.append)
     _assert_refit(table, priors, settings, fake_sampler, logs)
 
 
