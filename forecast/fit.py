@@ -101,7 +101,25 @@ def fit(
     replace = False
     if use_cache:
         try:
-            hit = cache.read_entry(key)
+            # The variables of model.POSTERIOR_VARIABLES and the shape of one draw of each
+            # (importing model.py would import PyMC; tests/test_cache.py checks they agree).
+            scalars = (
+                "ceg_global_mean",
+                "category_spread",
+                "enhancement_spread",
+                "scale_slope",
+                "ceg_trend",
+                "composability_within",
+                "composability_between",
+                "benchmark_spread",
+                "observation_noise",
+            )
+            expected = dict.fromkeys(scalars, ()) | {
+                "category_mean": (len(CATEGORIES),),
+                "arrival_rate": (len(CATEGORIES),),
+                "ceg_oom": (len(table.enhancement_ids),),
+            }
+            hit = cache.read_entry(key, expected, settings.chains * settings.draws)
             if hit is not None:
                 draws, meta, folder = hit
                 ids = tuple(meta["enhancement_ids"])
@@ -112,7 +130,7 @@ def fit(
                 diagnostics = Diagnostics.from_dict(meta["diagnostics"])
                 return Fit(key, draws, ids, diagnostics, dict(meta["provenance"]), folder, True)
         except (cache.CorruptEntry, KeyError, TypeError, ValueError, AttributeError) as exc:
-            log(f"cached fit {key[:12]} is damaged ({exc}); refitting")
+            log(f"cached fit {key[:12]} is damaged or untrusted ({exc}); refitting")
             replace = True
     return _sample(table, priors, settings, key, use_cache, replace, progress, log)
 

@@ -45,7 +45,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import forecast.fit
-from forecast.errors import InputError
+from forecast.errors import InputError, printable
 from forecast.evals import read_task_results
 from forecast.schemas import (
     ACCESS_LEVELS,
@@ -172,8 +172,8 @@ def assert_refused(run_cli, root: Path, argv: list, needles=(), located_in: Path
     assert code == 2, shown
     assert "Traceback" not in err, shown
     assert out == "", shown
-    for needle in needles:
-        assert squash(needle) in squash(err), f"{needle!r} not named on stderr\n{shown}"
+    for needle in needles:  # shown as printable text: control characters as escapes
+        assert squash(printable(needle)) in squash(err), f"{needle!r} not named on stderr\n{shown}"
     if located_in is not None:  # file:LINE (a syntax error has no field path)
         assert re.search(re.escape(squash(located_in)) + r":\d+", squash(err)), shown
     assert after == before, f"files changed: {sorted(set(after) ^ set(before))}\n{shown}"

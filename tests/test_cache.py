@@ -16,6 +16,41 @@ from forecast.cache import CorruptEntry, entry_dir, key_of, read_entry, write_en
 
 KEY = "ab" * 32
 
+#: The shape of one draw of each posterior variable (n_enh: enhancements in the catalogue).
+SCALARS = (
+    "ceg_global_mean",
+    "category_spread",
+    "enhancement_spread",
+    "scale_slope",
+    "ceg_trend",
+    "composability_within",
+    "composability_between",
+    "benchmark_spread",
+    "observation_noise",
+)
+
+
+def posterior_shapes(n_enh: int, n_cat: int = 5) -> dict[str, tuple[int, ...]]:
+    return dict.fromkeys(SCALARS, ()) | {
+        "category_mean": (n_cat,),
+        "arrival_rate": (n_cat,),
+        "ceg_oom": (n_enh,),
+    }
+
+
+def fake_posterior(n_enh: int, n: int, seed: int = 3) -> dict[str, np.ndarray]:
+    """Made-up posterior draws with every variable a forecast reads (plausible values)."""
+    rng = np.random.default_rng(seed)
+    draws = {
+        name: rng.uniform(0.2, 0.6, (n, *shape)) for name, shape in posterior_shapes(n_enh).items()
+    }
+    draws["ceg_oom"] = rng.normal(1.0, 0.3, (n, n_enh))
+    draws["category_mean"] = rng.normal(1.0, 0.1, (n, 5))
+    draws["arrival_rate"] = np.full((n, 5), 1.5)
+    draws["scale_slope"] = np.zeros(n)
+    draws["ceg_trend"] = np.zeros(n)
+    return draws
+
 
 def sample_draws() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
@@ -197,11 +232,13 @@ WARM_FIT = textwrap.dedent(
     from forecast.fit import FitSettings, fit, fit_key
     from forecast.priors import load_priors
 
+    from test_cache import fake_posterior
+
     table = build_table(load_catalogue())
     priors = load_priors()
-    settings = FitSettings()
+    settings = FitSettings(draws=10, chains=1)
     key = fit_key(table, priors, settings)
-    draws = {"ceg_oom": np.arange(8.0 * len(table.enhancement_ids)).reshape(8, -1)}
+    draws = fake_posterior(len(table.enhancement_ids), 10)
     diagnostics = Diagnostics(1.001, 900.0, 800.0, 0, 4, 1000)
     cache.write_entry(
         key,
@@ -223,7 +260,7 @@ WARM_FIT = textwrap.dedent(
     assert result.provenance == {"fake": True}
     assert result.diagnostics == diagnostics
     assert result.enhancement_ids == table.enhancement_ids
-    assert result.n_draws == 8
+    assert result.n_draws == 10
     np.testing.assert_array_equal(result.draws["ceg_oom"], draws["ceg_oom"])
     loaded = sorted(m for m in ("pymc", "arviz", "pytensor") if m in sys.modules)
     print("LOADED", loaded)
@@ -235,7 +272,9 @@ WARM_FIT = textwrap.dedent(
 
 
 def test_fit_cache_hit_imports_neither_pymc_nor_arviz(cache_dir):
-    env = dict(os.environ, FORECAST_CACHE_DIR=str(cache_dir))
+    tests = os.path.dirname(os.path.abspath(__file__))
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), tests) if p)
+    env = dict(os.environ, FORECAST_CACHE_DIR=str(cache_dir), PYTHONPATH=path)
     proc = subprocess.run(
         [sys.executable, "-c", WARM_FIT],
         capture_output=True,

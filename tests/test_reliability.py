@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cache import fake_posterior
 
 import forecast.fit
 from forecast.cache import entry_dir, read_entry, write_entry
@@ -295,24 +296,10 @@ def _killed_command(cache_dir, tmp_path, stage, argv) -> None:
     _kill_when_ready(script, ready, cache_dir, tmp_path, timeout=240)
 
 
-def _full_fake_entry(table, priors, settings, n=200) -> Path:
+def _full_fake_entry(table, priors, settings) -> Path:
     """A cache entry with every variable a forecast reads (made-up draws, diagnostics ok)."""
-    rng = np.random.default_rng(3)
-    n_enh, n_cat = len(table.enhancement_ids), 5
-    draws = {
-        "ceg_global_mean": rng.normal(1.0, 0.1, n),
-        "category_mean": rng.normal(1.0, 0.1, (n, n_cat)),
-        "category_spread": np.full(n, 0.2),
-        "enhancement_spread": np.full(n, 0.3),
-        "ceg_oom": rng.normal(1.0, 0.3, (n, n_enh)),
-        "scale_slope": np.zeros(n),
-        "ceg_trend": np.zeros(n),
-        "composability_within": rng.uniform(0.2, 0.6, n),
-        "composability_between": rng.uniform(0.4, 0.8, n),
-        "arrival_rate": np.full((n, n_cat), 1.5),
-        "benchmark_spread": np.full(n, 0.2),
-        "observation_noise": np.full(n, 0.3),
-    }
+    n = settings.chains * settings.draws
+    draws = fake_posterior(len(table.enhancement_ids), n)
     return write_entry(
         forecast.fit.fit_key(table, priors, settings),
         draws,
@@ -374,10 +361,9 @@ def fake_sampler(monkeypatch):
 def _cached_fit(table, priors, settings) -> Path:
     """A valid cache entry for this table, priors and settings (fake draws)."""
     key = forecast.fit.fit_key(table, priors, settings)
-    n = len(table.enhancement_ids)
     return write_entry(
         key,
-        {"ceg_oom": np.arange(8.0 * n).reshape(8, n)},
+        fake_posterior(len(table.enhancement_ids), settings.chains * settings.draws),
         {
             "enhancement_ids": list(table.enhancement_ids),
             "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 4, 1000).to_dict(),
@@ -544,12 +530,16 @@ def test_every_yaml_loader_is_a_safe_one():
 
 
 def test_every_numpy_load_refuses_pickles():
+    """Every np.load / np.lib.format.read_array passes allow_pickle=False."""
     calls = [
         (path, m.group(0))
         for path, text in _sources().items()
-        for m in re.finditer(r"\bnp\.load\((?:[^()]|\([^()]*\))*\)", text)
+        for m in re.finditer(
+            r"\b(?:np\.load|np\.lib\.format\.read_array|read_array)\((?:[^()]|\([^()]*\))*\)",
+            text,
+        )
     ]
-    assert calls, "expected np.load in forecast/cache.py"
+    assert calls, "expected a numpy array reader in forecast/cache.py"
     for path, call in calls:
         assert "allow_pickle=False" in call, f"{path}: {call}"
 

@@ -12,9 +12,11 @@ from forecast.cli import common as c
 from forecast.cli.run import ActorOpt, ConfidenceOpt, HorizonOpt, ScenarioArg, check_actor
 
 
-def _forecast_arguments(horizon, confidence, actor, fit: dict) -> dict:
-    """``forecast.api`` keyword arguments from the command's forecast and fit options."""
+def _forecast_arguments(scenario, horizon, confidence, actor, fit: dict, copies=1) -> dict:
+    """``forecast.api`` keyword arguments from the command's forecast and fit options
+    (checked first: the actor, and the work the options size)."""
     check_actor(actor)
+    c.check_work(scenario, horizon, None, fit, copies)
     return dict(horizon_months=horizon, confidence=confidence, actor=actor, **c.fit_arguments(fit))
 
 
@@ -30,14 +32,17 @@ def priors_check(
 ):
     """Prior predictive check: the uplift the priors alone imply, beside the posterior's."""
     from forecast import api
+    from forecast.export import check_finite
     from forecast.units import fmt_both
 
-    options = _forecast_arguments(horizon, confidence, actor, fit)
+    options = _forecast_arguments(scenario, horizon, confidence, actor, fit, copies=2)
     doc = api.prior_check(scenario, seed=seed, **options)
+    check_finite(doc)
     c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
     if json:
         c.emit_json(doc)
         return
+    doc = c.shown(doc)
     table = Table(
         title=f"Prior predictive check ({doc['scenario']}): uplift in OOM, priors "
         "alone vs after the evidence"
@@ -78,32 +83,38 @@ def sensitivity(
 ):
     """Rank every prior by how far tightening, widening or shifting it moves the buffer."""
     from forecast import api
+    from forecast.export import check_finite
+    from forecast.files import check_output_folder
 
-    options = _forecast_arguments(horizon, confidence, actor, fit)
+    if out is not None:
+        check_output_folder(out, "--out")  # before the work
+    options = _forecast_arguments(scenario, horizon, confidence, actor, fit)
     doc = api.prior_sensitivity(scenario, seed=seed, **options)
+    check_finite(doc)
     c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
     if out is not None:
-        import os
+        import io
 
         from forecast import plots
+        from forecast.files import os_error, write_files
 
-        out.mkdir(parents=True, exist_ok=True)
-        tmp_png = out / f".tornado.{os.getpid()}.png"
+        png = io.BytesIO()
+        plots.tornado_chart(
+            doc["priors"],
+            doc["buffer_oom"],
+            png,
+            f"Sensitivity of the buffer ({doc['scenario']}, "
+            f"{doc['confidence']:.0%}, {doc['horizon_months']} months)",
+        )
         try:
-            plots.tornado_chart(
-                doc["priors"],
-                doc["buffer_oom"],
-                tmp_png,
-                f"Sensitivity of the buffer ({doc['scenario']}, "
-                f"{doc['confidence']:.0%}, {doc['horizon_months']} months)",
-            )
-            os.replace(tmp_png, out / "tornado.png")
-        finally:
-            tmp_png.unlink(missing_ok=True)
+            write_files(out, {"tornado.png": png.getvalue()})
+        except OSError as exc:
+            raise os_error(exc, out, "--out") from None
         c.note(f"wrote {out / 'tornado.png'}", fit["quiet"])
     if json:
         c.emit_json(doc)
         return
+    doc = c.shown(doc)
     table = Table(
         title=f"Sensitivity of the buffer ({doc['buffer_oom']:.2f} OOM at "
         f"{doc['confidence']:.0%}, {doc['horizon_months']} months), largest "
@@ -161,12 +172,15 @@ def backtest(
     """Forecast from a past date and set the forecast beside what was measured later."""
     from forecast import api
     from forecast.cli.run import parse_date
+    from forecast.export import check_finite
 
     doc = api.backtest(parse_date(as_of), scenario, seed=seed, **c.fit_arguments(fit))
+    check_finite(doc)
     c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
     if json:
         c.emit_json(doc)
         return
+    doc = c.shown(doc)
     c.out.print(
         f"backtest of [bold]{doc['scenario']}[/] from {doc['as_of']}: the catalogue cut "
         f"there holds {doc['catalogue_enhancements']} enhancements"

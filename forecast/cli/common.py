@@ -11,10 +11,30 @@ from rich.console import Console
 
 from forecast.errors import DiagnosticsError, InputError
 
-out = Console(highlight=False, soft_wrap=False)
+# emoji=False: ":warning:" in a user's title stays text; highlight=False: no colouring guesses.
+out = Console(highlight=False, soft_wrap=False, emoji=False)
 if not out.is_terminal:  # piped or captured: wide enough for the tables
-    out = Console(highlight=False, soft_wrap=False, width=130)
-err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False, soft_wrap=False, width=130, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
+
+
+def shown(value):
+    """``value`` (a document of dicts, lists and strings) ready to print with Rich: every
+    string has its markup escaped and its control characters shown as escapes, so a
+    title like ``oops [/]`` or ``[link=...]`` prints as written and a terminal escape in
+    a name is never sent to the terminal. Numbers and other values are unchanged."""
+    from rich.markup import escape
+
+    from forecast.errors import printable
+
+    if isinstance(value, str):
+        return escape(printable(value, keep_newlines=True))
+    if isinstance(value, dict):
+        return {shown(k): shown(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(shown(v) for v in value)
+    return value
+
 
 # Options shared by several commands (Typer reads them from the signature).
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -38,19 +58,49 @@ PriorOpt = Annotated[
         show_default=False,
     ),
 ]
+#: Work limits of the options that size work (docs/reliability.md): each is checked before
+#: any work starts, so the largest allowed value still runs in bounded time and memory.
+MAX_SEED = 2**32 - 1
+MAX_FIT_DRAWS = 50_000
+MAX_FIT_TUNE = 50_000
+MAX_CHAINS = 16
+#: chains x draws per chain: the posterior draws held in memory and in the cache.
+MAX_POSTERIOR_DRAWS = 100_000
+#: forecast draws x time steps of the simulation (about 200 bytes and 5 microseconds each).
+MAX_DRAW_STEPS = 2_500_000
+#: forecast draws x tasks of one per-task eval (about 30 bytes each).
+MAX_DRAW_TASKS = 10_000_000
+
 SeedOpt = Annotated[
-    int, typer.Option("--seed", help="Seed of the forecast's random draws (the fit: --fit-seed).")
+    int,
+    typer.Option(
+        "--seed",
+        min=0,
+        max=MAX_SEED,
+        help="Seed of the forecast's random draws (the fit: --fit-seed).",
+    ),
 ]
-FitSeedOpt = Annotated[int, typer.Option("--fit-seed", help="Seed of the NUTS fit.")]
+FitSeedOpt = Annotated[
+    int, typer.Option("--fit-seed", min=0, max=MAX_SEED, help="Seed of the NUTS fit.")
+]
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Refit; neither read nor write the cache.")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 3 if the fit fails diagnostics.")]
 FitDrawsOpt = Annotated[
-    int, typer.Option("--fit-draws", min=10, help="NUTS draws per chain (after tuning).")
+    int,
+    typer.Option(
+        "--fit-draws",
+        min=10,
+        max=MAX_FIT_DRAWS,
+        help="NUTS draws per chain (after tuning); chains x draws at most 100,000.",
+    ),
 ]
-FitTuneOpt = Annotated[int, typer.Option("--fit-tune", min=0, help="NUTS tuning steps per chain.")]
-ChainsOpt = Annotated[int, typer.Option("--chains", min=1, max=16, help="NUTS chains.")]
+FitTuneOpt = Annotated[
+    int,
+    typer.Option("--fit-tune", min=0, max=MAX_FIT_TUNE, help="NUTS tuning steps per chain."),
+]
+ChainsOpt = Annotated[int, typer.Option("--chains", min=1, max=MAX_CHAINS, help="NUTS chains.")]
 
 DEFAULT_SEED = 20231212
 
@@ -92,6 +142,13 @@ def fit_arguments(fit: dict) -> dict:
     from forecast.fit import FitSettings
 
     quiet = fit["quiet"]
+    total = fit["chains"] * fit["fit_draws"]
+    if total > MAX_POSTERIOR_DRAWS:
+        raise InputError(
+            f"--chains {fit['chains']} x --fit-draws {fit['fit_draws']} = {total:,} posterior "
+            f"draws, above the limit of {MAX_POSTERIOR_DRAWS:,} (memory and cache size)",
+            "--fit-draws",
+        )
     return dict(
         priors=parse_overrides(fit["prior"]),
         evidence=fit["evidence"],
@@ -121,7 +178,51 @@ def parse_overrides(items: list[str] | None) -> dict[str, str]:
 
 def note(message: str, quiet: bool = False) -> None:
     if not quiet:
-        err.print(f"[dim]{message}[/dim]")
+        err.print(f"[dim]{shown(message)}[/dim]")
+
+
+def check_work(scenario, horizon: int | None, draws: int | None, fit: dict, copies: int = 1):
+    """Refuse, before any work, a forecast too large for the work limits.
+
+    The forecast simulates ``draws`` (default: chains x draws per chain) over every time
+    step up to the horizon (and the policies' re-evaluation periods), and compares each
+    draw with every task of each per-task eval; ``copies`` counts simulations held at
+    once (the prior check holds two). Limits: :data:`MAX_DRAW_STEPS` draws x steps and
+    :data:`MAX_DRAW_TASKS` draws x tasks, documented in docs/reliability.md.
+
+    Raises
+    ------
+    InputError
+        Naming the options that size the work and the largest value that fits.
+    """
+    from forecast.buffer import POLICY_MONTHS
+    from forecast.evals import read_task_results
+    from forecast.scenarios import load_scenario
+    from forecast.simulate import time_grid
+
+    loaded = load_scenario(scenario)
+    sc = loaded.scenario
+    months = sc.horizon_months if horizon is None else horizon
+    steps = len(time_grid(months, sc.step_months, POLICY_MONTHS))
+    n = draws if draws is not None else fit["chains"] * fit["fit_draws"]
+    option = "--draws" if draws is not None else "--fit-draws"
+    if n * steps * copies > MAX_DRAW_STEPS:
+        most = MAX_DRAW_STEPS // (steps * copies)
+        raise InputError(
+            f"{n:,} draws x {steps} time steps (horizon {months} months) is above the limit "
+            f"of {MAX_DRAW_STEPS:,}: use at most {most:,} draws at this horizon, or a "
+            "shorter --horizon",
+            option,
+        )
+    for spec in sc.evals:
+        if spec.tasks_file:
+            tasks = len(read_task_results(loaded.resolve(spec.tasks_file)).task_ids)
+            if n * tasks > MAX_DRAW_TASKS:
+                raise InputError(
+                    f"{n:,} draws x {tasks:,} tasks of eval {spec.name!r} is above the limit "
+                    f"of {MAX_DRAW_TASKS:,}: use at most {MAX_DRAW_TASKS // tasks:,} draws",
+                    option,
+                )
 
 
 def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:

@@ -55,14 +55,19 @@ def list_(
     else:
         fitted = _posterior(fit)
         catalogue, posterior = fitted.catalogue, fitted.fit
+    from forecast.export import check_finite
+
     rows = api.enhancement_rows(catalogue, posterior)
+    hyper = api.hyperparameter_summary(posterior) if posterior is not None else None
+    check_finite({"enhancements": rows, "hyperparameters": hyper})
     if json:
         doc = {"enhancements": rows}
         if posterior is not None:
-            doc["hyperparameters"] = api.hyperparameter_summary(posterior)
+            doc["hyperparameters"] = hyper
             doc["diagnostics"] = posterior.diagnostics.to_dict()
         c.emit_json(doc)
         return
+    rows = c.shown(rows)
     table = Table(
         title="Post-training enhancements: published CEG figures and posterior",
         caption="posterior: published-scale CEG at a 1e23 FLOP base model, median "
@@ -80,7 +85,7 @@ def list_(
         table.add_row(row["id"], row["category"], row["published"], row["access"], observed, post)
     c.out.print(table)
     if posterior is not None:
-        _print_hyper(api.hyperparameter_summary(posterior), posterior.diagnostics)
+        _print_hyper(hyper, posterior.diagnostics)
 
 
 def _print_hyper(hyper: dict, diagnostics) -> None:
@@ -125,11 +130,15 @@ def show(
             " (see 'forecast evidence list --no-posterior')",
             path="ID",
         )
+    from forecast.export import check_finite
+
     posterior = None if no_posterior else _posterior(fit, catalogue).fit
     row = next(r for r in api.enhancement_rows(catalogue, posterior) if r["id"] == enhancement_id)
+    check_finite(row, enhancement_id)
     if json:
         c.emit_json(row)
         return
+    row = c.shown(row)
     c.out.print(
         f"[bold]{row['name']}[/] ({row['id']}): {row['category']}, published "
         f"{row['published']}, least access: {row['access']}"
@@ -146,7 +155,7 @@ def show(
     for col in ("benchmark", "domain", "CEG", "OOM", "kind", "base FLOP", "where", "notes"):
         table.add_column(col, overflow="fold")
     for o in row["observations"] + row["combinations"]:
-        label = o["benchmark"] + (f" [{'+'.join(o['members'])}]" if "members" in o else "")
+        label = o["benchmark"] + (f" \\[{'+'.join(o['members'])}]" if "members" in o else "")
         flop = f"{o['base_compute_flop']:.1e}" if o["base_compute_flop"] else "-"
         table.add_row(
             label,
@@ -193,7 +202,7 @@ def validate(
     if json:
         c.emit_json(results)
         return
-    for r in results:
+    for r in c.shown(results):
         c.out.print(
             f"[green]valid[/]: {r['file']}: {r['enhancements']} enhancements, "
             f"{r['observations']} observations, {r['combinations']} combinations"
