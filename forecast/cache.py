@@ -60,10 +60,11 @@ def reset_warnings() -> None:
     _warned.clear()
 
 
-def warn_once(message: str) -> None:
-    """Warn (:class:`ForecastWarning`) once per process for each message."""
-    if message not in _warned:
-        _warned.add(message)
+def warn_once(message: str, topic: str | None = None) -> None:
+    """Warn (:class:`ForecastWarning`) once per run for each topic (default: the message)."""
+    topic = message if topic is None else topic
+    if topic not in _warned:
+        _warned.add(topic)
         warnings.warn(message, ForecastWarning, stacklevel=3)
 
 
@@ -119,7 +120,8 @@ def unwritable_reason() -> str | None:
 def _warn_unwritable(reason: str) -> None:
     warn_once(
         f"the fit cache cannot be written ({reason}): fits are not stored, so each run "
-        "fits again (set FORECAST_CACHE_DIR to a writable folder)"
+        "fits again (set FORECAST_CACHE_DIR to a writable folder)",
+        topic="unwritable cache",
     )
 
 

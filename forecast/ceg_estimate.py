@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from forecast.errors import InputError
-from forecast.files import MAX_CSV_BYTES, MAX_CSV_ROWS, read_text, suggest
+from forecast.files import MAX_CSV_BYTES, read_text, suggest
 
 REQUIRED_COLUMNS = ("model", "compute_flop", "enhanced", "score")
 OPTIONAL_COLUMNS = ("benchmark", "higher_is_better")
@@ -85,6 +85,9 @@ _RECORD_FLOP_RANGE = (1e15, 1e30)
 COMPUTE_RANGE = (1e-30, 1e60)
 #: Largest magnitude of a benchmark score (squares and sums of scores stay finite).
 MAX_ABS_SCORE = 1e12
+#: Most data rows in a benchmark results CSV (a paper's table has dozens; the table and the
+#: emitted records of 10,000 take a few seconds).
+MAX_CSV_ROWS = 10_000
 
 
 @dataclass(frozen=True)

@@ -131,15 +131,25 @@ class Bound(Strict):
         return f">{num(self.lower)}" if self.kind == "lower" else f"<{num(self.upper)}"
 
 
+#: A CEG figure is a multiplier from 1e-6 to 1e12 (-6 to 12 OOM): beyond, it is a typo or
+#: a float extreme (1e308, 5e-324) that would wreck the fit.
+CEG_RANGE = (1e-6, 1e12)
+
+
 class CegBound(Bound):
     """A compute-equivalent gain (a multiplier on training compute, so above zero)."""
 
     @model_validator(mode="after")
     def _positive(self) -> CegBound:
+        lo, hi = CEG_RANGE
         for name in ("point", "lower", "upper"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"'{name}' must be a CEG multiplier above 0, got {value}")
+            if value is not None and not lo <= value <= hi:
+                raise ValueError(
+                    f"'{name}' must be a CEG multiplier from {lo:g} to {hi:g}, got {value:g}"
+                )
         return self
 
 

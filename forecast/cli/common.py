@@ -205,13 +205,15 @@ def check_work(scenario, horizon: int | None, draws: int | None, fit: dict, copi
     months = sc.horizon_months if horizon is None else horizon
     steps = len(time_grid(months, sc.step_months, POLICY_MONTHS))
     n = draws if draws is not None else fit["chains"] * fit["fit_draws"]
-    option = "--draws" if draws is not None else "--fit-draws"
+    what = f"{n:,} draws" + ("" if draws is not None else " (one per posterior draw)")
+    option = "--draws" if draws is not None or copies > 1 else "--draws / --fit-draws"
     if n * steps * copies > MAX_DRAW_STEPS:
         most = MAX_DRAW_STEPS // (steps * copies)
         raise InputError(
-            f"{n:,} draws x {steps} time steps (horizon {months} months) is above the limit "
-            f"of {MAX_DRAW_STEPS:,}: use at most {most:,} draws at this horizon, or a "
-            "shorter --horizon",
+            f"{what} x {steps} time steps (horizon {months} months)"
+            + (f" x {copies} simulations" if copies > 1 else "")
+            + f" is above the limit of {MAX_DRAW_STEPS:,}: use at most {most:,} draws at "
+            "this horizon, or a shorter --horizon",
             option,
         )
     for spec in sc.evals:
@@ -219,7 +221,7 @@ def check_work(scenario, horizon: int | None, draws: int | None, fit: dict, copi
             tasks = len(read_task_results(loaded.resolve(spec.tasks_file)).task_ids)
             if n * tasks > MAX_DRAW_TASKS:
                 raise InputError(
-                    f"{n:,} draws x {tasks:,} tasks of eval {spec.name!r} is above the limit "
+                    f"{what} x {tasks:,} tasks of eval {spec.name!r} is above the limit "
                     f"of {MAX_DRAW_TASKS:,}: use at most {MAX_DRAW_TASKS // tasks:,} draws",
                     option,
                 )
