@@ -452,13 +452,16 @@ def write_entry(
     )
     try:
         folder = entry_dir(key)
-        folder.parent.mkdir(parents=True, exist_ok=True)
+        existing = folder.parent
+        while not existing.exists() and existing.parent != existing:
+            existing = existing.parent
         needed = SPACE_PER_DRAWS_BYTE * len(blob) + SPACE_MARGIN
-        free = shutil.disk_usage(folder.parent).free
+        free = shutil.disk_usage(existing).free  # before anything is created
         if free < needed:
             raise OSError(
                 28, f"{free >> 20} MiB free, the fit needs about {needed >> 20} MiB", None
             )
+        folder.parent.mkdir(parents=True, exist_ok=True)
         with staged_dir(folder, replace=replace) as tmp:
             (tmp / "draws.npz").write_bytes(blob)
             if extra_writer is not None:

@@ -142,13 +142,7 @@ def fit_arguments(fit: dict) -> dict:
     from forecast.fit import FitSettings
 
     quiet = fit["quiet"]
-    total = fit["chains"] * fit["fit_draws"]
-    if total > MAX_POSTERIOR_DRAWS:
-        raise InputError(
-            f"--chains {fit['chains']} x --fit-draws {fit['fit_draws']} = {total:,} posterior "
-            f"draws, above the limit of {MAX_POSTERIOR_DRAWS:,} (memory and cache size)",
-            "--fit-draws",
-        )
+    check_fit_size(fit)
     return dict(
         priors=parse_overrides(fit["prior"]),
         evidence=fit["evidence"],
@@ -160,6 +154,17 @@ def fit_arguments(fit: dict) -> dict:
         progress=not quiet,
         log=lambda m: note(m, quiet),
     )
+
+
+def check_fit_size(fit: dict) -> None:
+    """Refuse more than :data:`MAX_POSTERIOR_DRAWS` posterior draws (chains x draws)."""
+    total = fit["chains"] * fit["fit_draws"]
+    if total > MAX_POSTERIOR_DRAWS:
+        raise InputError(
+            f"--chains {fit['chains']} x --fit-draws {fit['fit_draws']} = {total:,} posterior "
+            f"draws, above the limit of {MAX_POSTERIOR_DRAWS:,} (memory and cache size)",
+            "--fit-draws",
+        )
 
 
 def emit_json(document) -> None:
@@ -200,6 +205,7 @@ def check_work(scenario, horizon: int | None, draws: int | None, fit: dict, copi
     from forecast.scenarios import load_scenario
     from forecast.simulate import time_grid
 
+    check_fit_size(fit)
     loaded = load_scenario(scenario)
     sc = loaded.scenario
     months = sc.horizon_months if horizon is None else horizon
