@@ -1868,7 +1868,7 @@ SIZE_OPTIONS = {
 }
 
 
-@fuzz(40)
+@fuzz(70)
 @given(
     option=st.sampled_from(sorted(SIZE_OPTIONS)),
     over=st.one_of(st.integers(1, 10), st.integers(11, 10**30)),
