@@ -2485,3 +2485,93 @@ def test_entry_that_is_a_file_is_replaced_not_refit_forever(run_cli, warm, monke
         assert code == 0, err
     assert calls == [True]
     assert entry.is_dir()
+
+
+# --------------------------------------------------------------------------- validation gaps
+
+
+def test_fixed_bug_two_evals_with_one_name(run_cli, sandbox):
+    """compare used to merge them silently."""
+    data = copy.deepcopy(SCENARIO)
+    data["evals"][1]["name"] = data["evals"][0]["name"]
+    with input_file(sandbox, "scenario.yaml", dump(data)) as path:
+        err = refused_quickly(
+            run_cli, sandbox, ["scenarios", "validate", path], (str(path), "evals[1].name")
+        )
+    assert "duplicate eval name" in err and "evals[0]" in err
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "needle"),
+    [
+        ("published", "9999-12-31", "enhancements[0].published"),
+        ("published", "0001-01-01", "enhancements[0].published"),
+        ("published", "1949-12-31", "enhancements[0].published"),
+        ("reference_date", "9999-12-31", "base_model.reference_date"),
+        ("reference_date", "1900-01-01", "base_model.reference_date"),
+        ("reference_date", "2014-12-31", "base_model.reference_date"),
+    ],
+)
+def test_fixed_bug_dates_far_in_the_past_or_future(run_cli, sandbox, where, value, needle):
+    if where == "published":
+        data, command, name = copy.deepcopy(CATALOGUE), "evidence", "catalogue.yaml"
+        set_in(data, (*EN, "published"), dt.date.fromisoformat(value))
+    else:
+        data, command, name = copy.deepcopy(SCENARIO), "scenarios", "scenario.yaml"
+        set_in(data, ("base_model", "reference_date"), dt.date.fromisoformat(value))
+    with input_file(sandbox, name, dump(data)) as path:
+        refused_quickly(run_cli, sandbox, [command, "validate", path], (str(path), needle))
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "1949-12-31", "2101-01-01"])
+@pytest.mark.parametrize("command", ["run", "backtest"])
+def test_fixed_bug_as_of_far_in_the_past_or_future(run_cli, sandbox, command, value):
+    refused_quickly(run_cli, sandbox, [command, "-q", f"--as-of={value}"], ("--as-of", "2100"))
+
+
+def test_dates_at_the_edges_of_the_range_are_accepted(run_cli, sandbox):
+    data = copy.deepcopy(SCENARIO)
+    set_in(data, ("base_model", "reference_date"), dt.date(2015, 1, 1))
+    with input_file(sandbox, "scenario.yaml", dump(data)) as path:
+        code, out, err = run_cli(["scenarios", "validate", path])
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("column", ["task_id", "successes", "attempts", "notes"])
+def test_fixed_bug_tasks_csv_with_a_repeated_column(tmp_path, column):
+    """The last of two 'attempts' columns used to win silently."""
+    path = tmp_path / "tasks.csv"
+    path.write_text(f"task_id,successes,attempts,notes,{column}\na,1,2,x,3\n", encoding="utf-8")
+    with pytest.raises(InputError, match="appears twice") as info:
+        read_task_results(path)
+    assert info.value.path == f"line 1, column {column}"
+
+
+@pytest.mark.parametrize("value", [True, False, 1.0, "1"])
+@pytest.mark.parametrize("kind", ["scenario", "catalogue"])
+def test_fixed_bug_schema_version_that_is_not_the_number_one(run_cli, sandbox, kind, value):
+    """`schema_version: true` used to pass as 1."""
+    data = copy.deepcopy(SCENARIO if kind == "scenario" else CATALOGUE)
+    data["schema_version"] = value
+    command = "scenarios" if kind == "scenario" else "evidence"
+    with input_file(sandbox, f"{kind}.yaml", dump(data)) as path:
+        refused_quickly(
+            run_cli, sandbox, [command, "validate", path], (str(path), "schema_version")
+        )
+
+
+def test_fixed_bug_user_id_equal_to_a_shipped_combination_id(run_cli, sandbox):
+    """Reported at the line of the user's file, not of the shipped catalogue."""
+    shipped = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    combo = shipped["combinations"][0]["id"]
+    data = copy.deepcopy(CATALOGUE)
+    data["enhancements"][0]["id"] = combo
+    with input_file(sandbox, "catalogue.yaml", dump(data)) as path:
+        err = refused_quickly(
+            run_cli,
+            sandbox,
+            ["evidence", "validate", path],
+            (str(path), "enhancements[0].id"),
+            located_in=path,
+        )
+    assert "combination id" in err
