@@ -53,8 +53,10 @@ Choices where the seed leaves room (all documented in the estimate's fields):
 
 from __future__ import annotations
 
+import bisect
 import csv
 import difflib
+import io
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -63,7 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from forecast.errors import InputError
-from forecast.files import suggest
+from forecast.files import MAX_CSV_BYTES, read_text, suggest
 
 REQUIRED_COLUMNS = ("model", "compute_flop", "enhanced", "score")
 OPTIONAL_COLUMNS = ("benchmark", "higher_is_better")
@@ -78,6 +80,14 @@ _EXPECTED_BOOL = "expected true or false (also yes/no or 1/0)"
 
 # Bounds of base_compute_flop in forecast.schemas.ObservationFields.
 _RECORD_FLOP_RANGE = (1e15, 1e30)
+#: Training compute accepted (any unit: FLOP, PF-days, GPU-hours): every ratio of two
+#: computes, and every point estimate, then stays within 10**+-100.
+COMPUTE_RANGE = (1e-30, 1e60)
+#: Largest magnitude of a benchmark score (squares and sums of scores stay finite).
+MAX_ABS_SCORE = 1e12
+#: Most data rows in a benchmark results CSV (a paper's table has dozens; the table and the
+#: emitted records of 10,000 take a few seconds).
+MAX_CSV_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -263,19 +273,12 @@ def read_results_csv(path: str | Path) -> list[Row]:
     """
     path = Path(path)
     file = str(path)
+    text = read_text(path, "CSV file", MAX_CSV_BYTES)
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            records = _records(csv.reader(fh), file)
-    except FileNotFoundError:
-        raise InputError("file not found", file) from None
-    except IsADirectoryError:
-        raise InputError("expected a CSV file, found a folder", file) from None
-    except UnicodeDecodeError:
-        raise InputError("cannot read file: expected UTF-8 text (a CSV file)", file) from None
+        records = _records(reader, file)
     except csv.Error as exc:
-        raise InputError(f"not a valid CSV file: {exc}", file) from None
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc}", file) from None
+        raise InputError(f"not a valid CSV file: {exc}", file, f"line {reader.line_num}") from None
 
     if not records:
         raise InputError(
@@ -295,11 +298,18 @@ def read_results_csv(path: str | Path) -> list[Row]:
 
 
 def _records(reader, file: str) -> list[tuple[int, list[str]]]:
-    """Non-blank CSV records with the line each ends on."""
+    """Non-blank CSV records with the line each ends on (at most the header and
+    :data:`~forecast.files.MAX_CSV_ROWS` rows)."""
     out = []
     for cells in reader:
         if any(c.strip() for c in cells):
             out.append((reader.line_num, cells))
+            if len(out) > MAX_CSV_ROWS + 1:
+                raise InputError(
+                    f"more than {MAX_CSV_ROWS:,} rows (see the limits in docs/reliability.md)",
+                    file,
+                    f"line {reader.line_num}",
+                )
     return out
 
 
@@ -359,10 +369,11 @@ def _row(cells: list[str], columns: dict[str, int], width: int, file: str, line:
 
     text = cell("compute_flop") or ""
     compute = _number(text)
-    if compute is None or compute <= 0:
-        got = f"got {text!r}" if text else "got an empty value"
+    lo, hi = COMPUTE_RANGE
+    if compute is None or not lo <= compute <= hi:
+        got = f"got {text[:40]!r}" if text else "got an empty value"
         raise InputError(
-            f"expected a positive number of training FLOP (e.g. 2e24), {got}",
+            f"expected a positive number of training FLOP (e.g. 2e24) from {lo:g} to {hi:g}, {got}",
             file,
             where("compute_flop"),
         )
@@ -375,9 +386,14 @@ def _row(cells: list[str], columns: dict[str, int], width: int, file: str, line:
 
     text = cell("score") or ""
     score = _number(text)
-    if score is None:
-        got = f"got {text!r}" if text else "got an empty value"
-        raise InputError(f"expected a number (e.g. 52.5), {got}", file, where("score"))
+    if score is None or abs(score) > MAX_ABS_SCORE:
+        got = f"got {text[:40]!r}" if text else "got an empty value"
+        raise InputError(
+            f"expected a number (e.g. 52.5) between {-MAX_ABS_SCORE:g} and {MAX_ABS_SCORE:g}, "
+            f"{got}",
+            file,
+            where("score"),
+        )
 
     benchmark = cell("benchmark") or DEFAULT_BENCHMARK
     text = cell("higher_is_better")
@@ -480,24 +496,90 @@ def estimate(rows: Sequence[Row], level: float = DEFAULT_LEVEL) -> list[Estimate
     if not 0 < level < 1:
         raise InputError(f"expected an interval level between 0 and 1, got {level}", None, "level")
     check_rows(rows)
+    for r in rows:
+        lo, hi = COMPUTE_RANGE
+        if not (lo <= r.compute_flop <= hi and math.isfinite(r.score)) or (
+            abs(r.score) > MAX_ABS_SCORE
+        ):
+            where = f"line {r.line}" if r.line else f"model {r.model!r}"
+            raise InputError(
+                f"compute_flop must be from {lo:g} to {hi:g} and score a finite number of "
+                f"magnitude at most {MAX_ABS_SCORE:g}",
+                None,
+                where,
+            )
     out = []
-    groups = _by_benchmark(rows)
+    prepared = {name: _Baseline.of(group, level) for name, group in _by_benchmark(rows).items()}
     for r in rows:
         if r.enhanced:
-            out.append(_estimate_one(r, groups[r.benchmark], level))
+            out.append(_estimate_one(r, prepared[r.benchmark], level))
     return out
 
 
 def _scales(group: Sequence[Row]) -> list[tuple[float, Row]]:
-    """``(compute, best baseline row)`` per distinct compute, smallest compute first."""
-    best: dict[float, Row] = {}
+    """``(compute, best baseline row)`` per distinct compute, smallest compute first.
+
+    Computes whose log10 is the same float are one scale (they differ below the
+    precision of a fit in log10 compute; as two scales they would make it divide by 0).
+    """
+    best: dict[float, tuple[float, Row]] = {}
     for r in group:
         if r.enhanced:
             continue
-        held = best.get(r.compute_flop)
-        if held is None or _goodness(r) > _goodness(held):
-            best[r.compute_flop] = r
-    return sorted(best.items())
+        key = math.log10(r.compute_flop)
+        held = best.get(key)
+        if held is None or _goodness(r) > _goodness(held[1]):
+            best[key] = (r.compute_flop, r)
+    return [best[k] for k in sorted(best)]
+
+
+@dataclass(frozen=True)
+class _Baseline:
+    """What every estimate on one benchmark shares, computed once (linear time overall)."""
+
+    scales: list[tuple[float, Row]]
+    computes: list[float]
+    goodness: list[float]
+    suffix_min: list[float]
+    crowded: int
+    fit: Fit | None
+    fieller: tuple | None
+
+    @classmethod
+    def of(cls, group: Sequence[Row], level: float) -> _Baseline:
+        scales = _scales(group)
+        per_scale = Counter(math.log10(r.compute_flop) for r in group if not r.enhanced)
+        fit = _fit(scales) if len(scales) >= 2 else None
+        stats = _fieller_stats(scales, level) if fit is not None and len(scales) >= 3 else None
+        goodness = [_goodness(r) for _, r in scales]
+        return cls(
+            scales=scales,
+            computes=[c for c, _ in scales],
+            goodness=goodness,
+            suffix_min=_suffix_minima(goodness),
+            crowded=sum(1 for k in per_scale.values() if k > 1),
+            fit=fit,
+            fieller=stats,
+        )
+
+    def largest_beaten(self, me: Row) -> Row | None:
+        """The largest-compute baseline scale above ME's compute that ME outperforms.
+
+        ``suffix_min[i]`` (the worst goodness from scale i up) never decreases with i, so
+        the last scale with ``suffix_min < goodness(ME)`` is found by bisection, and it is
+        the last scale ME outperforms (every scale after it is at least as good as ME).
+        """
+        start = bisect.bisect_right(self.computes, me.compute_flop)
+        last = bisect.bisect_left(self.suffix_min, _goodness(me)) - 1
+        return self.scales[last][1] if last >= start else None
+
+
+def _suffix_minima(values: list[float]) -> list[float]:
+    """``out[i] = min(values[i:])``."""
+    out = list(values)
+    for i in range(len(out) - 2, -1, -1):
+        out[i] = min(out[i], out[i + 1])
+    return out
 
 
 def _goodness(r: Row) -> float:
@@ -505,29 +587,26 @@ def _goodness(r: Row) -> float:
     return r.score if r.higher_is_better else -r.score
 
 
-def _estimate_one(me: Row, group: Sequence[Row], level: float) -> Estimate:
+def _estimate_one(me: Row, baseline: _Baseline | Sequence[Row], level: float) -> Estimate:
+    if not isinstance(baseline, _Baseline):
+        baseline = _Baseline.of(baseline, level)
     warnings: list[str] = []
-    scales = _scales(group)
-    per_scale = Counter(r.compute_flop for r in group if not r.enhanced)
-    crowded = [c for c, k in per_scale.items() if k > 1]
-    if crowded:
+    scales = baseline.scales
+    if baseline.crowded:
         warnings.append(
-            f"{len(crowded)} baseline scale(s) have several non-enhanced rows; the best "
+            f"{baseline.crowded} baseline scale(s) have several non-enhanced rows; the best "
             "score at each was used (seed 001 Appendix A, step 2(c)i)"
         )
 
     # (a) lower bound: the largest-compute baseline that ME beats.
-    ml = None
-    for compute, base in scales:
-        if compute > me.compute_flop and _goodness(me) > _goodness(base):
-            ml = base  # scales are sorted, so the last match is the largest
+    ml = baseline.largest_beaten(me)
     lower = lower_oom = None
     if ml is not None:
         lower = ml.compute_flop / me.compute_flop
         lower_oom = math.log10(lower)
 
     # (b) point estimate from the baseline's line.
-    fit = _fit(scales) if len(scales) >= 2 else None
+    fit = baseline.fit
     point = point_oom = interval = interval_oom = None
     direction = "rise" if me.higher_is_better else "fall"
     if len(scales) < 2:
@@ -547,7 +626,7 @@ def _estimate_one(me: Row, group: Sequence[Row], level: float) -> Estimate:
                 f"small to reach the enhanced score within {_MAX_OOM} orders of magnitude"
             )
         elif fit.kind == "log_linear":
-            bounds = _fieller(scales, me, level)
+            bounds = _fieller(scales, me, level, baseline.fieller)
             if bounds is not None and max(abs(b - x_me) for b in bounds) >= _MAX_OOM:
                 bounds = None
             if bounds is None:
@@ -638,13 +717,8 @@ def _fit(scales: Sequence[tuple[float, Row]]) -> Fit:
     return Fit("log_linear", slope, intercept, n, span, math.sqrt(rss / (n - 2)), r2)
 
 
-def _fieller(scales: Sequence[tuple[float, Row]], me: Row, level: float):
-    """Inverse-prediction confidence set for log10 compute at score ``P(ME)``.
-
-    Solves ``(y0 - a - b x)^2 <= t^2 s^2 (1/n + (x - x_bar)^2 / Sxx)`` for ``x``; returns
-    ``(low, high)`` in log10 FLOP, or None when the set is unbounded (the slope is not
-    significant at ``level``).
-    """
+def _fieller_stats(scales: Sequence[tuple[float, Row]], level: float) -> tuple:
+    """What :func:`_fieller` needs of the baseline: ``(x_bar, y_bar, sxx, b, s2, t2)``."""
     from scipy import stats
 
     xs = [math.log10(c) for c, _ in scales]
@@ -656,6 +730,20 @@ def _fieller(scales: Sequence[tuple[float, Row]], me: Row, level: float):
     a = y_bar - b * x_bar
     s2 = sum((y - a - b * x) ** 2 for x, y in zip(xs, ys, strict=True)) / (n - 2)
     t2 = float(stats.t.ppf(0.5 + level / 2, n - 2)) ** 2
+    return x_bar, y_bar, sxx, b, s2, t2
+
+
+def _fieller(
+    scales: Sequence[tuple[float, Row]], me: Row, level: float, prepared: tuple | None = None
+):
+    """Inverse-prediction confidence set for log10 compute at score ``P(ME)``.
+
+    Solves ``(y0 - a - b x)^2 <= t^2 s^2 (1/n + (x - x_bar)^2 / Sxx)`` for ``x``; returns
+    ``(low, high)`` in log10 FLOP, or None when the set is unbounded (the slope is not
+    significant at ``level``). ``prepared`` is :func:`_fieller_stats` of the same scales.
+    """
+    n = len(scales)
+    x_bar, y_bar, sxx, b, s2, t2 = prepared or _fieller_stats(scales, level)
     d = me.score - y_bar
     # In u = x - x_bar: A u^2 - 2 b d u + C <= 0.
     qa = b * b - t2 * s2 / sxx

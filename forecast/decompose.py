@@ -65,10 +65,7 @@ def shapley_split(drivers: dict, rows: np.ndarray | None = None) -> np.ndarray:
 
     def value(coalition: frozenset) -> np.ndarray:
         totals = np.stack(
-            [
-                within[k][(0 in coalition, 1 in coalition, 2 + k in coalition)]
-                for k in range(n_cat)
-            ],
+            [within[k][(0 in coalition, 1 in coalition, 2 + k in coalition)] for k in range(n_cat)],
             axis=-1,
         )
         return rank_discounted_sum(totals, d_b)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast.errors import InputError
-from forecast.files import read_text, suggest
+from forecast.files import MAX_CSV_BYTES, MAX_CSV_ROWS, read_text, suggest
 from forecast.priors import PriorSet, parse_distribution
 from forecast.schemas import EvalSpec
 
@@ -41,11 +41,21 @@ class TaskResults:
 def read_task_results(path: str | Path) -> TaskResults:
     """Read a per-task results CSV; every problem is an InputError naming line and column."""
     path = Path(path)
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""), restkey="\0extra")
+    text = read_text(path, "CSV file", MAX_CSV_BYTES)
+    reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0extra")
     try:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
         raise InputError(f"not a valid CSV file: {exc}", str(path), "line 1") from None
+    seen_columns: set[str] = set()
+    for col in header:
+        if col and col in seen_columns:
+            raise InputError(
+                f"column {col[:80]!r} appears twice in the header",
+                str(path),
+                f"line 1, column {col}",
+            )
+        seen_columns.add(col)
     for col in TASK_COLUMNS:
         if col not in header:
             raise InputError(
@@ -55,14 +65,24 @@ def read_task_results(path: str | Path) -> TaskResults:
                 "line 1",
             )
     ids, successes, attempts = [], [], []
+    first_line: dict[str, int] = {}  # task_id -> its line: a linear-time duplicate check
     for line, row in _task_rows(reader, path):
         task = row["task_id"]
         if not task:
             raise InputError("empty task_id", str(path), f"line {line}, column task_id")
-        if task in ids:
+        if task in first_line:
             raise InputError(
-                f"duplicate task_id {task[:80]!r}", str(path), f"line {line}, column task_id"
+                f"duplicate task_id {task[:80]!r} (first on line {first_line[task]})",
+                str(path),
+                f"line {line}, column task_id",
             )
+        if len(ids) >= MAX_CSV_ROWS:
+            raise InputError(
+                f"more than {MAX_CSV_ROWS:,} tasks (see the limits in docs/reliability.md)",
+                str(path),
+                f"line {line}",
+            )
+        first_line[task] = line
         values = {}
         for col in ("successes", "attempts"):
             try:

@@ -106,11 +106,24 @@ def load_catalogue(extra: str | Path | None = None, shipped: bool = True) -> Cat
         raise InputError("no catalogue given: pass --evidence PATH", "--evidence")
     enhancements: dict[str, Enhancement] = {}
     combinations: dict[str, tuple[Combination, YamlDocument, int]] = {}
-    for catalogue, doc in parts:
+    # Where each id was given last (part, document, index): a clash is reported in the
+    # later file, the user's, not in the shipped catalogue it collides with.
+    origin: dict[str, tuple[int, YamlDocument, int]] = {}
+    combo_part: dict[str, int] = {}
+    for part, (catalogue, doc) in enumerate(parts):
         enhancements.update((e.id, e) for e in catalogue.enhancements)
+        origin.update((e.id, (part, doc, i)) for i, e in enumerate(catalogue.enhancements))
         combinations.update((c.id, (c, doc, i)) for i, c in enumerate(catalogue.combinations))
+        combo_part.update((c.id, part) for c in catalogue.combinations)
     for combo, doc, i in combinations.values():
         if combo.id in enhancements:
+            part, enh_doc, j = origin[combo.id]
+            if part > combo_part[combo.id]:
+                raise locate(
+                    enh_doc,
+                    ("enhancements", j, "id"),
+                    f"id {combo.id!r} is already a combination id (in {doc.path})",
+                )
             raise locate(
                 doc, ("combinations", i, "id"), f"id {combo.id!r} is already an enhancement id"
             )

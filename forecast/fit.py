@@ -125,11 +125,11 @@ def fit(
     replace = False
     if use_cache:
         try:
-            hit = _cached(key, table)
+            hit = _cached(key, table, settings)
             if hit is not None:
                 return hit
         except (cache.CorruptEntry, KeyError, TypeError, ValueError, AttributeError) as exc:
-            log(f"cached fit {key[:12]} is damaged ({exc}); refitting")
+            log(f"cached fit {key[:12]} is damaged or untrusted ({exc}); refitting")
             replace = True
         if reweight:
             reweighted = _reweighted(table, priors, settings, log)
@@ -138,8 +138,12 @@ def fit(
     return _sample(table, priors, settings, key, use_cache, replace, log, on_progress)
 
 
-def _cached(key: str, table: EvidenceTable) -> Fit | None:
-    hit = cache.read_entry(key)
+def _cached(key: str, table: EvidenceTable, settings: FitSettings) -> Fit | None:
+    """The cached fit with ``key``, every array checked (names, dtypes, shapes, finite
+    values, the draw count); a damaged or untrusted entry raises cache.CorruptEntry."""
+    from forecast.variables import expected_shapes
+
+    hit = cache.read_entry(key, expected_shapes(table), settings.chains * settings.draws)
     if hit is None:
         return None
     draws, meta, folder = hit
@@ -187,7 +191,7 @@ def _reweighted(table: EvidenceTable, priors: PriorSet, settings: FitSettings, l
         return None
     base_key = fit_key(table, defaults, settings)
     try:
-        base = _cached(base_key, table)
+        base = _cached(base_key, table, settings)
     except (cache.CorruptEntry, KeyError, TypeError, ValueError, AttributeError):
         return None
     if base is None:
@@ -237,7 +241,8 @@ def _sample(table, priors, settings, key, use_cache, replace, log, on_progress) 
     )
     started = time.perf_counter()
     from forecast import posterior, sampler
-    from forecast.model import POSTERIOR_VARIABLES, build_model, data_values, structure_key
+    from forecast.model import build_model, data_values, structure_key
+    from forecast.variables import expected_shapes
 
     model = build_model(table, priors)
     compiled, _ = sampler.compiled_for(
@@ -256,8 +261,7 @@ def _sample(table, priors, settings, key, use_cache, replace, log, on_progress) 
     done = time.perf_counter()
     free = [v.name for v in model.free_RVs]
     diagnostics = posterior.diagnose(idata, free)
-    names = [*POSTERIOR_VARIABLES, *(["missing_compute"] if "missing_compute" in free else [])]
-    draws = posterior.flat_draws(idata, tuple(names))
+    draws = posterior.flat_draws(idata, tuple(expected_shapes(table)))
     provenance = {
         "forecast_version": __version__,
         "model_version": MODEL_VERSION,

@@ -45,28 +45,6 @@ from forecast.priors import Prior, PriorSet, fixed_value
 from forecast.schemas import CATEGORIES
 from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable
 
-#: Variables the forward simulation and the checks read from the posterior (``Fit.draws``).
-POSTERIOR_VARIABLES = (
-    "ceg_global_mean",
-    "category_mean",
-    "category_spread",
-    "enhancement_spread",
-    "ceg_oom",
-    "enhancement_compute",
-    "scale_slope",
-    "scale_slope_between",
-    "ceg_trend",
-    "selection_bias",
-    "composability_within",
-    "composability_between",
-    "relevance",
-    "arrival_rate",
-    "arrival_dispersion",
-    "benchmark_spread",
-    "observation_noise",
-    "figure_mean",
-    "figure_sd",
-)
 #: The scalar priors that are sampled (the rest of the model's inputs are arrays or data).
 SCALAR_PRIORS = (
     "ceg_global_mean",

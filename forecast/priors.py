@@ -172,6 +172,37 @@ def _number(value) -> float:
     return float(value)
 
 
+#: Numerical guard: every prior keeps all but about 1e-9 of its mass within +-1e6. Larger
+#: draws overflow (exp, 10**x, a Uniform's width) or swamp every other term and come out
+#: as NaN or a meaningless buffer. It is a guard against float extremes, not a range of
+#: plausible values.
+MAX_PRIOR_MAGNITUDE = 1e6
+#: Shape parameters (Beta's alpha and beta, Gamma's alpha) below this draw NaN or only 0.
+MIN_SHAPE = 1e-3
+_TAIL_SD = 6.2  # a normal's mass beyond 6.2 sd is below 1e-9
+
+
+def _extent(name: str, p: dict[str, float]) -> float:
+    """A bound on |x| over all but about 1e-9 of the distribution's mass."""
+    match name:
+        case "Constant":
+            return abs(p["value"])
+        case "Normal":
+            return abs(p["mu"]) + _TAIL_SD * p["sigma"]
+        case "HalfNormal":
+            return _TAIL_SD * p["sigma"]
+        case "LogNormal":
+            log_top = p["mu"] + _TAIL_SD * p["sigma"]
+            return math.inf if log_top > 700 else math.exp(log_top)
+        case "Gamma":  # mean + 7 sd + the exponential tail of small shapes, over the rate
+            return (p["alpha"] + 7 * math.sqrt(p["alpha"]) + 25) / p["beta"]
+        case "Exponential":
+            return 21.0 / p["lam"]
+        case "Uniform":
+            return max(abs(p["lower"]), abs(p["upper"]))
+    return 1.0  # Beta: within [0, 1]
+
+
 def _checked(name: str, params: tuple[float, ...]) -> Prior:
     if not all(math.isfinite(p) for p in params):
         raise ValueError(f"{name} parameters must be finite numbers")
@@ -181,6 +212,20 @@ def _checked(name: str, params: tuple[float, ...]) -> Prior:
             raise ValueError(f"{name}: {key} must be above 0, got {p[key]:g}")
     if name == "Uniform" and p["lower"] >= p["upper"]:
         raise ValueError("Uniform: lower must be below upper")
+    shapes = ("alpha", "beta") if name == "Beta" else ("alpha",) if name == "Gamma" else ()
+    for key in shapes:
+        if not MIN_SHAPE <= p[key] <= MAX_PRIOR_MAGNITUDE:
+            raise ValueError(
+                f"{name}: {key} must be from {MIN_SHAPE:g} to {MAX_PRIOR_MAGNITUDE:g}, "
+                f"got {p[key]:g}"
+            )
+    extent = _extent(name, p)
+    if extent > MAX_PRIOR_MAGNITUDE:
+        shown = "values that overflow" if math.isinf(extent) else f"values up to {extent:.3g}"
+        raise ValueError(
+            f"{name}({', '.join(f'{x:g}' for x in params)}) draws {shown}; a prior must stay "
+            f"within +-{MAX_PRIOR_MAGNITUDE:g}"
+        )
     return Prior(name, params)
 
 

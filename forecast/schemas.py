@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -17,6 +18,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from forecast.errors import LocatedValueError
 
 CATEGORIES = ("tool", "prompting", "scaffolding", "solution_choice", "data")
 ACCESS_LEVELS = ("prompt", "finetune_api", "weights")
@@ -41,10 +44,41 @@ def _not_number(value):
     return value
 
 
+#: Dates anywhere in an input (publication, measurement, --as-of): a date outside this
+#: range is a typo (0001-01-01, 9999-12-31) that would silently wreck the arrival window.
+EARLIEST_DATE = dt.date(1950, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+#: A scenario's reference date (the forecast starts there): the era of the catalogue.
+EARLIEST_REFERENCE_DATE = dt.date(2015, 1, 1)
+
+
+def _date_within(earliest: dt.date, latest: dt.date):
+    def check(value: dt.date) -> dt.date:
+        if not earliest <= value <= latest:
+            raise ValueError(f"expected a date from {earliest} to {latest}, got {value}")
+        return value
+
+    return AfterValidator(check)
+
+
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Number = Annotated[float, BeforeValidator(_not_bool)]
 Count = Annotated[int, BeforeValidator(_not_bool)]
-Date = Annotated[dt.date, BeforeValidator(_not_number)]
+Date = Annotated[dt.date, BeforeValidator(_not_number), _date_within(EARLIEST_DATE, LATEST_DATE)]
+ReferenceDate = Annotated[
+    dt.date, BeforeValidator(_not_number), _date_within(EARLIEST_REFERENCE_DATE, LATEST_DATE)
+]
+
+
+def _whole_number(value):
+    """``true`` and ``1.0`` are not the version 1 (pydantic would read both as 1)."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"expected the whole number 1, got {value!r}")
+    return value
+
+
+#: ``schema_version: 1``.
+SchemaVersion = Annotated[Literal[1], BeforeValidator(_whole_number)]
 PositiveFinite = Annotated[Number, Field(gt=0, allow_inf_nan=False)]
 NonNegativeFinite = Annotated[Number, Field(ge=0, allow_inf_nan=False)]
 
@@ -97,15 +131,25 @@ class Bound(Strict):
         return f">{num(self.lower)}" if self.kind == "lower" else f"<{num(self.upper)}"
 
 
+#: A CEG figure is a multiplier from 1e-6 to 1e12 (-6 to 12 OOM): beyond, it is a typo or
+#: a float extreme (1e308, 5e-324) that would wreck the fit.
+CEG_RANGE = (1e-6, 1e12)
+
+
 class CegBound(Bound):
     """A compute-equivalent gain (a multiplier on training compute, so above zero)."""
 
     @model_validator(mode="after")
     def _positive(self) -> CegBound:
+        lo, hi = CEG_RANGE
         for name in ("point", "lower", "upper"):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"'{name}' must be a CEG multiplier above 0, got {value}")
+            if value is not None and not lo <= value <= hi:
+                raise ValueError(
+                    f"'{name}' must be a CEG multiplier from {lo:g} to {hi:g}, got {value:g}"
+                )
         return self
 
 
@@ -193,7 +237,7 @@ class Enhancement(Strict):
 
 
 class Catalogue(Strict):
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
     source_document: str = ""
     enhancements: list[Enhancement] = []
     combinations: list[Combination] = []
@@ -375,7 +419,7 @@ class ElicitationGain(Strict):
 
 
 class Measurements(Strict):
-    schema_version: Literal[2]
+    schema_version: Annotated[Literal[2], BeforeValidator(_whole_number)]
     source_document: str = ""
     suites: list[Suite] = []
     measurements: list[Measurement] = []
@@ -407,7 +451,7 @@ class PriorEntry(Strict):
 
 
 class PriorsFile(Strict):
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
     priors: dict[Identifier, PriorEntry]
 
 
@@ -420,7 +464,7 @@ ScenarioName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length
 class BaseModelSpec(Strict):
     name: str = Field(min_length=1)
     training_compute_flop: Annotated[Number, Field(ge=1e18, le=1e30)]
-    reference_date: Date
+    reference_date: ReferenceDate
     weights: Literal["open", "closed"]
 
 
@@ -520,7 +564,7 @@ class EvalSpec(Strict):
 
 
 class Scenario(Strict):
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
     name: ScenarioName
     title: str = Field(min_length=1)
     description: str = ""
@@ -537,6 +581,19 @@ class Scenario(Strict):
     # Shipped policy names, policy files (relative to the scenario) or inline policies
     # (validated by forecast.policies, which locates errors in this file; docs/policies.md).
     policies: list[Annotated[str, Field(min_length=1, max_length=1000)] | dict] = []
+
+    @field_validator("evals")
+    @classmethod
+    def _unique_eval_names(cls, evals: list[EvalSpec]) -> list[EvalSpec]:
+        first: dict[str, int] = {}
+        for j, spec in enumerate(evals):
+            if spec.name in first:
+                raise LocatedValueError(
+                    f"duplicate eval name {spec.name!r} (first used by evals[{first[spec.name]}])",
+                    (j, "name"),
+                )
+            first[spec.name] = j
+        return evals
 
 
 # --------------------------------------------------------------------------- policies
@@ -610,7 +667,7 @@ class PolicyFields(Strict):
 class PolicyFile(PolicyFields):
     """One policy rule per file: ``policies/*.yaml`` or a user's ``--policy FILE``."""
 
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
 
 
 # --------------------------------------------------------------------------- profiles
@@ -640,7 +697,7 @@ class ProfileModes(Strict):
 class ProfileFile(Strict):
     """An assumption profile: a documented set of prior overrides (``profiles/*.yaml``)."""
 
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
     name: ScenarioName
     title: str = Field(min_length=1)
     description: str = Field(min_length=1)

@@ -27,6 +27,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import json
 import math
 import os
 import re
@@ -37,15 +38,17 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 import yaml.reader
 from conftest import MINIMAL_CATALOGUE
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 import forecast.fit
-from forecast.errors import InputError
+from forecast.errors import InputError, printable
 from forecast.evals import read_task_results
 from forecast.schemas import (
     ACCESS_LEVELS,
@@ -88,7 +91,8 @@ SECONDS: Counter = Counter()
 
 def tried(prop: str, kind: str) -> None:
     TRIED[prop][kind] += 1
-    event(kind)
+    with contextlib.suppress(InvalidArgument):  # a parametrised (not generated) case
+        event(kind)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -172,8 +176,8 @@ def assert_refused(run_cli, root: Path, argv: list, needles=(), located_in: Path
     assert code == 2, shown
     assert "Traceback" not in err, shown
     assert out == "", shown
-    for needle in needles:
-        assert squash(needle) in squash(err), f"{needle!r} not named on stderr\n{shown}"
+    for needle in needles:  # shown as printable text: control characters as escapes
+        assert squash(printable(needle)) in squash(err), f"{needle!r} not named on stderr\n{shown}"
     if located_in is not None:  # file:LINE (a syntax error has no field path)
         assert re.search(re.escape(squash(located_in)) + r":\d+", squash(err)), shown
     assert after == before, f"files changed: {sorted(set(after) ^ set(before))}\n{shown}"
@@ -938,8 +942,9 @@ BENCH_ROWS = [
     ["HotpotQA", "true", "GPT-3.5 LATS", "2e24", "true", "71"],
 ]
 BOOLEANS = {"true", "false", "yes", "no", "1", "0"}
+# No NUL: a NUL byte makes the whole file "not text" (see the encoding properties below).
 ONE_LINE = st.text(
-    st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"), max_size=12
+    st.characters(exclude_categories=("Cs",), exclude_characters="\r\n\x00"), max_size=12
 )
 
 
@@ -1464,3 +1469,1109 @@ def test_fixed_bug_zero_for_positive_prior_reaches_the_fit(run_cli, sandbox, pri
 # name --as-of)
 def test_fixed_bug_as_of_before_the_catalogue(run_cli, sandbox):
     assert_refused(run_cli, sandbox, ["run", "-q", "--as-of", "1990-01-01"], ("--as-of",))
+
+
+# =========================================================================== hostile inputs
+# Issue 15: special files, encodings, aliases in keys, float extremes, oversized options,
+# tampered caches, hostile names and text, full disks, bad destinations. The generators
+# below apply to every INPUT KIND: a new input format (measurements, policies, profiles)
+# gets all of them by adding one line to INPUT_KINDS.
+
+
+@dataclasses.dataclass(frozen=True)
+class InputKind:
+    """A kind of input file and a command line that reads it.
+
+    ``valid`` is a valid file of the kind; ``argv(path, scratch)`` is the command reading
+    the file at ``path`` (it may write helper files into the folder ``scratch``, e.g. a
+    scenario naming a tasks CSV). A bad file must be refused with exit 2 naming ``path``.
+    """
+
+    name: str
+    valid: str
+    argv: object
+    suffix: str = ".yaml"
+
+    @property
+    def is_yaml(self) -> bool:
+        return self.suffix == ".yaml"
+
+
+def _scenario_naming(path: Path, scratch: Path) -> Path:
+    data = copy.deepcopy(SCENARIO)
+    data["evals"][0]["tasks_file"] = str(path)
+    scenario = scratch / "uses-tasks.yaml"
+    scenario.write_text(dump(data), encoding="utf-8")
+    return scenario
+
+
+BENCH_TEXT = write_csv([BENCH_HEADER, *BENCH_ROWS])
+
+#: Every kind of input file and a command that reads it (one line each).
+INPUT_KINDS = {
+    k.name: k
+    for k in (
+        InputKind("scenario", dump(SCENARIO), lambda p, s: ["scenarios", "validate", p]),
+        InputKind("scenario (run)", dump(SCENARIO), lambda p, s: ["run", "-q", p]),
+        InputKind("catalogue", MINIMAL_CATALOGUE, lambda p, s: ["evidence", "validate", p]),
+        InputKind(
+            "catalogue (run)", MINIMAL_CATALOGUE, lambda p, s: ["run", "-q", "--evidence", p]
+        ),
+        InputKind(
+            "tasks CSV",
+            TASKS_FILE.read_text(encoding="utf-8"),
+            lambda p, s: ["scenarios", "validate", _scenario_naming(p, s)],
+            ".csv",
+        ),
+        InputKind("benchmark CSV", BENCH_TEXT, lambda p, s: ["ceg", "estimate", p], ".csv"),
+    )
+}
+YAML_KINDS = [k for k, v in INPUT_KINDS.items() if v.is_yaml]
+
+
+@contextlib.contextmanager
+def deadline(seconds: float, what: str):
+    """Fail (instead of hanging the suite) if the block takes longer than ``seconds``."""
+    import signal
+
+    def too_slow(signum, frame):
+        raise TimeoutError(f"{what}: still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def refused_quickly(run_cli, root, argv, needles=(), located_in=None, seconds=10.0):
+    with deadline(seconds, f"{[str(a)[:80] for a in argv]}"):
+        return assert_refused(run_cli, root, argv, needles, located_in)
+
+
+# --------------------------------------------------------------------------- special files
+
+
+def _fifo(folder: Path, name: str) -> Path:
+    os.mkfifo(folder / name)
+    return folder / name
+
+
+def _socket_file(folder: Path, name: str) -> Path:
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(folder / name))
+    sock.close()  # the socket file stays
+    return folder / name
+
+
+def _link(target):
+    def make(folder: Path, name: str) -> Path:
+        real = target(folder, "target-" + name) if callable(target) else Path(target)
+        (folder / name).symlink_to(real)
+        return folder / name
+
+    return make
+
+
+def _sparse(size: int):
+    def make(folder: Path, name: str) -> Path:
+        with open(folder / name, "wb") as fh:
+            fh.truncate(size)
+        return folder / name
+
+    return make
+
+
+SPECIAL_FILES = {
+    "FIFO": (_fifo, "named pipe"),
+    "/dev/zero": (lambda f, n: Path("/dev/zero"), "device"),
+    "/dev/urandom": (lambda f, n: Path("/dev/urandom"), "device"),
+    "folder": (lambda f, n: (f / n).mkdir() or f / n, "folder"),
+    "socket": (_socket_file, "socket"),
+    "link to a FIFO": (_link(_fifo), "named pipe"),
+    "link to /dev/zero": (_link("/dev/zero"), "device"),
+    "broken link": (_link("/no/such/target"), "not found"),
+    "1 TB sparse file": (_sparse(1 << 40), "too large"),
+}
+
+
+@pytest.mark.parametrize("special", list(SPECIAL_FILES))
+@pytest.mark.parametrize("kind", list(INPUT_KINDS))
+def test_special_file_is_refused_without_blocking(run_cli, sandbox, kind, special):
+    """A FIFO, a device, a folder, a socket or an oversized file as any input: exit 2 in
+    bounded time, naming the file (a FIFO used to block forever, /dev/zero to eat 12 GB)."""
+    tried("test_special_file_is_refused_without_blocking", special)
+    make, words = SPECIAL_FILES[special]
+    folder = Path(tempfile.mkdtemp(prefix="special-", dir=sandbox))
+    try:
+        path = make(folder, "input" + INPUT_KINDS[kind].suffix)
+        argv = INPUT_KINDS[kind].argv(path, folder)
+        refused_quickly(run_cli, sandbox, argv, (str(path), words))
+    finally:
+        shutil.rmtree(folder)
+
+
+# --------------------------------------------------------------------------- encodings
+
+
+@st.composite
+def badly_encoded(draw, text: str):
+    """(kind, bytes, expected (line, column) or None): the valid text in another encoding,
+    or with one byte that is not UTF-8 text put somewhere."""
+    how = draw(
+        st.sampled_from(
+            ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1", "cp1252", "nul", "byte"]
+        )
+    )
+    if how in ("latin-1", "cp1252"):
+        at = draw(st.integers(0, len(text)))
+        char = draw(st.sampled_from("éüßñøÿ€" if how == "cp1252" else "éüßñøÿ"))
+        data = (text[:at] + char + text[at:]).encode(how)
+        return how, data, _position(text, at)
+    if how in ("nul", "byte"):
+        at = draw(st.integers(0, len(text)))
+        bad = "\x00" if how == "nul" else None
+        raw = draw(st.integers(0x80, 0xFF)) if how == "byte" else 0
+        data = text[:at].encode() + (bytes([raw]) if bad is None else b"\x00") + text[at:].encode()
+        if how == "byte":  # a lone byte may complete a valid sequence with what follows
+            try:
+                data.decode("utf-8")
+                assume(False)
+            except UnicodeDecodeError:
+                pass
+        return how, data, _position(text, at) if how == "nul" or raw < 0xC2 else None
+    return how, text.encode(how), None
+
+
+def _position(text: str, at: int) -> tuple[int, int]:
+    line = text.count("\n", 0, at) + 1
+    return line, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+@pytest.mark.parametrize("kind", list(INPUT_KINDS))
+@fuzz(12)
+@given(data=st.data())
+def test_badly_encoded_file_is_refused_with_line_and_column(run_cli, sandbox, kind, data):
+    """UTF-16/32, Latin-1, Windows-1252, a NUL or a stray byte: exit 2 and file:LINE:COL."""
+    spec = INPUT_KINDS[kind]
+    how, content, where = data.draw(badly_encoded(spec.valid), label="file")
+    tried("test_badly_encoded_file_is_refused_with_line_and_column", how)
+    with input_file(sandbox, "input" + spec.suffix, content) as path:
+        argv = spec.argv(path, path.parent)
+        err = refused_quickly(run_cli, sandbox, argv, (str(path),), located_in=path)
+        if where is not None:
+            assert f"{squash(path)}:{where[0]}:{where[1]}:" in squash(err), (where, err)
+
+
+# --------------------------------------------------------------------------- aliases in keys
+
+
+@st.composite
+def key_bombs(draw) -> str:
+    """A list or mapping used as a key, aliases nested up to nine deep (9**9 when expanded)."""
+    depth = draw(st.integers(1, 9))
+    fan = draw(st.integers(2, 9))
+    parts = [f"&a0 [{', '.join(['lol'] * fan)}]"]
+    parts += [f"&a{i} [" + ", ".join([f"*a{i - 1}"] * fan) + "]" for i in range(1, depth)]
+    key = "[" + ", ".join(parts) + "]"
+    if draw(st.booleans()):  # a flow mapping with the lists as values
+        key = "{" + ", ".join(f"k{i}: {p}" for i, p in enumerate(parts)) + "}"
+    return key
+
+
+@pytest.mark.parametrize("kind", YAML_KINDS)
+@fuzz(10)
+@given(bomb=key_bombs(), where=st.sampled_from(["top", "nested", "list item"]))
+def test_alias_bomb_in_a_key_is_refused(run_cli, sandbox, kind, bomb, where):
+    """A 300-byte key used to take 26 s and 1.7 GB and print a 78 MB message."""
+    tried("test_alias_bomb_in_a_key_is_refused", where)
+    spec = INPUT_KINDS[kind]
+    lines = spec.valid.rstrip("\n").split("\n")
+    if where == "top":
+        lines += [f"? {bomb}", ": 1"]
+    elif where == "nested":
+        lines = ["nested:", f"  ? {bomb}", "  : 1", *lines]
+    else:
+        lines = ["items:", f"  - ? {bomb}", "    : 1", *lines]
+    with input_file(sandbox, "input.yaml", "\n".join(lines) + "\n") as path:
+        err = refused_quickly(
+            run_cli, sandbox, spec.argv(path, path.parent), (str(path),), seconds=5
+        )
+    assert len(err) < 2000
+
+
+@pytest.mark.parametrize("kind", YAML_KINDS)
+@fuzz(5)
+@given(extra=st.integers(1, 3000), nesting=st.sampled_from(["flow", "block"]))
+def test_yaml_with_too_many_values_is_refused(run_cli, sandbox, monkeypatch, kind, extra, nesting):
+    import forecast.files
+
+    monkeypatch.setattr(forecast.files, "MAX_YAML_NODES", 2000)
+    tried("test_yaml_with_too_many_values_is_refused", nesting)
+    spec = INPUT_KINDS[kind]
+    items = ["1"] * (2000 + extra)
+    body = (
+        f"many: [{', '.join(items)}]\n"
+        if nesting == "flow"
+        else "many:\n- 1\n" * 1 + "".join("- 1\n" for _ in items)
+    )
+    with input_file(sandbox, "input.yaml", spec.valid + body) as path:
+        argv = spec.argv(path, path.parent)
+        refused_quickly(run_cli, sandbox, argv, (str(path), "values"), located_in=path)
+
+
+# --------------------------------------------------------------------------- float extremes
+
+HUGE = st.one_of(
+    st.floats(min_value=1e7, max_value=1e308),
+    st.sampled_from([1e308, 1.7976931348623157e308, 5e306]),
+)
+TINY = st.one_of(st.floats(min_value=5e-324, max_value=1e-5), st.just(5e-324))
+
+
+@st.composite
+def extreme_distributions(draw) -> str:
+    """A distribution (or number) with a parameter at a float extreme: refused."""
+    sign = draw(st.sampled_from([1, -1]))
+    big = draw(HUGE)
+    return draw(
+        st.sampled_from(
+            [
+                f"Uniform({-big!r}, {big!r})",
+                f"Uniform(0, {big!r})",
+                f"Normal(0, {big!r})",
+                f"Normal({sign * big!r}, 1)",
+                f"LogNormal({draw(st.floats(14, 1e6))!r}, 1)",
+                f"LogNormal(0, {draw(st.floats(3, 1e6))!r})",
+                f"HalfNormal({big!r})",
+                f"Gamma(2, {draw(TINY)!r})",
+                f"Gamma({draw(TINY)!r}, 1)",
+                f"Exponential({draw(TINY)!r})",
+                f"Beta({draw(TINY)!r}, 1)",
+                f"Beta(2, {big!r})",
+                repr(sign * big),
+            ]
+        )
+    )
+
+
+REAL_PRIORS = sorted(n for n, s in PRIOR_SUPPORTS.items() if s == "real")
+
+
+@fuzz(40)
+@given(data=st.data(), where=st.sampled_from(["--prior", "scenario priors", "eval slope"]))
+def test_prior_at_a_float_extreme_is_refused(run_cli, sandbox, data, where):
+    """Uniform(-1e308, 1e308), LogNormal(1000, 1), a slope of 1e308: exit 2 where written
+    (they used to crash, or print 'score nan%' or a buffer computed from infinities)."""
+    tried("test_prior_at_a_float_extreme_is_refused", where)
+    value = data.draw(extreme_distributions(), label="value")
+    if where == "--prior":
+        name = data.draw(st.sampled_from(REAL_PRIORS), label="prior")
+        refused_quickly(run_cli, sandbox, ["run", "-q", f"--prior={name}={value}"], ("--prior",))
+        return
+    scenario = copy.deepcopy(SCENARIO)
+    if where == "scenario priors":
+        name = data.draw(st.sampled_from(REAL_PRIORS), label="prior")
+        scenario["priors"] = {name: value}
+        needle = f"priors.{name}"
+    else:
+        scenario["evals"][1]["slope"] = value
+        needle = "evals[1].slope"
+    with input_file(sandbox, "scenario.yaml", dump(scenario)) as path:
+        refused_quickly(run_cli, sandbox, ["run", "-q", path], (str(path), needle))
+
+
+FLOAT_EXTREMES = st.sampled_from(
+    ["5e-324", "1e-300", "1e-31", "1e61", "1e308", "1.7976931348623157e308"]
+)
+
+
+@fuzz(30)
+@given(data=st.data(), column=st.sampled_from(["compute_flop", "score"]))
+def test_benchmark_value_at_a_float_extreme_is_refused(run_cli, sandbox, data, column):
+    """compute 5e-324 (an infinite bound printed as .inf), scores 1e300 (NaN sums)."""
+    tried("test_benchmark_value_at_a_float_extreme_is_refused", column)
+    rows = copy.deepcopy(BENCH_ROWS)
+    k = data.draw(st.integers(0, len(rows) - 1), label="row")
+    value = data.draw(
+        FLOAT_EXTREMES if column == "compute_flop" else HUGE.filter(lambda x: x > 1e12).map(repr),
+        label="value",
+    )
+    if column == "score" and data.draw(st.booleans(), label="negative"):
+        value = "-" + value
+    rows[k][BENCH_HEADER.index(column)] = value
+    with input_file(sandbox, "results.csv", write_csv([BENCH_HEADER, *rows])) as path:
+        emit = data.draw(st.sampled_from([[], ["--json"], ["--emit-record", "x"]]), label="out")
+        refused_quickly(
+            run_cli, sandbox, ["ceg", "estimate", path, *emit], (str(path), f"line {k + 2}")
+        )
+
+
+@fuzz(30)
+@given(
+    base=st.floats(min_value=1e-29, max_value=1e59),
+    steps=st.integers(1, 4),
+    scores=st.lists(st.floats(-1e6, 1e6), min_size=4, max_size=4),
+)
+def test_benchmark_with_computes_equal_in_log10_gives_finite_numbers(
+    run_cli, sandbox, base, steps, scores
+):
+    """Two baseline computes a few ulps apart (equal log10) used to divide by zero."""
+    tried("test_benchmark_with_computes_equal_in_log10_gives_finite_numbers", str(steps))
+    near = base
+    for _ in range(steps):
+        near = math.nextafter(near, math.inf)
+    rows = [
+        ["model", "compute_flop", "enhanced", "score"],
+        ["a", repr(base), "false", repr(scores[0])],
+        ["b", repr(near), "false", repr(scores[1])],
+        ["c", repr(base * 10), "false", repr(scores[2])],
+        ["me", repr(base), "true", repr(scores[3])],
+    ]
+    with input_file(sandbox, "results.csv", write_csv(rows)) as path:
+        code, out, err = run_cli(["ceg", "estimate", path, "--json"])
+    assert code in (0, 2) and "Traceback" not in err, err
+    if code == 0:
+        assert "NaN" not in out and "Infinity" not in out
+        assert all(
+            v is None or math.isfinite(v)
+            for e in json.loads(out)
+            for v in (e["lower_bound"], e["point"], e["point_oom"])
+        )
+
+
+@fuzz(20)
+@given(bound=st.sampled_from(["point", "lower", "upper"]), value=st.one_of(HUGE, TINY))
+def test_catalogue_ceg_at_a_float_extreme_is_refused(run_cli, sandbox, bound, value):
+    tried("test_catalogue_ceg_at_a_float_extreme_is_refused", bound)
+    assume(not 1e-6 <= value <= 1e12)
+    data = copy.deepcopy(CATALOGUE)
+    set_in(data, CEG, {bound: value})
+    with input_file(sandbox, "catalogue.yaml", dump(data)) as path:
+        refused_quickly(run_cli, sandbox, ["evidence", "validate", path], (str(path), field(CEG)))
+
+
+# --------------------------------------------------------------------------- oversized options
+
+SIZE_OPTIONS = {
+    "--draws": 1_000_000,
+    "--fit-draws": 50_000,
+    "--fit-tune": 50_000,
+    "--chains": 16,
+    "--horizon": 120,
+    "--seed": 2**32 - 1,
+    "--fit-seed": 2**32 - 1,
+}
+
+
+@fuzz(70)
+@given(
+    option=st.sampled_from(sorted(SIZE_OPTIONS)),
+    over=st.one_of(st.integers(1, 10), st.integers(11, 10**30)),
+    negative=st.booleans(),
+    command=st.sampled_from(["run", "compare", "export", "sensitivity", "priors check"]),
+)
+def test_option_beyond_its_documented_maximum_is_refused(
+    run_cli, sandbox, option, over, negative, command
+):
+    """Every option that sizes work has a maximum (or a minimum of 0 for seeds), checked
+    before any work: `--fit-draws 1000000000` used to start a fit and end in a traceback."""
+    tried("test_option_beyond_its_documented_maximum_is_refused", option)
+    if command in ("sensitivity", "priors check") and option in ("--draws",):
+        return
+    value = -over if negative and option != "--chains" else SIZE_OPTIONS[option] + over
+    argv = [*command.split(), "-q", f"{option}={value}"]
+    if command == "compare":
+        argv += ["frontier-api", "open-weights"]
+    if command == "export":
+        argv += ["--out", sandbox / "bundle"]
+    refused_quickly(run_cli, sandbox, argv, (option,))
+
+
+@fuzz(20)
+@given(
+    chains=st.integers(2, 16),
+    fit_draws=st.integers(10, 50_000),
+    draws=st.one_of(st.none(), st.integers(100, 1_000_000)),
+    horizon=st.integers(0, 120),
+)
+def test_work_too_large_for_the_limits_is_refused_before_any_fit(
+    run_cli, sandbox, chains, fit_draws, draws, horizon
+):
+    """draws x time steps and chains x draws have documented limits (docs/reliability.md):
+    `run --draws 5000000 --horizon 120` ran for 20 minutes into MemoryError."""
+    from forecast.buffer import POLICY_MONTHS
+    from forecast.cli.common import MAX_DRAW_STEPS, MAX_DRAW_TASKS, MAX_POSTERIOR_DRAWS
+    from forecast.simulate import time_grid
+
+    steps = len(time_grid(horizon, 1, POLICY_MONTHS))
+    n = draws if draws is not None else chains * fit_draws
+    tasks = len(TASK_ROWS) - 1
+    too_big = (
+        chains * fit_draws > MAX_POSTERIOR_DRAWS or n * steps > MAX_DRAW_STEPS
+    ) or n * tasks > MAX_DRAW_TASKS
+    assume(too_big)
+    tried("test_work_too_large_for_the_limits_is_refused_before_any_fit", "too large")
+    argv = ["run", "-q", f"--chains={chains}", f"--fit-draws={fit_draws}", f"--horizon={horizon}"]
+    argv += [f"--draws={draws}"] if draws is not None else []
+    refused_quickly(run_cli, sandbox, argv, ("limit",))
+
+
+# --------------------------------------------------------------------------- a warm fake fit
+
+FAKE_SETTINGS = dict(draws=60, tune=10, chains=2)
+FAKE_FIT = ["--fit-draws", "60", "--fit-tune", "10", "--chains", "2", "-q"]
+
+
+def fake_fit(catalogue_file: Path | None = None, no_shipped: bool = False) -> Path:
+    """A valid cache entry for the default priors and FAKE_SETTINGS (made-up draws), for
+    the shipped catalogue or ``catalogue_file`` on top of it: commands then run without
+    sampling."""
+    from test_cache import fake_posterior
+
+    from forecast.cache import write_entry
+    from forecast.diagnostics import Diagnostics
+    from forecast.evidence import build_table, load_catalogue
+    from forecast.fit import FitSettings, fit_key
+    from forecast.priors import load_priors
+
+    table = build_table(load_catalogue(catalogue_file, shipped=not no_shipped))
+    settings = FitSettings(**FAKE_SETTINGS)
+    n = settings.draws * settings.chains
+    return write_entry(
+        fit_key(table, load_priors(), settings),
+        fake_posterior(len(table.enhancement_ids), n),
+        {
+            "enhancement_ids": list(table.enhancement_ids),
+            "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 2, 60).to_dict(),
+            "provenance": {"fake": True},
+        },
+        extra_writer=lambda tmp: (tmp / "posterior.nc").write_bytes(b"CDF fake posterior"),
+    )
+
+
+@pytest.fixture
+def warm(sandbox):
+    """The sandbox with a fake cached fit of the shipped catalogue."""
+    fake_fit()
+    return sandbox
+
+
+def test_fake_fit_runs_without_sampling(run_cli, warm):
+    code, out, err = run_cli(["run", *FAKE_FIT, "--json"])
+    assert code == 0, err
+    assert json.loads(out)["provenance"]["fit_from_cache"] is True
+
+
+# --------------------------------------------------------------------------- tampered caches
+
+VARIABLES = (
+    "ceg_global_mean category_mean category_spread enhancement_spread ceg_oom scale_slope "
+    "ceg_trend composability_within composability_between arrival_rate benchmark_spread "
+    "observation_noise"
+).split()
+
+
+@st.composite
+def tamperings(draw):
+    """(name, change(draws dict) -> None): what a tamperer could do to draws.npz."""
+    name = draw(st.sampled_from(VARIABLES))
+    how = draw(
+        st.sampled_from(
+            ["drop", "add", "dtype", "nan", "inf", "fewer", "more", "reshape", "transpose-like"]
+        )
+    )
+    if how == "drop":
+        return how, lambda d: d.pop(name)
+    if how == "add":
+        extra = draw(
+            st.from_regex(r"[a-z_]{1,12}", fullmatch=True).filter(lambda s: s not in VARIABLES)
+        )
+        return how, lambda d: d.update({extra: np.zeros(len(d[name]))})
+    if how == "dtype":
+        dtype = draw(st.sampled_from(["int64", "float32", "complex128", "float16", "bool"]))
+        return how, lambda d: d.update({name: d[name].astype(dtype)})
+    if how in ("nan", "inf"):
+        bad = np.nan if how == "nan" else draw(st.sampled_from([np.inf, -np.inf]))
+        at = draw(st.integers(0, 10**6))
+
+        def poison(d):
+            flat = d[name].reshape(-1).copy()
+            flat[at % flat.size] = bad
+            d[name] = flat.reshape(d[name].shape)
+
+        return how, poison
+    if how in ("fewer", "more"):
+        k = draw(st.integers(1, 50))
+        if how == "fewer":
+            return how, lambda d: d.update({v: a[: max(len(a) - k, 1)] for v, a in d.items()})
+        return how, lambda d: d.update({v: np.concatenate([a, a[:k]]) for v, a in d.items()})
+    if how == "reshape":
+        return how, lambda d: d.update({name: d[name].reshape(len(d[name]), -1)[:, :1][:, :, None]})
+    return how, lambda d: d.update({name: d[name][: len(d[name]) // 2].repeat(2, axis=0)[None]})
+
+
+@fuzz(60)
+@given(tampering=tamperings())
+def test_tampered_cache_entry_is_refit_never_used(cache_dir, tampering):
+    """draws.npz rewritten with a matching SHA-256 in meta.json: fit() refits it."""
+    import hashlib
+
+    from test_cache import fake_posterior
+
+    import forecast.fit
+    from forecast import cache
+    from forecast.diagnostics import Diagnostics
+
+    how, change = tampering
+    tried("test_tampered_cache_entry_is_refit_never_used", how)
+    table, priors = _table_and_priors()
+    settings = forecast.fit.FitSettings(**FAKE_SETTINGS)
+    key = forecast.fit.fit_key(table, priors, settings)
+    draws = fake_posterior(len(table.enhancement_ids), 120)
+    meta = {
+        "enhancement_ids": list(table.enhancement_ids),
+        "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 2, 60).to_dict(),
+        "provenance": {},
+    }
+    folder = cache.write_entry(key, draws, meta, replace=True)
+    calls = []
+    original = forecast.fit._sample
+    forecast.fit._sample = lambda *a, **k: calls.append(a) or "refit"
+    try:
+        assert forecast.fit.fit(table, priors, settings, progress=False).from_cache  # intact
+        change(draws)
+        buffer = io.BytesIO()
+        np.savez(buffer, **draws)
+        (folder / "draws.npz").write_bytes(buffer.getvalue())
+        meta = json.loads((folder / "meta.json").read_text())
+        meta["draws_sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+        (folder / "meta.json").write_text(json.dumps(meta))
+        assert forecast.fit.fit(table, priors, settings, progress=False) == "refit"
+    finally:
+        forecast.fit._sample = original
+    assert len(calls) == 1
+
+
+_TABLE_AND_PRIORS = []
+
+
+def _table_and_priors():
+    if not _TABLE_AND_PRIORS:
+        from forecast.evidence import build_table, load_catalogue
+        from forecast.priors import load_priors
+
+        _TABLE_AND_PRIORS.append((build_table(load_catalogue()), load_priors()))
+    return _TABLE_AND_PRIORS[0]
+
+
+def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
+    """posterior.nc swapped for a link to a secret after the fit was read (checksum
+    resealed): export refuses to copy it and writes no bundle."""
+    import hashlib
+
+    import forecast.api
+    import forecast.fit
+
+    entry = next((warm / "cache" / "fits").iterdir())
+    real_fit = forecast.fit.fit
+
+    def fit_then_swap(*args, **kwargs):
+        result = real_fit(*args, **kwargs)  # the intact entry passes every check here
+        secret = warm / "secret"
+        secret.write_text("TOP SECRET")
+        (entry / "posterior.nc").unlink()
+        (entry / "posterior.nc").symlink_to(secret)
+        meta = json.loads((entry / "meta.json").read_text())
+        meta["files_sha256"]["posterior.nc"] = hashlib.sha256(b"TOP SECRET").hexdigest()
+        (entry / "meta.json").write_text(json.dumps(meta))
+        return result
+
+    monkeypatch.setattr(forecast.api, "fit", fit_then_swap)
+    out = warm / "bundle"
+    code, _, err = run_cli(["export", *FAKE_FIT, "--out", out])
+    assert code == 2, err
+    assert "posterior.nc" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- hostile text
+
+HOSTILE_TEXT = st.one_of(
+    st.sampled_from(
+        [
+            "oops [/]",
+            "[bold red]alarm[/bold red]",
+            "[link=https://e.vil]click[/link]",
+            "In-house [/] scaffold",
+            "\x1b]8;;https://e.vil\x1b\\click\x1b]8;;\x1b\\",
+            "\x1b[2J\x1b[Hcleared",
+            "line one\nline two",
+            "bidi \u202eevil\u202c",
+            "zero\u200bwidth",
+            ":warning: :skull:",
+            "tab\there",
+            "\x85NEL and \u2028 LS",
+            "back\\slash [not a tag]",
+        ]
+    ),
+    st.text(
+        st.one_of(
+            st.sampled_from("[]/\\:=@#\x1b\x07\x08\n\r\t\u202e\u2028\x85"),
+            st.characters(exclude_categories=("Cs", "Cc")),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
+SCENARIO_TEXT_FIELDS = [
+    ("title",),
+    ("description",),
+    ("base_model", "name"),
+    (*E1, "description"),
+]
+
+
+def _yaml_ok(text: str) -> bool:
+    """Text a YAML file can carry (YAML forbids most control characters even escaped? no:
+    double-quoted escapes carry them; the dumper writes them so)."""
+    return "\x00" not in text
+
+
+def assert_safe_output(out: str) -> None:
+    """Nothing a terminal would act on: no control character but newline."""
+    bad = [c for c in out if (ord(c) < 0x20 and c not in "\n") or 0x7F <= ord(c) < 0xA0]
+    assert not bad, f"control characters on stdout: {bad[:5]!r}"
+    assert not any(c in out for c in "\u202e\u2028\u2029\u200b"), "invisible characters on stdout"
+
+
+@fuzz(25)
+@given(text=HOSTILE_TEXT, path=st.sampled_from(SCENARIO_TEXT_FIELDS))
+def test_hostile_text_in_a_scenario_is_printed_as_written(run_cli, warm, text, path):
+    """Rich markup renders nothing (a title 'oops [/]' used to crash, a [link] to become a
+    hyperlink), control characters reach no terminal, the run still succeeds."""
+    tried("test_hostile_text_in_a_scenario_is_printed_as_written", field(path))
+    assume(text.strip() and _yaml_ok(text))
+    data = copy.deepcopy(SCENARIO)
+    set_in(data, path, text)
+    with input_file(warm, "scenario.yaml", dump(data)) as scenario:
+        code, out, err = run_cli(["run", *FAKE_FIT, scenario])
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert_safe_output(out)
+    if path in (("title",), ("base_model", "name")) and not set(text) & set("\n\t"):
+        assert squash(printable(text)) in squash(out)
+
+
+CATALOGUE_TEXT_FIELDS = [(*EN, "name"), (*EN, "source"), (*OB, "benchmark"), (*OB, "where")]
+
+
+@fuzz(25)
+@given(text=HOSTILE_TEXT, path=st.sampled_from(CATALOGUE_TEXT_FIELDS))
+def test_hostile_text_in_a_catalogue_is_printed_as_written(run_cli, sandbox, text, path):
+    tried("test_hostile_text_in_a_catalogue_is_printed_as_written", field(path))
+    assume(text.strip() and _yaml_ok(text))
+    data = copy.deepcopy(CATALOGUE)
+    set_in(data, path, text)
+    with input_file(sandbox, "catalogue.yaml", dump(data)) as catalogue:
+        code, out, err = run_cli(
+            ["evidence", "show", "my_tool", "--no-posterior", "--evidence", catalogue]
+        )
+    assert code == 0, err
+    assert_safe_output(out)
+    if not set(text) & set("\n\t"):  # kept as line breaks in a table: compared above
+        assert squash(printable(text)) in squash(out.replace("│", ""))
+
+
+@fuzz(40)
+@given(
+    name=st.text(
+        st.one_of(
+            st.sampled_from("[]/:\x1b\n\r\t\u202e\u2028\x85\udcff"),
+            st.characters(exclude_categories=("Cs",), exclude_characters="/\x00"),
+        ),
+        min_size=1,
+        max_size=40,
+    ).filter(lambda s: s not in (".", "..")),
+    command=st.sampled_from(["scenarios validate", "evidence validate", "ceg estimate", "run"]),
+)
+def test_hostile_file_name_in_an_error_is_one_printable_line(run_cli, sandbox, name, command):
+    """A missing file whose name holds markup, control characters, line breaks or bytes
+    that are not UTF-8: one error line, nothing a terminal would act on."""
+    tried("test_hostile_file_name_in_an_error_is_one_printable_line", command)
+    path = sandbox / "no-such" / name
+    argv = [*command.split(), path] if command != "run" else ["run", "-q", "--evidence", path]
+    err = refused_quickly(run_cli, sandbox, argv)
+    lines = err.strip().split("\n")
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert_safe_output(err.replace("\n", ""))
+    assert squash(printable(str(path))) in squash(err)
+
+
+# ceg --emit-record: nothing echoed into the YAML can add to it
+
+
+@fuzz(40)
+@given(
+    file_name=st.text(
+        st.one_of(
+            st.sampled_from("\n\r\x85\u2028\u2029#-:{}[]'\"&*!|>%@` "),
+            st.characters(exclude_categories=("Cs",), exclude_characters="/\x00"),
+        ),
+        min_size=1,
+        max_size=40,
+    ).filter(lambda s: s not in (".", "..")),
+    model=st.text(min_size=1, max_size=30).filter(lambda s: s.strip() and "\x00" not in s),
+    benchmark=st.text(min_size=1, max_size=30).filter(lambda s: s.strip() and "\x00" not in s),
+)
+def test_emitted_records_are_exactly_the_estimates(run_cli, sandbox, file_name, model, benchmark):
+    """A file name with a line break used to end the comment and add a fake observation."""
+    tried("test_emitted_records_are_exactly_the_estimates", "emit")
+    rows = [
+        ["model", "compute_flop", "enhanced", "score", "benchmark"],
+        ["small", "1e22", "false", "20", benchmark],
+        ["medium", "1e23", "false", "30", benchmark],
+        ["large", "1e24", "false", "40", benchmark],
+        [model, "1e22", "true", "35", benchmark],
+    ]
+    folder = Path(tempfile.mkdtemp(dir=sandbox))
+    try:
+        path = folder / (file_name + ".csv")
+        path.write_text(write_csv(rows), encoding="utf-8")
+        code, out, err = run_cli(["ceg", "estimate", path, "--emit-record", "my_tool"])
+    finally:
+        shutil.rmtree(folder)
+    assume(code == 0)  # cells that the CSV reader refuses are other properties' business
+    records = yaml.safe_load(out)
+    assert isinstance(records, list) and len(records) == 1, out
+    (record,) = records
+    assert set(record) <= {"benchmark", "domain", "ceg", "base_compute_flop", "where", "notes"}
+    assert record["benchmark"] == benchmark.strip()
+    assert model.strip() in record["notes"]
+    assert all(line.startswith("#") for line in out.split("\n")[:2])
+
+
+# --------------------------------------------------------------------------- destinations
+
+
+@contextlib.contextmanager
+def tmpfs(folder: Path, size: str = "64k", read_only: bool = False):
+    """A small tmpfs at ``folder`` (root only); skips the test where it cannot mount."""
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    options = f"size={size}" + (",ro" if read_only else "")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root?)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _fill(folder: Path) -> None:
+    """Fill a file system to the last byte."""
+    with open(folder / "filler", "wb", buffering=0) as fh:
+        with contextlib.suppress(OSError):
+            while True:
+                fh.write(b"\0" * 4096)
+
+
+@pytest.mark.parametrize("command", ["run", "export", "sensitivity"])
+def test_full_disk_fails_cleanly_with_nothing_written(run_cli, warm, command):
+    """A full disk under --out: exit 1 (a fault of the machine), one message, no partial
+    file (run used to leave uplift.csv when results.json failed)."""
+    tried("test_full_disk_fails_cleanly_with_nothing_written", command)
+    with tmpfs(warm / "disk", "64k") as disk:
+        _fill(disk)
+        out = disk / "out"
+        code, stdout, err = run_cli([command, *FAKE_FIT, "--out", out])
+        left = sorted(os.listdir(disk))
+    assert code in (1, 2), err
+    assert "Traceback" not in err and err.startswith("error: ") and err.count("error:") == 1
+    assert left == ["filler"], left
+
+
+@fuzz(15)
+@given(fail_at=st.integers(1, 2), errno_name=st.sampled_from(["ENOSPC", "EIO", "EDQUOT", "EROFS"]))
+def test_injected_write_fault_leaves_no_partial_results(run_cli, warm, fail_at, errno_name):
+    """Where no small file system can be mounted: the OS error injected into the write."""
+    import errno
+
+    import forecast.files
+
+    tried("test_injected_write_fault_leaves_no_partial_results", errno_name)
+    number = getattr(errno, errno_name)
+    calls = []
+    real = forecast.files._write_all
+
+    def faulty(fh, data):
+        calls.append(1)
+        if len(calls) == fail_at:
+            raise OSError(number, os.strerror(number))
+        real(fh, data)
+
+    out = warm / "out"
+    forecast.files._write_all = faulty
+    try:
+        code, stdout, err = run_cli(["run", *FAKE_FIT, "--out", out])
+    finally:
+        forecast.files._write_all = real
+    assert code == (2 if errno_name == "EROFS" else 1), err
+    assert err.count("error:") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["run", "export", "sensitivity"])
+def test_read_only_destination_is_refused_before_the_work(run_cli, warm, monkeypatch, command):
+    tried("test_read_only_destination_is_refused_before_the_work", command)
+    import forecast.api
+
+    monkeypatch.setattr(forecast.api, "fit_evidence", _no_sampling)  # checked before the fit
+    with tmpfs(warm / "ro", read_only=True) as ro:
+        refused_quickly(run_cli, warm, [command, *FAKE_FIT, "--out", ro / "out"], ("--out",))
+
+
+BAD_DESTINATIONS = {
+    "under a file": lambda root: (root / "file", root / "file" / "out"),
+    "a file": lambda root: (root / "file", root / "file"),
+    "under a file, deeper": lambda root: (root / "file", root / "file" / "a" / "b"),
+}
+
+
+@pytest.mark.parametrize("command", ["run", "export", "sensitivity"])
+@pytest.mark.parametrize("where", list(BAD_DESTINATIONS))
+def test_destination_in_the_way_is_refused_before_the_work(
+    run_cli, warm, monkeypatch, command, where
+):
+    import forecast.api
+
+    tried("test_destination_in_the_way_is_refused_before_the_work", where)
+    monkeypatch.setattr(forecast.api, "fit_evidence", _no_sampling)
+    file, out = BAD_DESTINATIONS[where](warm)
+    file.write_text("precious")
+    refused_quickly(run_cli, warm, [command, *FAKE_FIT, "--out", out], ("--out",))
+    assert file.read_text() == "precious"
+
+
+@pytest.mark.parametrize("out", [".", "..", "home", "a folder of other files"])
+def test_export_force_never_replaces_what_is_not_a_bundle(run_cli, warm, monkeypatch, out):
+    """`export --out . --force` and `--out ..` used to delete the working folder."""
+    tried("test_export_force_never_replaces_what_is_not_a_bundle", out)
+    (warm / "cwd" / "keep.txt").write_text("precious")
+    target = Path(out)
+    if out == "home":
+        target = warm / "home"
+        monkeypatch.setenv("HOME", str(target))
+    elif out == "a folder of other files":
+        target = warm / "documents"
+    if out in ("home", "a folder of other files"):
+        target.mkdir()
+        (target / "keep.txt").write_text("precious")
+    refused_quickly(run_cli, warm, ["export", *FAKE_FIT, "--out", target, "--force"], ("--out",))
+    assert (warm / "cwd" / "keep.txt").read_text() == "precious"
+    if out in ("home", "a folder of other files"):
+        assert (target / "keep.txt").read_text() == "precious"
+
+
+def test_export_force_replaces_only_an_earlier_bundle(run_cli, warm):
+    out = warm / "bundle"
+    code, _, err = run_cli(["export", *FAKE_FIT, "--out", out])
+    assert code == 0, err
+    (out / "notes.txt").write_text("mine")
+    refused_quickly(run_cli, warm, ["export", *FAKE_FIT, "--out", out, "--force"], ("notes.txt",))
+    (out / "notes.txt").unlink()
+    code, _, err = run_cli(["export", *FAKE_FIT, "--out", out, "--force"])
+    assert code == 0, err
+
+
+def test_export_to_an_existing_file_says_it_is_a_file(run_cli, warm):
+    (warm / "file").write_text("x")
+    refused_quickly(run_cli, warm, ["export", *FAKE_FIT, "--out", warm / "file"], ("a file",))
+
+
+# --------------------------------------------------------------------------- the cache folder
+
+
+@pytest.mark.parametrize("how", ["a file", "read-only", "~nouser", "/dev/null", "full disk"])
+def test_unusable_cache_folder_warns_and_still_gives_the_result(run_cli, warm, monkeypatch, how):
+    """The cache is an optimisation: when it cannot be written the run warns once and
+    gives its result (it used to fit, then fail and lose the fit)."""
+    import forecast.fit
+
+    tried("test_unusable_cache_folder_warns_and_still_gives_the_result", how)
+    fitted = {}
+
+    def sample(table, priors, settings, key, use_cache, replace, progress, log):
+        # what _sample does after NUTS: write the entry (here: made-up draws)
+        from test_cache import fake_posterior
+
+        draws = fake_posterior(len(table.enhancement_ids), settings.chains * settings.draws)
+        folder = forecast.cache.write_entry(key, draws, {"enhancement_ids": []})
+        fitted["folder"] = folder
+        from forecast.diagnostics import Diagnostics
+
+        return forecast.fit.Fit(
+            key,
+            draws,
+            table.enhancement_ids,
+            Diagnostics(1.0, 900.0, 800.0, 0, 2, 60),
+            {},
+            folder,
+            False,
+        )
+
+    monkeypatch.setattr(forecast.fit, "_sample", sample)
+    context = contextlib.nullcontext()
+    if how == "a file":
+        (warm / "cachefile").write_text("x")
+        value = warm / "cachefile"
+    elif how == "read-only":
+        context = tmpfs(warm / "rocache", read_only=True)
+        value = warm / "rocache"
+    elif how == "~nouser":
+        value = "~no-such-user-forecast/cache"
+    elif how == "/dev/null":
+        value = "/dev/null"
+    else:
+        context = tmpfs(warm / "fullcache", "64k")
+        value = warm / "fullcache"
+    with context:
+        monkeypatch.setenv("FORECAST_CACHE_DIR", str(value))
+        code, out, err = run_cli(["run", *FAKE_FIT, "--json"])
+    assert code == 0, err
+    assert json.loads(out)["buffer"]["oom"] >= 0
+    assert err.count("warning: the fit cache cannot be written") == 1, err
+    assert fitted["folder"] is None
+
+
+def test_entry_that_is_a_file_is_replaced_not_refit_forever(run_cli, warm, monkeypatch):
+    """fits/<key> a file: the first run refits and replaces it; the next one is warm."""
+    import forecast.fit
+
+    entry = next((warm / "cache" / "fits").iterdir())
+    shutil.rmtree(entry)
+    entry.write_text("x")
+    real_write = forecast.cache.write_entry
+    calls = []
+
+    def sample(table, priors, settings, key, use_cache, replace, progress, log):
+        from test_cache import fake_posterior
+
+        from forecast.diagnostics import Diagnostics
+
+        calls.append(replace)
+        draws = fake_posterior(len(table.enhancement_ids), settings.chains * settings.draws)
+        diagnostics = Diagnostics(1.0, 900.0, 800.0, 0, 2, 60)
+        meta = {
+            "enhancement_ids": list(table.enhancement_ids),
+            "diagnostics": diagnostics.to_dict(),
+            "provenance": {},
+        }
+        folder = real_write(key, draws, meta, replace=replace)
+        return forecast.fit.Fit(key, draws, table.enhancement_ids, diagnostics, {}, folder, False)
+
+    monkeypatch.setattr(forecast.fit, "_sample", sample)
+    for _ in range(2):
+        code, out, err = run_cli(["run", *FAKE_FIT, "--json"])
+        assert code == 0, err
+    assert calls == [True]
+    assert entry.is_dir()
+
+
+# --------------------------------------------------------------------------- validation gaps
+
+
+def test_fixed_bug_two_evals_with_one_name(run_cli, sandbox):
+    """compare used to merge them silently."""
+    data = copy.deepcopy(SCENARIO)
+    data["evals"][1]["name"] = data["evals"][0]["name"]
+    with input_file(sandbox, "scenario.yaml", dump(data)) as path:
+        err = refused_quickly(
+            run_cli, sandbox, ["scenarios", "validate", path], (str(path), "evals[1].name")
+        )
+    assert "duplicate eval name" in err and "evals[0]" in err
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "needle"),
+    [
+        ("published", "9999-12-31", "enhancements[0].published"),
+        ("published", "0001-01-01", "enhancements[0].published"),
+        ("published", "1949-12-31", "enhancements[0].published"),
+        ("reference_date", "9999-12-31", "base_model.reference_date"),
+        ("reference_date", "1900-01-01", "base_model.reference_date"),
+        ("reference_date", "2014-12-31", "base_model.reference_date"),
+    ],
+)
+def test_fixed_bug_dates_far_in_the_past_or_future(run_cli, sandbox, where, value, needle):
+    if where == "published":
+        data, command, name = copy.deepcopy(CATALOGUE), "evidence", "catalogue.yaml"
+        set_in(data, (*EN, "published"), dt.date.fromisoformat(value))
+    else:
+        data, command, name = copy.deepcopy(SCENARIO), "scenarios", "scenario.yaml"
+        set_in(data, ("base_model", "reference_date"), dt.date.fromisoformat(value))
+    with input_file(sandbox, name, dump(data)) as path:
+        refused_quickly(run_cli, sandbox, [command, "validate", path], (str(path), needle))
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "1949-12-31", "2101-01-01"])
+@pytest.mark.parametrize("command", ["run", "backtest"])
+def test_fixed_bug_as_of_far_in_the_past_or_future(run_cli, sandbox, command, value):
+    refused_quickly(run_cli, sandbox, [command, "-q", f"--as-of={value}"], ("--as-of", "2100"))
+
+
+def test_dates_at_the_edges_of_the_range_are_accepted(run_cli, sandbox):
+    data = copy.deepcopy(SCENARIO)
+    set_in(data, ("base_model", "reference_date"), dt.date(2015, 1, 1))
+    with input_file(sandbox, "scenario.yaml", dump(data)) as path:
+        code, out, err = run_cli(["scenarios", "validate", path])
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("column", ["task_id", "successes", "attempts", "notes"])
+def test_fixed_bug_tasks_csv_with_a_repeated_column(tmp_path, column):
+    """The last of two 'attempts' columns used to win silently."""
+    path = tmp_path / "tasks.csv"
+    path.write_text(f"task_id,successes,attempts,notes,{column}\na,1,2,x,3\n", encoding="utf-8")
+    with pytest.raises(InputError, match="appears twice") as info:
+        read_task_results(path)
+    assert info.value.path == f"line 1, column {column}"
+
+
+@pytest.mark.parametrize("value", [True, False, 1.0, "1"])
+@pytest.mark.parametrize("kind", ["scenario", "catalogue"])
+def test_fixed_bug_schema_version_that_is_not_the_number_one(run_cli, sandbox, kind, value):
+    """`schema_version: true` used to pass as 1."""
+    data = copy.deepcopy(SCENARIO if kind == "scenario" else CATALOGUE)
+    data["schema_version"] = value
+    command = "scenarios" if kind == "scenario" else "evidence"
+    with input_file(sandbox, f"{kind}.yaml", dump(data)) as path:
+        refused_quickly(
+            run_cli, sandbox, [command, "validate", path], (str(path), "schema_version")
+        )
+
+
+def test_fixed_bug_user_id_equal_to_a_shipped_combination_id(run_cli, sandbox):
+    """Reported at the line of the user's file, not of the shipped catalogue."""
+    shipped = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    combo = shipped["combinations"][0]["id"]
+    data = copy.deepcopy(CATALOGUE)
+    data["enhancements"][0]["id"] = combo
+    with input_file(sandbox, "catalogue.yaml", dump(data)) as path:
+        err = refused_quickly(
+            run_cli,
+            sandbox,
+            ["evidence", "validate", path],
+            (str(path), "enhancements[0].id"),
+            located_in=path,
+        )
+    assert "combination id" in err

@@ -16,6 +16,41 @@ from forecast.cache import CorruptEntry, entry_dir, key_of, read_entry, write_en
 
 KEY = "ab" * 32
 
+#: The shape of one draw of each posterior variable (n_enh: enhancements in the catalogue).
+SCALARS = (
+    "ceg_global_mean",
+    "category_spread",
+    "enhancement_spread",
+    "scale_slope",
+    "ceg_trend",
+    "composability_within",
+    "composability_between",
+    "benchmark_spread",
+    "observation_noise",
+)
+
+
+def posterior_shapes(n_enh: int, n_cat: int = 5) -> dict[str, tuple[int, ...]]:
+    return dict.fromkeys(SCALARS, ()) | {
+        "category_mean": (n_cat,),
+        "arrival_rate": (n_cat,),
+        "ceg_oom": (n_enh,),
+    }
+
+
+def fake_posterior(n_enh: int, n: int, seed: int = 3) -> dict[str, np.ndarray]:
+    """Made-up posterior draws with every variable a forecast reads (plausible values)."""
+    rng = np.random.default_rng(seed)
+    draws = {
+        name: rng.uniform(0.2, 0.6, (n, *shape)) for name, shape in posterior_shapes(n_enh).items()
+    }
+    draws["ceg_oom"] = rng.normal(1.0, 0.3, (n, n_enh))
+    draws["category_mean"] = rng.normal(1.0, 0.1, (n, 5))
+    draws["arrival_rate"] = np.full((n, 5), 1.5)
+    draws["scale_slope"] = np.zeros(n)
+    draws["ceg_trend"] = np.zeros(n)
+    return draws
+
 
 def sample_draws() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
@@ -197,11 +232,13 @@ WARM_FIT = textwrap.dedent(
     from forecast.fit import FitSettings, fit, fit_key
     from forecast.priors import load_priors
 
+    from test_cache import fake_posterior
+
     table = build_table(load_catalogue())
     priors = load_priors()
-    settings = FitSettings()
+    settings = FitSettings(draws=10, chains=1)
     key = fit_key(table, priors, settings)
-    draws = {"ceg_oom": np.arange(8.0 * len(table.enhancement_ids)).reshape(8, -1)}
+    draws = fake_posterior(len(table.enhancement_ids), 10)
     diagnostics = Diagnostics(1.001, 900.0, 800.0, 0, 4, 1000)
     cache.write_entry(
         key,
@@ -223,7 +260,7 @@ WARM_FIT = textwrap.dedent(
     assert result.provenance == {"fake": True}
     assert result.diagnostics == diagnostics
     assert result.enhancement_ids == table.enhancement_ids
-    assert result.n_draws == 8
+    assert result.n_draws == 10
     np.testing.assert_array_equal(result.draws["ceg_oom"], draws["ceg_oom"])
     loaded = sorted(m for m in ("pymc", "arviz", "pytensor") if m in sys.modules)
     print("LOADED", loaded)
@@ -235,7 +272,9 @@ WARM_FIT = textwrap.dedent(
 
 
 def test_fit_cache_hit_imports_neither_pymc_nor_arviz(cache_dir):
-    env = dict(os.environ, FORECAST_CACHE_DIR=str(cache_dir))
+    tests = os.path.dirname(os.path.abspath(__file__))
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), tests) if p)
+    env = dict(os.environ, FORECAST_CACHE_DIR=str(cache_dir), PYTHONPATH=path)
     proc = subprocess.run(
         [sys.executable, "-c", WARM_FIT],
         capture_output=True,
@@ -287,3 +326,346 @@ def test_write_sweeps_staging_folders_that_killed_writers_left(cache_dir):
     assert not any(folder.exists() for folder in stale)
     assert fresh.exists() and all(folder.exists() for folder in unrelated)
     assert read_entry(KEY) is not None
+
+
+# --------------------------------------------------------------------------- tampering
+
+N_ENH, N_DRAWS = 6, 40
+EXPECTED = posterior_shapes(N_ENH)
+
+
+def reseal(folder, draws=None, posterior: bytes | None = None, meta_change=None):
+    """Rewrite an entry's files *and* their checksums, as a tamperer would."""
+    import hashlib
+    import io
+
+    meta = json.loads((folder / "meta.json").read_text())
+    if draws is not None:
+        buffer = io.BytesIO()
+        np.savez(buffer, **draws)
+        (folder / "draws.npz").write_bytes(buffer.getvalue())
+        meta["draws_sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    if posterior is not None:
+        (folder / "posterior.nc").write_bytes(posterior)
+        meta["files_sha256"]["posterior.nc"] = hashlib.sha256(posterior).hexdigest()
+    if meta_change is not None:
+        meta_change(meta)
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+def good_entry(extra=b"netcdf bytes"):
+    draws = fake_posterior(N_ENH, N_DRAWS)
+    folder = write_entry(
+        KEY, draws, {"v": 1}, extra_writer=lambda t: (t / "posterior.nc").write_bytes(extra)
+    )
+    return folder, draws
+
+
+def test_an_intact_entry_passes_every_check(cache_dir):
+    folder, draws = good_entry()
+    got, meta, _ = read_entry(KEY, EXPECTED, N_DRAWS)
+    assert meta["n_draws"] == N_DRAWS and set(meta["files_sha256"]) == {"posterior.nc"}
+    np.testing.assert_array_equal(got["ceg_oom"], draws["ceg_oom"])
+
+
+def _without(name):
+    return lambda d: d.pop(name)
+
+
+def _set(name, value):
+    return lambda d: d.update({name: value(d[name])})
+
+
+TAMPERING = {
+    "variable removed": (_without("arrival_rate"), "variables differ"),
+    "variable added": (lambda d: d.update(extra=np.zeros(N_DRAWS)), "unexpected variable"),
+    "int dtype": (_set("ceg_oom", lambda a: a.astype(np.int64)), "dtype"),
+    "float32 dtype": (_set("ceg_oom", lambda a: a.astype(np.float32)), "dtype"),
+    "complex dtype": (_set("ceg_oom", lambda a: a.astype(np.complex128)), "dtype"),
+    "NaN draws": (_set("ceg_oom", lambda a: np.where(a > 1, np.nan, a)), "NaN"),
+    "infinite draw": (_set("arrival_rate", lambda a: np.where(a > 0, np.inf, a)), "infinite"),
+    "5 draws": (lambda d: d.update({k: v[:5] for k, v in d.items()}), "shape"),
+    "one variable short": (_set("scale_slope", lambda a: a[:-1]), "shape"),
+    "wrong trailing shape": (_set("category_mean", lambda a: a[:, :2]), "shape"),
+    "scalar made 2-D": (_set("ceg_trend", lambda a: a[:, None]), "shape"),
+    "object array": (_set("ceg_trend", lambda a: a.astype(object)), "pickle"),
+}
+
+
+@pytest.mark.parametrize("change", list(TAMPERING), ids=list(TAMPERING))
+def test_tampered_draws_with_a_matching_checksum_are_refused(cache_dir, change):
+    """A tamperer who rewrites draws.npz *and* its checksum still gets a refit."""
+    folder, draws = good_entry()
+    edit, words = TAMPERING[change]
+    edit(draws)
+    reseal(folder, draws)
+    with pytest.raises(CorruptEntry, match=words):
+        read_entry(KEY, EXPECTED, N_DRAWS)
+
+
+def test_draw_count_recorded_in_meta_must_match(cache_dir):
+    folder, _ = good_entry()
+    reseal(folder, meta_change=lambda m: m.update(n_draws=7))
+    with pytest.raises(CorruptEntry, match="7 draws"):
+        read_entry(KEY, EXPECTED, N_DRAWS)
+    with pytest.raises(CorruptEntry, match="draws"):
+        read_entry(KEY)  # the arrays hold 40, meta says 7
+
+
+def test_a_fit_asked_for_more_draws_does_not_use_a_smaller_entry(cache_dir):
+    good_entry()
+    with pytest.raises(CorruptEntry, match="draws"):
+        read_entry(KEY, EXPECTED, 2 * N_DRAWS)
+
+
+def test_compressed_member_is_refused_before_it_is_inflated(cache_dir):
+    """A zip bomb (a member that inflates to gigabytes) is never decompressed."""
+    import hashlib
+    import zipfile
+
+    folder, _ = good_entry()
+    path = folder / "draws.npz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("ceg_oom.npy", "w", force_zip64=True) as member:
+            for _ in range(64):
+                member.write(b"\0" * (1 << 24))  # 1 GiB of zeros, ~1 MB compressed
+    reseal(
+        folder,
+        meta_change=lambda m: m.update(draws_sha256=hashlib.sha256(path.read_bytes()).hexdigest()),
+    )
+    with pytest.raises(CorruptEntry, match="stored"):
+        read_entry(KEY, EXPECTED, N_DRAWS)
+
+
+def test_header_declaring_a_huge_array_allocates_nothing(cache_dir):
+    import hashlib
+    import io
+    import zipfile
+
+    folder, _ = good_entry()
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**9, N_ENH)}
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, header)
+    blob = io.BytesIO()
+    with zipfile.ZipFile(blob, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("ceg_oom.npy", buffer.getvalue() + b"\0" * 64)
+    (folder / "draws.npz").write_bytes(blob.getvalue())
+    digest = hashlib.sha256(blob.getvalue()).hexdigest()
+    reseal(folder, meta_change=lambda m: m.update(draws_sha256=digest))
+    for expected in (EXPECTED, None):
+        with pytest.raises(CorruptEntry, match="shape|shorter"):
+            read_entry(KEY, expected, N_DRAWS if expected else None)
+
+
+def test_posterior_nc_is_checksummed(cache_dir):
+    folder, _ = good_entry()
+    (folder / "posterior.nc").write_bytes(b"something else")
+    with pytest.raises(CorruptEntry, match="posterior.nc"):
+        read_entry(KEY, EXPECTED, N_DRAWS)
+
+
+def test_meta_cannot_point_outside_the_entry(cache_dir):
+    folder, _ = good_entry()
+    reseal(folder, meta_change=lambda m: m["files_sha256"].update({"../../x": "0" * 64}))
+    with pytest.raises(CorruptEntry, match="unexpected file"):
+        read_entry(KEY, EXPECTED, N_DRAWS)
+
+
+@pytest.mark.parametrize("name", ["draws.npz", "meta.json", "posterior.nc"])
+def test_links_in_an_entry_are_never_followed(cache_dir, tmp_path, name):
+    """A link to a file with the very same bytes (so every checksum matches) is refused."""
+    folder, _ = good_entry()
+    elsewhere = tmp_path / f"elsewhere-{name}"
+    elsewhere.write_bytes((folder / name).read_bytes())
+    (folder / name).unlink()
+    (folder / name).symlink_to(elsewhere)
+    with pytest.raises(CorruptEntry, match="link|cannot be opened"):
+        read_entry(KEY, EXPECTED, N_DRAWS)
+
+
+def test_an_entry_folder_that_is_a_link_is_refused(cache_dir, tmp_path):
+    folder, _ = good_entry()
+    moved = tmp_path / "moved-entry"
+    folder.rename(moved)
+    folder.symlink_to(moved)
+    with pytest.raises(CorruptEntry, match="symbolic link"):
+        read_entry(KEY, EXPECTED, N_DRAWS)
+
+
+def test_an_entry_that_is_a_file_is_refused(cache_dir):
+    folder, _ = good_entry()
+    import shutil
+
+    shutil.rmtree(folder)
+    folder.write_text("x")
+    with pytest.raises(CorruptEntry, match="not a folder"):
+        read_entry(KEY, EXPECTED, N_DRAWS)
+    assert write_entry(KEY, fake_posterior(N_ENH, N_DRAWS), {}, replace=True) == folder
+    assert read_entry(KEY, EXPECTED, N_DRAWS) is not None
+
+
+@pytest.mark.parametrize("what", ["folder", "draws.npz", "meta.json", "posterior.nc"])
+def test_entries_others_could_write_are_refused(cache_dir, what):
+    folder, _ = good_entry()
+    path = folder if what == "folder" else folder / what
+    path.chmod(path.stat().st_mode | 0o020)
+    with pytest.raises(CorruptEntry, match="written by other users"):
+        read_entry(KEY, EXPECTED, N_DRAWS)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+@pytest.mark.parametrize("what", ["folder", "draws.npz", "posterior.nc"])
+def test_entries_owned_by_another_user_are_refused(cache_dir, what):
+    folder, _ = good_entry()
+    path = folder if what == "folder" else folder / what
+    os.chown(path, 12345, 12345)
+    with pytest.raises(CorruptEntry, match="owned by another user"):
+        read_entry(KEY, EXPECTED, N_DRAWS)
+
+
+def test_entries_are_private_whatever_the_umask(cache_dir):
+    old = os.umask(0)
+    try:
+        folder, _ = good_entry()
+    finally:
+        os.umask(old)
+    for path in [folder, *folder.iterdir()]:
+        assert not path.stat().st_mode & 0o022, path
+    assert read_entry(KEY, EXPECTED, N_DRAWS) is not None
+
+
+def test_copy_file_verifies_while_copying(cache_dir, tmp_path):
+    good_entry(extra=b"the posterior")
+    cache.copy_file(KEY, "posterior.nc", tmp_path / "copy.nc")
+    assert (tmp_path / "copy.nc").read_bytes() == b"the posterior"
+
+
+def test_copy_file_never_copies_through_a_link(cache_dir, tmp_path):
+    """The symlink-to-/etc/shadow attack: even with a matching checksum, nothing is copied."""
+    import hashlib
+
+    folder, _ = good_entry()
+    secret = tmp_path / "shadow"
+    secret.write_bytes(b"TOP SECRET")
+    (folder / "posterior.nc").unlink()
+    (folder / "posterior.nc").symlink_to(secret)
+    digest = hashlib.sha256(b"TOP SECRET").hexdigest()
+    reseal(folder, meta_change=lambda m: m["files_sha256"].update({"posterior.nc": digest}))
+    with pytest.raises(CorruptEntry):
+        cache.copy_file(KEY, "posterior.nc", tmp_path / "copy.nc")
+    assert not (tmp_path / "copy.nc").exists()
+
+
+def test_copy_file_removes_a_copy_that_fails_its_checksum(cache_dir, tmp_path):
+    folder, _ = good_entry()
+    (folder / "posterior.nc").write_bytes(b"changed after the write")
+    with pytest.raises(CorruptEntry, match="checksum"):
+        cache.copy_file(KEY, "posterior.nc", tmp_path / "copy.nc")
+    assert not (tmp_path / "copy.nc").exists()
+
+
+# --------------------------------------------------------------------------- unusable cache
+
+
+def _warnings_of(action):
+    import warnings
+
+    from forecast.errors import ForecastWarning
+
+    cache.reset_warnings()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = action()
+    return result, [str(w.message) for w in caught if issubclass(w.category, ForecastWarning)]
+
+
+def test_a_cache_folder_that_is_a_file_warns_once_and_is_a_miss(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "file"))
+
+    def both():
+        return read_entry(KEY), write_entry(KEY, {"x": np.zeros(3)}, {}), read_entry(KEY)
+
+    results, warned = _warnings_of(both)
+    assert results == (None, None, None)
+    assert len(warned) == 1 and "cannot be written" in warned[0]
+
+
+@pytest.mark.parametrize("value", ["~no-such-user-forecast/x", "~no-such-user-forecast"])
+def test_an_unexpandable_cache_folder_warns_and_is_a_miss(monkeypatch, value):
+    monkeypatch.setenv("FORECAST_CACHE_DIR", value)
+    (hit, written), warned = _warnings_of(
+        lambda: (read_entry(KEY), write_entry(KEY, {"x": np.zeros(3)}, {}))
+    )
+    assert hit is None and written is None
+    assert len(warned) == 1 and "FORECAST_CACHE_DIR" in warned[0]
+
+
+def test_a_miss_says_before_the_fit_that_the_cache_cannot_be_written(tmp_path, monkeypatch):
+    """Read-only: the warning comes from read_entry, i.e. before any sampling starts."""
+    import errno
+
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp_path))
+
+    monkeypatch.setattr(cache.os, "mkdir", read_only)
+    hit, warned = _warnings_of(lambda: read_entry(KEY))
+    assert hit is None
+    assert len(warned) == 1 and "Read-only" in warned[0]
+
+
+def test_a_nearly_full_disk_skips_the_write_before_the_netcdf_writer(cache_dir, monkeypatch):
+    """HDF5 can crash on a full disk: the free space is checked before it is called."""
+    import collections
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(cache.shutil, "disk_usage", lambda p: usage(1 << 30, 1 << 30, 4096))
+    called = []
+    folder, warned = _warnings_of(
+        lambda: write_entry(KEY, fake_posterior(N_ENH, N_DRAWS), {}, extra_writer=called.append)
+    )
+    assert folder is None and called == []
+    assert len(warned) == 1 and "MiB free" in warned[0]
+    assert not (cache_dir / "fits").exists() or os.listdir(cache_dir / "fits") == []
+
+
+def test_a_write_failing_for_lack_of_space_warns_and_leaves_nothing(cache_dir):
+    import errno
+
+    def full(tmp):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    folder, warned = _warnings_of(
+        lambda: write_entry(KEY, fake_posterior(N_ENH, N_DRAWS), {}, extra_writer=full)
+    )
+    assert folder is None and len(warned) == 1 and "No space" in warned[0]
+    assert os.listdir(cache_dir / "fits") == []
+
+
+# --------------------------------------------------------------------------- fit's contract
+
+
+def test_fit_checks_exactly_the_variables_the_model_stores(cache_dir, monkeypatch):
+    """fit() names the posterior variables itself (importing model.py would import PyMC on
+    the warm path); they must be model.POSTERIOR_VARIABLES, with one draw's shape each."""
+    import forecast.fit
+    from forecast.evidence import build_table, load_catalogue
+    from forecast.model import POSTERIOR_VARIABLES
+    from forecast.priors import load_priors
+
+    seen = {}
+
+    def spy(key, expected=None, n_draws=None):
+        seen.update(expected=expected, n_draws=n_draws)
+        return None
+
+    monkeypatch.setattr(cache, "read_entry", spy)
+    monkeypatch.setattr(forecast.fit, "_sample", lambda *a, **k: "sampled")
+    table = build_table(load_catalogue())
+    settings = forecast.fit.FitSettings(draws=30, chains=3)
+    assert forecast.fit.fit(table, load_priors(), settings) == "sampled"
+    assert set(seen["expected"]) == set(POSTERIOR_VARIABLES)
+    assert seen["expected"] == posterior_shapes(len(table.enhancement_ids))
+    assert seen["n_draws"] == 90

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecast.table import build_table
 from forecast.fit import FitSettings, fit
 from forecast.priors import load_priors
 from forecast.schemas import Catalogue
 from forecast.synthetic import simulate_catalogue
+from forecast.table import build_table
 
 SMALL = FitSettings(draws=300, tune=300, chains=2, seed=11)
 

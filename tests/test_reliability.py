@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_cache import fake_posterior
 
 import forecast.fit
 from forecast.cache import entry_dir, read_entry, write_entry
@@ -295,24 +296,10 @@ def _killed_command(cache_dir, tmp_path, stage, argv) -> None:
     _kill_when_ready(script, ready, cache_dir, tmp_path, timeout=240)
 
 
-def _full_fake_entry(table, priors, settings, n=200) -> Path:
+def _full_fake_entry(table, priors, settings) -> Path:
     """A cache entry with every variable a forecast reads (made-up draws, diagnostics ok)."""
-    rng = np.random.default_rng(3)
-    n_enh, n_cat = len(table.enhancement_ids), 5
-    draws = {
-        "ceg_global_mean": rng.normal(1.0, 0.1, n),
-        "category_mean": rng.normal(1.0, 0.1, (n, n_cat)),
-        "category_spread": np.full(n, 0.2),
-        "enhancement_spread": np.full(n, 0.3),
-        "ceg_oom": rng.normal(1.0, 0.3, (n, n_enh)),
-        "scale_slope": np.zeros(n),
-        "ceg_trend": np.zeros(n),
-        "composability_within": rng.uniform(0.2, 0.6, n),
-        "composability_between": rng.uniform(0.4, 0.8, n),
-        "arrival_rate": np.full((n, n_cat), 1.5),
-        "benchmark_spread": np.full(n, 0.2),
-        "observation_noise": np.full(n, 0.3),
-    }
+    n = settings.chains * settings.draws
+    draws = fake_posterior(len(table.enhancement_ids), n)
     return write_entry(
         forecast.fit.fit_key(table, priors, settings),
         draws,
@@ -374,10 +361,9 @@ def fake_sampler(monkeypatch):
 def _cached_fit(table, priors, settings) -> Path:
     """A valid cache entry for this table, priors and settings (fake draws)."""
     key = forecast.fit.fit_key(table, priors, settings)
-    n = len(table.enhancement_ids)
     return write_entry(
         key,
-        {"ceg_oom": np.arange(8.0 * n).reshape(8, n)},
+        fake_posterior(len(table.enhancement_ids), settings.chains * settings.draws),
         {
             "enhancement_ids": list(table.enhancement_ids),
             "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 4, 1000).to_dict(),
@@ -544,12 +530,16 @@ def test_every_yaml_loader_is_a_safe_one():
 
 
 def test_every_numpy_load_refuses_pickles():
+    """Every np.load / np.lib.format.read_array passes allow_pickle=False."""
     calls = [
         (path, m.group(0))
         for path, text in _sources().items()
-        for m in re.finditer(r"\bnp\.load\((?:[^()]|\([^()]*\))*\)", text)
+        for m in re.finditer(
+            r"\b(?:np\.load|np\.lib\.format\.read_array|read_array)\((?:[^()]|\([^()]*\))*\)",
+            text,
+        )
     ]
-    assert calls, "expected np.load in forecast/cache.py"
+    assert calls, "expected a numpy array reader in forecast/cache.py"
     for path, call in calls:
         assert "allow_pickle=False" in call, f"{path}: {call}"
 
@@ -651,3 +641,107 @@ def test_light_commands_import_no_sampler(cache_dir, tmp_path, argv):
     assert report["printed"] > 0
     assert report["heavy"] == [], f"{argv} imported {report['heavy']}"
     assert not (cache_dir / "fits").exists()  # nothing was fitted or cached either
+
+
+# --------------------------------------------------------------------------- (g) terminals
+
+FIT_OPTIONS = ["--fit-draws", "60", "--fit-tune", "10", "--chains", "2", "-q"]
+
+
+@pytest.fixture
+def small_warm_fit(cache_dir, table_and_priors):
+    """A valid cached fit for FIT_OPTIONS (made-up draws): commands run without sampling."""
+    from forecast.fit import FitSettings
+
+    return _full_fake_entry(*table_and_priors, FitSettings(draws=60, tune=10, chains=2))
+
+
+def _run(cache_dir, tmp_path, argv, **env):
+    return subprocess.run(
+        [sys.executable, "-m", "forecast", *map(str, argv)],
+        capture_output=True,
+        env=_env(cache_dir) | env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+@pytest.mark.parametrize(
+    "argv",
+    [["run", *FIT_OPTIONS], ["evidence", "list", *FIT_OPTIONS], ["scenarios", "show", "x"]],
+    ids=["run", "evidence-list", "scenarios-show"],
+)
+def test_a_terminal_without_utf8_gets_output_not_a_traceback(
+    cache_dir, tmp_path, small_warm_fit, encoding, argv
+):
+    """PYTHONIOENCODING=ascii forecast run used to die on the first box-drawing character;
+    characters the terminal lacks are now replaced."""
+    if argv[-1] == "x":
+        argv = ["scenarios", "show", "frontier-api"]
+    proc = _run(cache_dir, tmp_path, argv, PYTHONIOENCODING=encoding)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    assert b"Traceback" not in proc.stderr
+    proc.stdout.decode(encoding)  # every byte is in the terminal's encoding
+    assert len(proc.stdout) > 200
+
+
+def test_emitted_records_in_an_ascii_terminal_stay_exact(cache_dir, tmp_path):
+    """Non-ASCII names are written as YAML escapes, never replaced by '?'."""
+    import yaml
+
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "model,compute_flop,enhanced,score\nsmäll,1e22,false,20\nmïd,1e23,false,30\n"
+        "large,1e24,false,40\ntööl,1e22,true,35\n",
+        encoding="utf-8",
+    )
+    proc = _run(
+        cache_dir,
+        tmp_path,
+        ["ceg", "estimate", path, "--emit-record", "x"],
+        PYTHONIOENCODING="ascii",
+    )
+    assert proc.returncode == 0, proc.stderr
+    (record,) = yaml.safe_load(proc.stdout.decode("ascii"))
+    assert "tööl" in record["notes"]
+
+
+def test_a_fifo_as_input_never_blocks_a_real_process(cache_dir, tmp_path):
+    """The whole program, not just the reader: a FIFO scenario exits 2 at once."""
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    proc = _run(cache_dir, tmp_path, ["run", "-q", fifo])  # timeout=120 would fail the test
+    assert proc.returncode == 2
+    assert b"named pipe" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_an_unwritable_cache_folder_is_known_before_the_fit(cache_dir, tmp_path):
+    """FORECAST_CACHE_DIR a file: the warning comes before any sampling starts (the run is
+    killed at the start of the fit, and the warning is already out)."""
+    (tmp_path / "cachefile").write_text("x")
+    script = textwrap.dedent(
+        """
+        import sys
+        import forecast.fit
+        from forecast.cli.app import main
+
+        def stop(*args, **kwargs):
+            sys.stderr.write("SAMPLING STARTS\\n")
+            sys.exit(9)
+
+        forecast.fit._sample = stop
+        main(sys.argv[1:])
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "run", "-q"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path / "cachefile"),
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 9
+    warning = proc.stderr.find("the fit cache cannot be written")
+    assert 0 <= warning < proc.stderr.find("SAMPLING STARTS"), proc.stderr

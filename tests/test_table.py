@@ -118,7 +118,9 @@ def test_shipped_no_gain_and_independent_rows(shipped):
     assert not table.continuous[table.no_gain].any()
     # independent re-measurements (seed 001 Appendix B, METR) carry the flag
     assert table.independent.sum() >= 8
-    labels = [label for label, flag in zip(table.row_labels, table.independent) if flag]
+    labels = [
+        label for label, flag in zip(table.row_labels, table.independent, strict=True) if flag
+    ]
     assert any("lanham" in label or "chain_of_thought" in label for label in labels)
 
 

@@ -54,21 +54,68 @@ def _root(
     """Bayesian forecasts of post-training enhancement uplift and safety buffers."""
 
 
+def _tolerant_streams() -> None:
+    """Never fail on a character the terminal's encoding lacks (``PYTHONIOENCODING=ascii``,
+    a Latin-1 terminal, an undecodable file name): replace it instead. Rich draws its
+    tables with ASCII when the encoding is not UTF-8."""
+    for stream, errors in ((sys.stdout, "replace"), (sys.stderr, "backslashreplace")):
+        try:
+            stream.reconfigure(errors=errors)
+        except (AttributeError, ValueError, OSError):  # not a text stream we can change
+            pass
+
+
+def _show_warnings() -> None:
+    """Print :class:`ForecastWarning` as ``warning: ...`` on stderr (the library warns
+    once per message and run; call inside ``warnings.catch_warnings``)."""
+    from forecast import cache
+    from forecast.cli.common import err, shown
+    from forecast.errors import ForecastWarning
+
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ForecastWarning):
+            err.print(f"[bold yellow]warning:[/] {shown(str(message))}", soft_wrap=True)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    cache.reset_warnings()
+    warnings.showwarning = show
+    warnings.simplefilter("always", ForecastWarning)
+
+
+def _usage_error(exc) -> None:
+    """Click's usage message, with the user's text in it made printable."""
+    from forecast.errors import printable
+
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        print(ctx.get_usage(), file=sys.stderr)
+        if ctx.command.get_help_option(ctx) is not None:
+            print(f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.", file=sys.stderr)
+        print(file=sys.stderr)
+    print(f"Error: {printable(exc.format_message(), 2000)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and map errors to exit codes."""
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*BLAS.*")
+    _tolerant_streams()
     from forecast.cli.common import err
 
     try:
-        code = app(args=argv, standalone_mode=False)
+        with warnings.catch_warnings():
+            _show_warnings()
+            code = app(args=argv, standalone_mode=False)
     except ForecastError as exc:
         from rich.markup import escape
 
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except click_exceptions.UsageError as exc:
-        exc.show(file=sys.stderr)
+        _usage_error(exc)
         sys.exit(2)
     except click_exceptions.ClickException as exc:
         exc.show(file=sys.stderr)

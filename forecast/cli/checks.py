@@ -12,20 +12,18 @@ from forecast.cli import common as c
 from forecast.cli.run import ActorOpt, ConfidenceOpt, HorizonOpt, ScenarioArg
 
 
-def _result(scenario, horizon, confidence, actor, seed, fit: dict):
-    """The forecast the checks start from (diagnostics checked, refused under --strict)."""
-    from forecast import api
-
-    result = api.run_scenario(
+def _result(scenario, horizon, confidence, actor, seed, fit: dict, copies: int = 1):
+    """The forecast the checks start from (work checked first; diagnostics checked after,
+    refused under --strict)."""
+    return c.forecast_with_options(
         scenario,
+        seed=seed,
+        copies=copies,
+        fit=fit,
         horizon_months=horizon,
         confidence=confidence,
         actor=actor,
-        seed=seed,
-        **c.fit_arguments(fit),
     )
-    c.check_diagnostics(result.fitted.fit.diagnostics, fit["strict"], fit["quiet"])
-    return result
 
 
 @c.with_fit_options
@@ -40,12 +38,15 @@ def priors_check(
 ):
     """Prior predictive check: the uplift the priors alone imply, beside the posterior's."""
     from forecast import api
+    from forecast.export import check_finite
     from forecast.units import fmt_both
 
-    doc = api.prior_check(_result(scenario, horizon, confidence, actor, seed, fit))
+    doc = api.prior_check(_result(scenario, horizon, confidence, actor, seed, fit, copies=2))
+    check_finite(doc)
     if json:
         c.emit_json(doc)
         return
+    doc = c.shown(doc)
     table = Table(
         title=f"Prior predictive check ({doc['scenario']}): uplift in OOM, priors "
         "alone vs after the evidence"
@@ -86,30 +87,36 @@ def sensitivity(
 ):
     """Rank every prior by how far tightening, widening or shifting it moves the buffer."""
     from forecast import api
+    from forecast.export import check_finite
+    from forecast.files import check_output_folder
 
-    doc = api.prior_sensitivity(_result(scenario, horizon, confidence, actor, seed, fit))
     if out is not None:
-        import os
+        check_output_folder(out, "--out")  # before the work
+    doc = api.prior_sensitivity(_result(scenario, horizon, confidence, actor, seed, fit))
+    check_finite(doc)
+    if out is not None:
+        import io
 
         from forecast import plots
+        from forecast.files import os_error, write_files
 
-        out.mkdir(parents=True, exist_ok=True)
-        tmp_png = out / f".tornado.{os.getpid()}.png"
+        png = io.BytesIO()
+        plots.tornado_chart(
+            doc["priors"],
+            doc["buffer_oom"],
+            png,
+            f"Sensitivity of the buffer ({doc['scenario']}, "
+            f"{doc['confidence']:.0%}, {doc['horizon_months']} months)",
+        )
         try:
-            plots.tornado_chart(
-                doc["priors"],
-                doc["buffer_oom"],
-                tmp_png,
-                f"Sensitivity of the buffer ({doc['scenario']}, "
-                f"{doc['confidence']:.0%}, {doc['horizon_months']} months)",
-            )
-            os.replace(tmp_png, out / "tornado.png")
-        finally:
-            tmp_png.unlink(missing_ok=True)
+            write_files(out, {"tornado.png": png.getvalue()})
+        except OSError as exc:
+            raise os_error(exc, out, "--out") from None
         c.note(f"wrote {out / 'tornado.png'}", fit["quiet"])
     if json:
         c.emit_json(doc)
         return
+    doc = c.shown(doc)
     table = Table(
         title=f"Sensitivity of the buffer ({doc['buffer_oom']:.2f} OOM at "
         f"{doc['confidence']:.0%}, {doc['horizon_months']} months), largest "
@@ -167,12 +174,15 @@ def backtest(
     """Forecast from a past date and set the forecast beside what was measured later."""
     from forecast import api
     from forecast.cli.run import parse_date
+    from forecast.export import check_finite
 
     doc = api.backtest(parse_date(as_of), scenario, seed=seed, **c.fit_arguments(fit))
+    check_finite(doc)
     c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
     if json:
         c.emit_json(doc)
         return
+    doc = c.shown(doc)
     c.out.print(
         f"backtest of [bold]{doc['scenario']}[/] from {doc['as_of']}: the catalogue cut "
         f"there holds {doc['catalogue_enhancements']} enhancements"

@@ -12,10 +12,30 @@ from rich.console import Console
 from forecast.errors import DiagnosticsError, InputError
 from forecast.fit import FitSettings
 
-out = Console(highlight=False, soft_wrap=False)
+# emoji=False: ":warning:" in a user's title stays text; highlight=False: no colouring guesses.
+out = Console(highlight=False, soft_wrap=False, emoji=False)
 if not out.is_terminal:  # piped or captured: wide enough for the tables
-    out = Console(highlight=False, soft_wrap=False, width=130)
-err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False, soft_wrap=False, width=130, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
+
+
+def shown(value):
+    """``value`` (a document of dicts, lists and strings) ready to print with Rich: every
+    string has its markup escaped and its control characters shown as escapes, so a
+    title like ``oops [/]`` or ``[link=...]`` prints as written and a terminal escape in
+    a name is never sent to the terminal. Numbers and other values are unchanged."""
+    from rich.markup import escape
+
+    from forecast.errors import printable
+
+    if isinstance(value, str):
+        return escape(printable(value, keep_newlines=True))
+    if isinstance(value, dict):
+        return {shown(k): shown(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(shown(v) for v in value)
+    return value
+
 
 # Options shared by several commands (Typer reads them from the signature).
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -39,16 +59,43 @@ PriorOpt = Annotated[
         show_default=False,
     ),
 ]
+#: Work limits of the options that size work (docs/reliability.md): each is checked before
+#: any work starts, so the largest allowed value still runs in bounded time and memory.
+MAX_SEED = 2**32 - 1
+MAX_FIT_DRAWS = 50_000
+MAX_FIT_TUNE = 50_000
+MAX_CHAINS = 16
+#: chains x draws per chain: the posterior draws held in memory and in the cache.
+MAX_POSTERIOR_DRAWS = 100_000
+#: forecast draws x time steps of the simulation (about 200 bytes and 5 microseconds each).
+MAX_DRAW_STEPS = 2_500_000
+#: forecast draws x tasks of one per-task eval (about 30 bytes each).
+MAX_DRAW_TASKS = 10_000_000
+
 SeedOpt = Annotated[
-    int, typer.Option("--seed", help="Seed of the forecast's random draws (the fit: --fit-seed).")
+    int,
+    typer.Option(
+        "--seed",
+        min=0,
+        max=MAX_SEED,
+        help="Seed of the forecast's random draws (the fit: --fit-seed).",
+    ),
 ]
-FitSeedOpt = Annotated[int, typer.Option("--fit-seed", help="Seed of the NUTS fit.")]
+FitSeedOpt = Annotated[
+    int, typer.Option("--fit-seed", min=0, max=MAX_SEED, help="Seed of the NUTS fit.")
+]
 NoCacheOpt = Annotated[
     bool, typer.Option("--no-cache", help="Refit; neither read nor write the cache.")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 3 if the fit fails diagnostics.")]
 FitDrawsOpt = Annotated[
-    int, typer.Option("--fit-draws", min=10, help="NUTS draws per chain (after tuning).")
+    int,
+    typer.Option(
+        "--fit-draws",
+        min=10,
+        max=MAX_FIT_DRAWS,
+        help="NUTS draws per chain (after tuning); chains x draws at most 100,000.",
+    ),
 ]
 ProfileOpt = Annotated[
     str | None,
@@ -75,8 +122,11 @@ ScaleOpt = Annotated[
         show_default=False,
     ),
 ]
-FitTuneOpt = Annotated[int, typer.Option("--fit-tune", min=0, help="NUTS tuning steps per chain.")]
-ChainsOpt = Annotated[int, typer.Option("--chains", min=1, max=16, help="NUTS chains.")]
+FitTuneOpt = Annotated[
+    int,
+    typer.Option("--fit-tune", min=0, max=MAX_FIT_TUNE, help="NUTS tuning steps per chain."),
+]
+ChainsOpt = Annotated[int, typer.Option("--chains", min=1, max=MAX_CHAINS, help="NUTS chains.")]
 
 MeasurementsOpt = Annotated[
     Path | None,
@@ -142,6 +192,7 @@ def fit_arguments(fit: dict) -> dict:
     """Keyword arguments of ``forecast.api.run_scenario`` (and the functions that pass theirs
     on to it) from the fit options (and the scenario options, where the command has them)."""
     quiet = fit["quiet"]
+    check_fit_size(fit)
     reporter = FitReporter(quiet)
     scenario_options = {
         key: fit[option]
@@ -165,6 +216,17 @@ def fit_arguments(fit: dict) -> dict:
         log=reporter.log,
         on_progress=None if quiet else reporter.progress,
     )
+
+
+def check_fit_size(fit: dict) -> None:
+    """Refuse more than :data:`MAX_POSTERIOR_DRAWS` posterior draws (chains x draws)."""
+    total = fit["chains"] * fit["fit_draws"]
+    if total > MAX_POSTERIOR_DRAWS:
+        raise InputError(
+            f"--chains {fit['chains']} x --fit-draws {fit['fit_draws']} = {total:,} posterior "
+            f"draws, above the limit of {MAX_POSTERIOR_DRAWS:,} (memory and cache size)",
+            "--fit-draws",
+        )
 
 
 class FitReporter:
@@ -248,7 +310,64 @@ def parse_overrides(items: list[str] | None) -> dict[str, str]:
 
 def note(message: str, quiet: bool = False) -> None:
     if not quiet:
-        err.print(f"[dim]{message}[/dim]")
+        err.print(f"[dim]{shown(message)}[/dim]")
+
+
+def check_work(inputs, draws: int | None, fit: dict, copies: int = 1) -> None:
+    """Refuse, before any work, a forecast too large for the work limits.
+
+    The forecast simulates ``draws`` (default: chains x draws per chain) over every time
+    step up to the horizon (and the policies' re-evaluation periods), and compares each
+    draw with every task of each per-task eval; ``copies`` counts simulations held at
+    once (the prior check holds two). Limits: :data:`MAX_DRAW_STEPS` draws x steps and
+    :data:`MAX_DRAW_TASKS` draws x tasks, documented in docs/reliability.md.
+
+    Raises
+    ------
+    InputError
+        Naming the options that size the work and the largest value that fits.
+    """
+    from forecast.policies import policy_months
+    from forecast.simulate import time_grid
+
+    check_fit_size(fit)
+    sc = inputs.scenario
+    months = sc.horizon_months
+    steps = len(time_grid(months, sc.step_months, policy_months(inputs.policies)))
+    n = draws if draws is not None else fit["chains"] * fit["fit_draws"]
+    what = f"{n:,} draws" + ("" if draws is not None else " (one per posterior draw)")
+    option = "--draws" if draws is not None or copies > 1 else "--draws / --fit-draws"
+    if n * steps * copies > MAX_DRAW_STEPS:
+        most = MAX_DRAW_STEPS // (steps * copies)
+        raise InputError(
+            f"{what} x {steps} time steps (horizon {months} months)"
+            + (f" x {copies} simulations" if copies > 1 else "")
+            + f" is above the limit of {MAX_DRAW_STEPS:,}: use at most {most:,} draws at "
+            "this horizon, or a shorter --horizon",
+            option,
+        )
+    for spec, tasks in zip(sc.evals, inputs.tasks, strict=True):
+        if tasks is not None and n * len(tasks.task_ids) > MAX_DRAW_TASKS:
+            count = len(tasks.task_ids)
+            raise InputError(
+                f"{what} x {count:,} tasks of eval {spec.name!r} is above the limit "
+                f"of {MAX_DRAW_TASKS:,}: use at most {MAX_DRAW_TASKS // count:,} draws",
+                option,
+            )
+
+
+def forecast_with_options(scenario, *, draws=None, seed=0, copies=1, fit: dict, **resolve_options):
+    """Resolve a scenario with the command's options, check the work it sizes, and forecast
+    it (diagnostics checked, refused under --strict): what every forecasting command does."""
+    from forecast import api
+
+    arguments = fit_arguments(fit)
+    run_options = {k: arguments.pop(k) for k in ("settings", "use_cache", "log", "on_progress")}
+    inputs = api.resolve(scenario, **resolve_options, **arguments)
+    check_work(inputs, draws, fit, copies)
+    result = api.forecast(inputs, seed=seed, draws=draws, **run_options)
+    check_diagnostics(result.fitted.fit.diagnostics, fit["strict"], fit["quiet"])
+    return result
 
 
 def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:

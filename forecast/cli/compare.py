@@ -53,7 +53,11 @@ def compare(
         policy=policy,
         policies=policies,
     )
+    from forecast.export import check_finite
+
     docs = [report.result_document(forecast_result(s, **options, **fit)) for s in scenarios]
+    for d in docs:
+        check_finite(d, d["scenario"])
     summary = [
         {
             "scenario": d["scenario"],
@@ -93,6 +97,7 @@ def compare(
     if json:
         c.emit_json({"scenarios": summary})
         return
+    summary = c.shown(summary)
     table = Table(title="Scenarios side by side")
     table.add_column("")
     for s in summary:
@@ -159,12 +164,9 @@ def export(
 ):
     """Write a risk-assessment bundle: report.md, results.json, uplift.csv, PNGs, posterior.nc."""
     from forecast import report
-    from forecast.errors import InputError
-    from forecast.export import BUNDLE_FILES, write_bundle
-    from forecast.files import exists
+    from forecast.export import BUNDLE_FILES, check_bundle_folder, write_bundle
 
-    if exists(out, "folder") and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise InputError("folder is not empty (use --force to replace it)", str(out), "--out")
+    check_bundle_folder(out, force)  # before the work: a bad --out wastes no fit
     result = forecast_result(
         scenario,
         horizon=horizon,
@@ -182,4 +184,4 @@ def export(
     if json:
         c.emit_json({"out": str(out), "files": list(BUNDLE_FILES)})
         return
-    c.out.print(f"[green]wrote[/] {out}/: " + ", ".join(BUNDLE_FILES))
+    c.out.print(f"[green]wrote[/] {c.shown(str(out))}/: " + ", ".join(BUNDLE_FILES))

@@ -102,14 +102,19 @@ def list_(
     else:
         fitted = _posterior(fit)
         catalogue, posterior = fitted.catalogue, fitted.fit
+    from forecast.export import check_finite
+
     rows = api.enhancement_rows(catalogue, posterior, at_flop=at_flop)
+    hyper = api.hyperparameter_summary(posterior) if posterior is not None else None
+    check_finite({"enhancements": rows, "hyperparameters": hyper})
     if json:
         doc = {"enhancements": rows}
         if posterior is not None:
-            doc["hyperparameters"] = api.hyperparameter_summary(posterior)
+            doc["hyperparameters"] = hyper
             doc["diagnostics"] = posterior.diagnostics.to_dict()
         c.emit_json(doc)
         return
+    rows = c.shown(rows)
     table = Table(
         title="Post-training enhancements: published CEG figures and posterior",
         caption=LIST_CAPTION,
@@ -136,7 +141,7 @@ def list_(
         table.add_row(*cells)
     c.out.print(table)
     if posterior is not None:
-        _print_hyper(api.hyperparameter_summary(posterior), posterior.diagnostics)
+        _print_hyper(hyper, posterior.diagnostics)
 
 
 def _print_hyper(hyper: dict, diagnostics) -> None:
@@ -185,12 +190,16 @@ def show(
             " (see 'forecast evidence list --no-posterior')",
             path="ID",
         )
+    from forecast.export import check_finite
+
     posterior = None if no_posterior else _posterior(fit, catalogue).fit
     rows = api.enhancement_rows(catalogue, posterior, at_flop=at_flop)
     row = next(r for r in rows if r["id"] == enhancement_id)
+    check_finite(row, enhancement_id)
     if json:
         c.emit_json(row)
         return
+    row = c.shown(row)
     origin = "" if row["origin"] == "seed" else f", origin: {row['origin']}"
     c.out.print(
         f"[bold]{row['name']}[/] ({row['id']}): {row['category']}, published "
@@ -234,7 +243,7 @@ def show(
     for o in row["observations"] + row["combinations"]:
         label = o["benchmark"]
         if "members" in o:
-            label += f" [{' + '.join(o['members'])}"
+            label += f" \\[{' + '.join(o['members'])}"
             label += f" over {' + '.join(o['baseline'])}]" if o["baseline"] else "]"
         flop = f"{o['base_compute_flop']:.1e}" if o["base_compute_flop"] else "-"
         notes = o["notes"]
@@ -289,7 +298,7 @@ def validate(
     if json:
         c.emit_json(results)
         return
-    for r in results:
+    for r in c.shown(results):
         c.out.print(
             f"[green]valid[/]: {r['file']}: {r['enhancements']} enhancements, "
             f"{r['observations']} observations, {r['combinations']} combinations"

@@ -49,6 +49,7 @@ def show(
     if json:
         c.emit_json({"priors": rows})
         return
+    rows = c.shown(rows)
     table = Table(title="Priors (drives: fit = changing it refits; forecast = no refit)")
     table.add_column("name", no_wrap=True)
     for col in ("distribution", "90% interval", "units", "drives", "meaning"):

@@ -32,7 +32,11 @@ ActorOpt = Annotated[
 DrawsOpt = Annotated[
     int | None,
     typer.Option(
-        "--draws", min=100, max=5_000_000, help="Forecast draws (default: one per posterior draw)."
+        "--draws",
+        min=100,
+        max=1_000_000,
+        help="Forecast draws (default: one per posterior draw); draws x time steps at most "
+        "2,500,000.",
     ),
 ]
 AsOfOpt = Annotated[
@@ -70,13 +74,19 @@ ScenarioArg = Annotated[
 
 def parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
     from forecast.errors import InputError
+    from forecast.schemas import EARLIEST_DATE, LATEST_DATE
 
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise InputError(f"expected a date as YYYY-MM-DD, got {text!r}", option) from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise InputError(
+            f"expected a date from {EARLIEST_DATE} to {LATEST_DATE}, got {text!r}", option
+        )
+    return day
 
 
 def forecast_result(
@@ -94,23 +104,20 @@ def forecast_result(
 ):
     """Run the forecast with CLI options (``fit``: :data:`common.FIT_OPTIONS`); diagnostics
     are checked, and refused under ``--strict``."""
-    from forecast import api
     from forecast.policies import parse_selection
 
-    result = api.run_scenario(
+    return c.forecast_with_options(
         scenario,
+        draws=draws,
+        seed=seed,
+        fit=fit,
         horizon_months=horizon,
         confidence=confidence,
         actor=actor,
-        seed=seed,
-        draws=draws,
         as_of=parse_date(as_of),
         policy_select=parse_selection(policies),
         policy_files=policy or (),
-        **c.fit_arguments(fit),
     )
-    c.check_diagnostics(result.fitted.fit.diagnostics, fit["strict"], fit["quiet"])
-    return result
 
 
 @c.with_fit_options
@@ -130,7 +137,12 @@ def run(
 ):
     """Forecast uplift over the horizon and print the safety-buffer recommendation."""
     from forecast import report
+    from forecast.export import check_finite
 
+    if out is not None:
+        from forecast.files import check_output_folder
+
+        check_output_folder(out, "--out")
     result = forecast_result(
         scenario,
         horizon=horizon,
@@ -144,6 +156,7 @@ def run(
         **fit,
     )
     doc = report.result_document(result)
+    check_finite(doc)
     if out is not None:
         from forecast.export import write_results
 
@@ -158,6 +171,7 @@ def run(
 def print_forecast(doc: dict) -> None:
     from forecast.report import fan_chart
 
+    doc = c.shown(doc)
     base = doc["base_model"]
     elicited = doc["already_elicited"]
     already = ", ".join(elicited["categories"] + elicited["enhancements"]) or "nothing"

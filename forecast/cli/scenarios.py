@@ -39,6 +39,7 @@ def list_(json: c.JsonOpt = False):
     if json:
         c.emit_json(rows)
         return
+    rows = c.shown(rows)
     table = Table(title="Shipped scenarios (* = default)")
     for col in ("name", "title", "actor", "base model", "as of", "horizon", "evals"):
         table.add_column(col, overflow="fold")
@@ -67,14 +68,17 @@ def show(
     if json:
         c.emit_json(loaded.scenario.model_dump(mode="json"))
         return
-    text = loaded.path.read_text(encoding="utf-8-sig")
+    from forecast.errors import printable
+    from forecast.files import MAX_YAML_BYTES, read_text
+
+    text = read_text(loaded.path, "scenario file", MAX_YAML_BYTES)
     if not c.out.is_terminal:  # redirected: the file as it is, to start a scenario from
-        sys.stdout.write(f"# {loaded.path}\n{text}")
+        sys.stdout.write(f"# {printable(loaded.path)}\n{text}")
         return
     from rich.syntax import Syntax  # pygments costs ~20 ms: only for this command
 
-    c.out.print(f"[dim]# {loaded.path}[/]")
-    c.out.print(Syntax(text, "yaml", word_wrap=True))
+    c.out.print(f"[dim]# {c.shown(str(loaded.path))}[/]")
+    c.out.print(Syntax(printable(text, keep_newlines=True), "yaml", word_wrap=True))
 
 
 @app.command("validate")
@@ -97,5 +101,5 @@ def validate(
     if json:
         c.emit_json(results)
         return
-    for r in results:
+    for r in c.shown(results):
         c.out.print(f"[green]valid[/]: {r['file']} ({r['name']})")
