@@ -141,7 +141,7 @@ def fit(
 def _cached(key: str, table: EvidenceTable, settings: FitSettings) -> Fit | None:
     """The cached fit with ``key``, every array checked (names, dtypes, shapes, finite
     values, the draw count); a damaged or untrusted entry raises cache.CorruptEntry."""
-    from forecast.variables import expected_shapes
+    from forecast.model_data import expected_shapes
 
     hit = cache.read_entry(key, expected_shapes(table), settings.chains * settings.draws)
     if hit is None:
@@ -241,8 +241,8 @@ def _sample(table, priors, settings, key, use_cache, replace, log, on_progress) 
     )
     started = time.perf_counter()
     from forecast import posterior, sampler
-    from forecast.model import build_model, data_values, structure_key
-    from forecast.variables import expected_shapes
+    from forecast.model import build_model
+    from forecast.model_data import data_values, expected_shapes, structure_key
 
     model = build_model(table, priors)
     compiled, _ = sampler.compiled_for(

@@ -40,7 +40,8 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from forecast.compose import combine
-from forecast.likelihood import censoring_arrays, log_likelihood
+from forecast.likelihood import log_likelihood
+from forecast.model_data import data_values, likelihood_groups
 from forecast.priors import Prior, PriorSet, fixed_value
 from forecast.schemas import CATEGORIES
 from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable
@@ -193,57 +194,6 @@ def build_model(table: EvidenceTable, priors: PriorSet) -> pm.Model:
             dims=("category", "arrival_bin"),
         )
     return model
-
-
-def data_values(table: EvidenceTable) -> dict[str, np.ndarray]:
-    """The observed data of ``table`` as the model's ``pm.Data`` containers.
-
-    Figures are given in the kind-independent form of
-    :func:`forecast.likelihood.censoring_arrays`, so a refit with other values of the same
-    shape (a simulated catalogue, a prior-predictive draw) reuses the compiled model.
-    """
-    rows = np.flatnonzero(table.continuous)
-    bound, sign = censoring_arrays(table.value, table.lower, table.upper, table.kind_code)
-    upper = np.where(np.isfinite(table.upper), table.upper, 0.0)
-    return {
-        "figure_bound": bound[rows],
-        "figure_sign": sign[rows],
-        "figure_upper": upper[rows],
-        "no_gain_count": np.asarray(int(table.no_gain.sum())),
-        "arrival_counts": table.arrival_counts,
-    }
-
-
-def structure_key(table: EvidenceTable, priors: PriorSet) -> str:
-    """A digest of everything that shapes the model's graph (not the values of its data).
-
-    Two tables with the same key differ only in :func:`data_values`, so one compiled model
-    serves both (:func:`forecast.sampler.compiled_for`).
-    """
-    import hashlib
-    import json
-
-    h = hashlib.sha256()
-    for name in (
-        "enhancement_category", "enhancement_year", "members", "in_baseline", "log_compute",
-        "independent", "benchmark", "bin_years",
-    ):  # fmt: skip
-        arr = np.ascontiguousarray(getattr(table, name))
-        h.update(name.encode() + str(arr.shape).encode() + arr.tobytes())
-    sign = data_values(table)["figure_sign"]
-    for part in (table.continuous, *likelihood_groups(sign)):
-        h.update(np.ascontiguousarray(part).tobytes() + b"|")
-    h.update(json.dumps([priors.fit_priors(), table.arrival_counts.shape]).encode())
-    return h.hexdigest()
-
-
-def likelihood_groups(sign: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Indices of the points, one-sided bounds and intervals among the fitted figures."""
-    return (
-        np.flatnonzero(sign == 0),
-        np.flatnonzero(np.abs(sign) == 1),
-        np.flatnonzero(sign == 2),
-    )
 
 
 def _combined_gain(table: EvidenceTable, ceg_oom, enhancement_compute, row_compute, rv):
