@@ -39,6 +39,7 @@ app.command("export")(compare.export)
 app.command("sensitivity")(checks.sensitivity)
 app.command("backtest")(checks.backtest)
 priors.app.command("check")(checks.priors_check)
+priors.app.command("posterior")(priors.posterior)
 
 
 def _version(value: bool):
