@@ -47,7 +47,7 @@ import numpy as np
 from forecast.compose import combine, rank_discounted_sum, saturate
 from forecast.priors import PriorSet
 from forecast.schemas import ACCESS_LEVELS, CATEGORIES, Catalogue, Scenario
-from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable, years_since_reference
+from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable, date_of_year, years_since_reference
 
 #: Which access levels each actor can use.
 ACTOR_ACCESS = {
@@ -99,14 +99,15 @@ class ForecastSetup:
     scale_mode: str
     # What the evidence spans (from the EvidenceTable):
     year_center: float
-    last_year: float
+    last_year: float  # the latest record: the fitted trend applies up to here
+    census_end: float  # the end of the seed catalogue's window: arrivals are simulated after
     compute_center: float
     compute_range: tuple[float, float]
 
     @property
     def gap_years(self) -> float:
-        """Years between the end of the evidence and the reference date (0 if none)."""
-        return max(self.start_year - self.last_year, 0.0)
+        """Years between the end of the catalogue's census and the reference date (0 if none)."""
+        return max(self.start_year - self.census_end, 0.0)
 
 
 def time_grid(horizon: float, step: float, extra_months=()) -> np.ndarray:
@@ -139,7 +140,13 @@ def setup_forecast(
     usable_access = np.array([a in ACTOR_ACCESS[actor] for a in ACCESS_LEVELS])
     by_id = {e.id: e for e in catalogue.enhancements}
     ids = table.enhancement_ids
-    known = [i for i, eid in enumerate(ids) if eid in by_id and by_id[eid].published <= ref]
+    # Known: what the catalogue lists up to the reference date, but only within the seed
+    # catalogue's window; after it the catalogue is a sample, not a census, and the period
+    # is simulated (the gap), so later records are not counted twice.
+    census = date_of_year(table.arrival_window[1])
+    known = [
+        i for i, eid in enumerate(ids) if eid in by_id and by_id[eid].published <= min(ref, census)
+    ]
     elicited, absorbed = scenario.already_elicited, scenario.absorbed
     counts = np.zeros((len(CATEGORIES), len(ACCESS_LEVELS)))
     for e in catalogue.enhancements:
@@ -174,6 +181,7 @@ def setup_forecast(
         scale_mode=scale_mode or extrapolation.scale,
         year_center=table.year_center,
         last_year=table.last_year,
+        census_end=table.arrival_window[1],
         compute_center=table.compute_center,
         compute_range=table.compute_range,
     )
@@ -470,7 +478,7 @@ def _arrivals(p, fp, shift, coverage, setup: ForecastSetup, seed, chunk):
     cumulative intensity, so the j-th arrival uses row j of every stream whatever the horizon.
     """
     n = len(shift)
-    start = setup.last_year
+    start = setup.census_end
     end = setup.start_year + (setup.times_months[-1] + MAX_LEAD_MONTHS) / 12.0
     span = max(end - start, 1e-9)
     n_blocks = int(np.ceil(span / BLOCK_YEARS)) + 1
