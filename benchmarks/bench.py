@@ -260,36 +260,40 @@ def write_report(r: dict, path: Path) -> None:
         "Cost grows linearly with draws (the simulation runs in chunks of 4,000 draws, so "
         "memory stays flat). The buffer estimate settles to about 0.01 OOM by 100,000 draws.",
         "",
-        "## What made the warm path faster",
+        "## What made fits fast",
         "",
-        "The first version (same machine, same day) took 0.98-1.32 s for a warm run and "
-        "0.36 s / 0.93 s / 10.6 s / 102 s to simulate 4e3 / 1e4 / 1e5 / 1e6 draws. Two changes "
-        "cut the simulation to the figures above without changing a single number it "
-        "produces (every shipped scenario, several horizons, actors, seeds and draw counts "
-        "agree to 3e-15 OOM):",
+        "Version 3 fitted the shipped catalogue in 79-153 s on this machine (74 s of it NUTS "
+        "sampling in PyMC's own sampler), and every change of a fit prior or of the evidence "
+        "paid that again. What changed, each measured here:",
         "",
-        "- G(S) was evaluated by sorting every draw's gains at every time step. Between "
-        "arrivals it does not change, so it is now computed once per draw and number of "
-        "arrivals so far and looked up for each step.",
-        "- Arrival streams are still drawn as a rectangle (arrival j of every draw in one row, "
-        "so comparisons across horizons and actors stay exact per draw), but everything after "
-        "the draw works on the few arrivals that fall inside the window, not the rectangle.",
+        "- **The likelihood.** The Student-t CDF (an incomplete beta function and its "
+        "gradient) made every censored figure expensive. The Student-t is now a 16-node scale "
+        "mixture of normals (`likelihood.py`): exact censoring through normal CDFs, within "
+        "1e-4 of Student-t(4) in the CDF.",
+        "- **Composability in the model.** A sort and its gradient over the combination "
+        "figures cost about 70% of each gradient evaluation; a sorting network was worse (its "
+        "gradient fused into one huge kernel: 198 s to compile). The rank-discounted sum is "
+        "now written with ranks (`sum_i g_i d^rank_i`, ranks locally constant), which costs a "
+        "few elementwise operations.",
+        "- **The sampler.** nutpie (numba) samples 4 chains in threads, with a gradient "
+        "evaluation several times cheaper than PyMC's C backend for this graph; numpyro and "
+        "nutpie's JAX backend were slower here (0.33-0.7 ms per gradient on this CPU). "
+        "`target_accept` 0.9 with 700 tuning steps passes the same diagnostics thresholds "
+        "(R-hat <= 1.01, bulk ESS >= 400, no divergences) at half the steps of 0.95.",
+        "- **Refits without refitting.** A changed fit prior is first answered by "
+        "Pareto-smoothed importance reweighting of the cached fit (seconds; refit only when "
+        "Pareto k > 0.7), and PSIS runs in numpy, so the warm path never imports ArviZ.",
+        "- **One compile per process.** The observed figures and the priors' parameters are "
+        "`pm.Data`, so within a process every refit of the same catalogue design (other prior "
+        "values, simulated figures for calibration, the tests) reuses the compiled model: a "
+        "refit then costs only sampling.",
         "",
-        "Drawing those random numbers is now about half of the simulation; a warm run's "
-        "remaining time is mostly imports. Rendering a scenario with syntax colours "
-        "(pygments) is imported only by `forecast scenarios show`.",
-        "",
-        "## What is left, and what did not help",
-        "",
-        "- Drawing the arrival streams is about half of the simulation. A layout that draws "
-        "Poisson counts per fixed block of months, then only the arrivals themselves, would "
-        "draw some 30 times fewer numbers and keep comparisons exact per draw, but it "
-        "changes every simulated figure in these docs (within Monte Carlo error), so it is "
-        "left for a change that refreshes them all.",
-        "- Typer 0.16 (before Typer built pydantic validators for options) was not faster "
-        "here; pydantic's deferred schema building (`defer_build`) moved the cost from import "
-        "to first validation (within noise); drawing the categories in two threads saved "
-        "about 15 ms of the simulation and was not kept.",
+        "What is left: numba compiles the model's log density with LLVM in every new process "
+        "(its cache does not hold nutpie's compiled function), and that compile is most of a "
+        "cold fit and of any refit in a new process. The issue's targets (a cold fit <= 20 s, "
+        "a refit <= 10 s) are met in-process and for prior changes that reweighting answers; "
+        "a refit in a new process after a change of evidence pays the compile again "
+        "(figures above).",
         "",
         "## How much to trust these figures",
         "",
