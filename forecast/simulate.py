@@ -45,6 +45,7 @@ import dataclasses
 import numpy as np
 
 from forecast.compose import combine, rank_discounted_sum, saturate
+from forecast.errors import InputError
 from forecast.priors import PriorSet
 from forecast.schemas import ACCESS_LEVELS, CATEGORIES, Catalogue, Scenario
 from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable, date_of_year, years_since_reference
@@ -74,6 +75,10 @@ TREND_MODES = ("damped", "frozen", "linear")
 SCALE_MODES = ("clamp", "linear", "off")
 #: Arrival-rate multipliers are redrawn every this many years (as the fit's count bins).
 BLOCK_YEARS = 0.5
+#: Most expected arrivals of one category in one draw over the simulated window (the gap and
+#: the horizon). The defaults give about 10-30; a `catalogue_coverage` prior with mass near 0
+#: multiplies them without bound, and the cost grows with their square (docs/reliability.md).
+MAX_EXPECTED_ARRIVALS = 400
 
 
 @dataclasses.dataclass(frozen=True)
@@ -497,6 +502,16 @@ def _arrivals(p, fp, shift, coverage, setup: ForecastSetup, seed, chunk):
         edges = np.concatenate([np.zeros((n, 1)), np.cumsum(block_mass, axis=1)], axis=1)
         full = int(np.floor(span / BLOCK_YEARS))
         expected = edges[:, full] + (span / BLOCK_YEARS - full) * block_mass[:, full]
+        if expected.max(initial=0.0) > MAX_EXPECTED_ARRIVALS:
+            raise InputError(
+                f"the arrival rate divided by catalogue_coverage implies up to "
+                f"{expected.max():,.0f} {CATEGORIES[k]} enhancements in one draw over the "
+                f"{span:.1f} years simulated, above the limit of {MAX_EXPECTED_ARRIVALS}: a "
+                "catalogue_coverage prior with mass near 0 (or an extreme arrival-rate prior) "
+                "makes the simulation unbounded",
+                "--prior",
+                "priors.catalogue_coverage",
+            )
         unit = _unit_arrival_times(streams[0], expected)  # (M, n)
         inside = unit <= expected[None, :]
         rows = np.flatnonzero(inside.any(axis=1))
