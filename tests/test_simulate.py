@@ -305,11 +305,12 @@ def test_arrivals_are_overdispersed_as_the_fit_says(catalogue, table):
         "enhancement_compute": np.zeros((n, table.n_enhancements)),
     }
     priors = load_priors().with_overrides({"catalogue_coverage": "1"})
-    # start exactly at the end of the evidence, so blocks align with the reference date
-    start = table.last_year
+    # start exactly at the end of the census (where arrival blocks begin), so blocks align
+    # with the reference date
+    start = table.arrival_window[1]
     day = dt.date(2022, 6, 1) + dt.timedelta(days=round(start * 365.25))
     setup = _setup(catalogue, table, actor="developer", reference_date=day, horizon_months=12)
-    setup = dataclasses.replace(setup, lead_months=0.0, start_year=start)
+    setup = dataclasses.replace(setup, lead_months=0.0, start_year=start, census_end=start)
     u = simulate_uplift(d, setup, priors, seed=9)
     counts = u.arrivals[:, -1] / len(CATEGORIES)  # summed over categories: average per one
     per_category = u.drivers["arrivals"] if "arrivals" in u.drivers else None
