@@ -94,6 +94,56 @@ def fan_chart(rows: list[dict], width: int = 36, scale_max: float | None = None)
     return out
 
 
+#: The variations of a prior in the sensitivity ranking, in column order, and their labels.
+VARIATION_LABELS = {
+    "tighten": "tighten",
+    "widen": "widen",
+    "shift_down": "shift down",
+    "shift_up": "shift up",
+}
+SENSITIVITY_CAPTION = (
+    "Each cell: the buffer (OOM) with that one prior varied and every other at its default. "
+    "Tighten / widen: half / twice the spread; shift: one standard deviation down / up "
+    "(scales: a factor of 1.5). Forecast priors are re-simulated with the same seed (exact). "
+    "Fit priors are reweighted from the cached posterior: k is the Pareto k of the "
+    "importance weights, reliable up to 0.7 (a negative k means the weights have a bounded "
+    "tail: the most reliable case); ! marks k above 0.7, left out of the swing (confirm "
+    "with a refit: --prior NAME=VALUE). refit needed: a fixed fit prior (a number, such as "
+    "noise_dof) cannot be reweighted; no effect: the prior acts on eval scores, not on the "
+    "uplift."
+)
+
+
+def variation_text(row: dict, how: str) -> str:
+    """One sensitivity cell: the buffer under a variation, its Pareto k and reliability."""
+    v = next((v for v in row["variations"] if v["how"] == how), None)
+    if v is None:
+        return "-"
+    if v["buffer_oom"] is None:
+        return "refit needed"
+    if v["method"] == "no_effect":
+        return "no effect"
+    text = f"{v['buffer_oom']:.2f}"
+    if v["pareto_k"] is not None:
+        text += f" (k {v['pareto_k']:.2f})" + ("" if v["reliable"] else " !")
+    return text
+
+
+def swing_text(row: dict) -> str:
+    """A prior's swing in words where a number would mislead: a fixed fit prior needs a
+    refit (not a 0.00 swing), and so does one whose every variation is unreliable."""
+    variations = row["variations"]
+    if not variations:
+        return "-"
+    if all(v["method"] == "no_effect" for v in variations):
+        return "no effect"
+    if all(v["buffer_oom"] is None for v in variations):
+        return "refit needed"
+    if not any(v["reliable"] for v in variations):
+        return "unreliable: refit"
+    return f"{row['swing_oom']:.2f}"
+
+
 CAVEATS = """\
 - **CEG figures are rough.** Most published figures are bounds or log-linear extrapolations
   from two or three model sizes, often across model families or from undertrained families
