@@ -497,7 +497,8 @@ def _others(doc: YamlDocument, errors: list[dict], model: type[BaseModel]) -> st
         loc = _data_loc(doc, err["loc"])
         line, _ = doc.position(loc)
         where = format_loc(loc) or "top level"
-        part = f"{where}{f' (line {line})' if line is not None else ''}: {_error_message(err, model)}"
+        at = f" (line {line})" if line is not None else ""
+        part = f"{where}{at}: {_error_message(err, model)}"
         if used + len(part) > OTHERS_CHARS and parts:
             parts.append(f"and {len(errors) - len(parts)} more")
             break
