@@ -159,14 +159,38 @@ def export(
     as_of: AsOfOpt = None,
     policy: PolicyFileOpt = None,
     policies: PoliciesOpt = None,
+    calibration: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--calibration",
+            help="A calibration or backtest document to summarise and include: the JSON of "
+            "forecast check sbc, forecast check figures or forecast backtest (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    quick_sensitivity: Annotated[
+        bool,
+        typer.Option(
+            "--quick-sensitivity",
+            help="Rank the priors by their shifts only (seconds) instead of the full ranking "
+            "(tighten, widen and shift; minutes at full size).",
+        ),
+    ] = False,
+    no_profiles: Annotated[
+        bool,
+        typer.Option("--no-profiles", help="Leave out the buffer under each assumption profile."),
+    ] = False,
     json: c.JsonOpt = False,
     **fit,
 ):
-    """Write a risk-assessment bundle: report.md, results.json, uplift.csv, PNGs, posterior.nc."""
-    from forecast import report
-    from forecast.export import BUNDLE_FILES, check_bundle_folder, write_bundle
+    """Write a reviewer's bundle: report.md and a self-contained report.html, results.json,
+    the explanation, sensitivity and profiles, the scenario as run and resolved, provenance
+    with input hashes, figures and posterior.nc (docs/json-schema.md lists every file)."""
+    from forecast.export import check_bundle_folder, read_calibration, write_bundle
+    from forecast.review import review
 
     check_bundle_folder(out, force)  # before the work: a bad --out wastes no fit
+    documents = read_calibration(calibration)  # a bad document too
     result = forecast_result(
         scenario,
         horizon=horizon,
@@ -179,9 +203,17 @@ def export(
         policies=policies,
         **fit,
     )
-    doc = report.result_document(result)
-    write_bundle(result, doc, out, force=force)
+    c.note("explaining the buffer: sensitivity ranking, profiles, prior check", fit["quiet"])
+    docs = review(
+        result,
+        documents,
+        quick_sensitivity=quick_sensitivity,
+        profiles=not no_profiles,
+        log=c.FitReporter(fit["quiet"]).log,
+    )
+    write_bundle(result, docs, out, force=force, calibration=documents)
+    names = sorted(p.name for p in out.iterdir())
     if json:
-        c.emit_json({"out": str(out), "files": list(BUNDLE_FILES)})
+        c.emit_json({"out": str(out.absolute()), "files": names})
         return
-    c.out.print(f"[green]wrote[/] {c.shown(str(out))}/: " + ", ".join(BUNDLE_FILES))
+    c.out.print(f"[green]wrote[/] {c.shown(str(out))}/: " + ", ".join(names))
