@@ -2074,8 +2074,8 @@ def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
     resealed): export refuses to copy it and writes no bundle."""
     import hashlib
 
-    import forecast.api
     import forecast.fit
+    import forecast.forecasting
 
     entry = next((warm / "cache" / "fits").iterdir())
     real_fit = forecast.fit.fit
@@ -2091,7 +2091,7 @@ def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
         (entry / "meta.json").write_text(json.dumps(meta))
         return result
 
-    monkeypatch.setattr(forecast.api, "fit", fit_then_swap)
+    monkeypatch.setattr(forecast.forecasting, "fit", fit_then_swap)
     out = warm / "bundle"
     code, _, err = run_cli(["export", *FAKE_FIT, "--out", out])
     assert code == 2, err
