@@ -85,6 +85,15 @@ def test_sensitivity_lists_every_prior_largest_swing_first(cache_dir, run_cli, t
     from forecast.plots import is_png
 
     assert is_png(tmp_path / "tornado.png")
+    # The table says why a swing is missing instead of printing 0.00, and explains k.
+    code, out, err = run_cli(["sensitivity", *CLI_SMALL])
+    assert code == 0, err
+    from conftest import words
+
+    (row,) = [line for line in out.splitlines() if line.startswith("│ noise_dof ")]
+    assert "refit needed" in row and "0.00" not in row
+    assert "negative k means the weights have a bounded tail" in words(out)
+    assert "catalogue_coverage" in out  # names are never split across lines
 
 
 def test_prior_check_sets_prior_beside_posterior(cache_dir, run_cli):

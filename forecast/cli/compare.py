@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from forecast.cli import common as c
 from forecast.cli.run import (
@@ -19,6 +18,7 @@ from forecast.cli.run import (
     PolicyFileOpt,
     ScenarioArg,
     forecast_result,
+    word_table,
 )
 from forecast.units import fmt_both
 
@@ -98,34 +98,34 @@ def compare(
         c.emit_json({"scenarios": summary})
         return
     summary = c.shown(summary)
-    table = Table(title="Scenarios side by side")
-    table.add_column("")
-    for s in summary:
-        table.add_column(s["scenario"], overflow="fold")
-    table.add_row("actor", *(s["actor"] for s in summary))
-    table.add_row(
-        "horizon, confidence",
-        *(f"{s['horizon_months']} mo, {s['confidence']:.0%}" for s in summary),
-    )
-    table.add_row("buffer", *(fmt_both(s["buffer"]["oom"]) for s in summary))
-    table.add_row("median uplift", *(fmt_both(s["median_uplift_oom"]) for s in summary))
+    rows = [
+        ["actor", *(s["actor"] for s in summary)],
+        [
+            "horizon, confidence",
+            *(f"{s['horizon_months']} mo, {s['confidence']:.0%}" for s in summary),
+        ],
+        ["buffer", *(fmt_both(s["buffer"]["oom"]) for s in summary)],
+        ["median uplift", *(fmt_both(s["median_uplift_oom"]) for s in summary)],
+    ]
     for name in dict.fromkeys(k for s in summary for k in s["evals"]):
-        table.add_row(
-            f"P(cross) {name}",
-            *(
-                f"{s['evals'][name]['p_cross']:.1%}; {s['evals'][name]['status']}"
-                if name in s["evals"]
-                else "-"
-                for s in summary
-            ),
+        rows.append(
+            [
+                f"P(cross) {name}",
+                *(
+                    f"{s['evals'][name]['p_cross']:.1%}; {s['evals'][name]['status']}"
+                    if name in s["evals"]
+                    else "-"
+                    for s in summary
+                ),
+            ]
         )
     for key in summary[0]["reevaluation_months"]:
-        table.add_row(
-            f"{key} buffer lasts", *(f"{s['reevaluation_months'][key]:.1f} mo" for s in summary)
+        rows.append(
+            [f"{key} buffer lasts", *(f"{s['reevaluation_months'][key]:.1f} mo" for s in summary)]
         )
     for name in dict.fromkeys(k for s in summary for k in s["policies"]):
-        table.add_row(name, *(_policy_cell(s["policies"].get(name)) for s in summary))
-    c.out.print(table)
+        rows.append([name, *(_policy_cell(s["policies"].get(name)) for s in summary)])
+    c.out.print(word_table("Scenarios side by side", ["", *(s["scenario"] for s in summary)], rows))
 
 
 def _policy_cell(p: dict | None) -> str:
