@@ -1040,9 +1040,25 @@ def figures(runs: Runs, folder: Path) -> list[Path]:
 # --------------------------------------------------------------------------- the docs
 
 
+FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.S | re.M)
+
+
+def _in_fence(text: str):
+    """A test of whether a position of ``text`` lies inside a fenced code block (a marker
+    written there is an example, not a marker)."""
+    spans = [m.span() for m in FENCE.finditer(text)]
+    return lambda pos: any(a <= pos < b for a, b in spans)
+
+
+def marker_matches(text: str) -> list[re.Match]:
+    """The markers of ``text`` outside fenced code blocks."""
+    inside = _in_fence(text)
+    return [m for m in MARKER.finditer(text) if not inside(m.start())]
+
+
 def markers(text: str) -> list[tuple[str, str]]:
     """(name, body) of every generated block or value in ``text``."""
-    return [(m["name"], m["body"]) for m in MARKER.finditer(text)]
+    return [(m["name"], m["body"]) for m in marker_matches(text)]
 
 
 def render(name: str, runs: Runs, api_outputs: dict) -> str:
@@ -1075,8 +1091,12 @@ def generate(docs: Path, runs: Runs, measure: bool = False, log=print) -> list[P
         if not names:
             continue
 
-        def fill(match, path=path):
+        inside = _in_fence(text)
+
+        def fill(match, path=path, inside=inside):
             name = match["name"]
+            if inside(match.start()):
+                return match.group(0)
             if (name in MEASURED or name.startswith("tolerance:")) and not measure:
                 return match.group(0)
             if name.startswith("tolerance:"):
