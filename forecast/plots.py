@@ -415,7 +415,7 @@ def profiles_chart(rows: list[dict], path, title: str, subtitle: str = "") -> No
         )
     ax.set_yticks(range(len(order)), [_wrap(r["title"], 28) for r in order], fontsize=8)
     top = max(r["buffer_oom"] for r in order) if order else 1.0
-    ax.set_xlim(0, top * 1.2 + 0.05)
+    ax.set_xlim(-0.02 * (top + 0.05), top * 1.2 + 0.05)  # a median of 0 stays visible
     ax.set_ylim(-0.6, len(order) - 0.3)
     ax.set_xlabel("uplift at the horizon, OOM (circle: median; diamond: the buffer)")
     _titles(fig, ax, title, subtitle)
