@@ -62,6 +62,30 @@ def prior_check(result: ForecastResult) -> dict:
     }
 
 
+#: Fixed ceilings (OOM) at which :func:`ceiling_curve` gives the buffer.
+CEILINGS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, float("inf"))
+
+
+def ceiling_curve(result: ForecastResult, ceilings=CEILINGS) -> list[dict]:
+    """The buffer if the soft ceiling were fixed at each value (None: no ceiling).
+
+    The ceiling acts only at the end (U = S(raw, ceiling)), so each point is exact from the
+    draws' uncapped uplift, without re-simulating.
+    """
+    from forecast.compose import saturate
+
+    raw = result.uplift.drivers["uncapped"]
+    return [
+        {
+            "ceiling_oom": c if np.isfinite(c) else None,  # None: no ceiling at all
+            "buffer_oom": float(
+                np.quantile(saturate(raw, np.full_like(raw, c)), result.confidence)
+            ),
+        }
+        for c in ceilings
+    ]
+
+
 def forecast_parameters(drivers: dict) -> dict:
     """Each draw's values of the forecast-only priors' parameters, by prior name."""
     prefix = "prior:"
@@ -104,6 +128,7 @@ def prior_sensitivity(result: ForecastResult, quick: bool = False) -> dict:
         "horizon_months": result.horizon_months,
         "confidence": result.confidence,
         "buffer_oom": baseline,
+        "ceiling_curve": ceiling_curve(result),
         "variations": "shifts only (quick)" if quick else "tighten, widen, shift down, shift up",
         "priors": rows,
         "diagnostics": result.fitted.fit.diagnostics.to_dict(),
