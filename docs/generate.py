@@ -82,6 +82,7 @@ FORMATS = {
     "int": lambda x: f"{int(round(x)):,}",  # 1,005
     "text": str,
     "code": lambda x: f"`{x}`",  # inline code: a marker inside backticks would show as text
+    "codeboth": lambda x: f"`{_both(x)}`",  # `0.74 OOM (5.4x)`
 }
 
 
@@ -198,23 +199,6 @@ class Runs:
     def evidence(self) -> dict:
         return self._once("evidence", lambda: self.cli_json("evidence", "list"))
 
-    def elicited(self, categories: tuple[str, ...]) -> dict:
-        """The default scenario with ``categories`` already elicited (and nothing else)."""
-        import dataclasses
-
-        from forecast import api
-        from forecast.report import result_document
-        from forecast.schemas import Elicited
-
-        inputs = api.resolve("frontier-api")
-        scenario = inputs.scenario.model_copy(
-            update={"already_elicited": Elicited(categories=list(categories))}
-        )
-        result = api.forecast(
-            dataclasses.replace(inputs, scenario=scenario), settings=self.settings
-        )
-        return _plain(result_document(result))
-
     # -- the command line
 
     def cli(self, *args: str, fit: bool = True, code: int = 0) -> str:
@@ -263,32 +247,29 @@ def _plain(doc):
 #: Documents inline values may read: name -> how to make it from :class:`Runs`.
 DOCUMENTS = {
     "run": lambda r: r.run_doc(),
-    "open-weights": lambda r: r.run_doc("frontier-open-weights"),
-    "stolen-weights": lambda r: r.run_doc("frontier-stolen-weights"),
-    "developer": lambda r: r.run_doc("developer-continued"),
-    "gpt4": lambda r: r.run_doc("gpt4-2023-03"),
     "prior-check": lambda r: r.prior_check,
     "sensitivity": lambda r: r.sensitivity,
-    "profiles": lambda r: {row["profile"]: row for row in r.profiles},
     "evidence": lambda r: r.evidence,
-    "elicit-none": lambda r: r.elicited(()),
-    "elicit-all": lambda r: r.elicited(
-        ("tool", "prompting", "scaffolding", "solution_choice", "data")
-    ),
     "coverage": lambda r: r.run_doc(priors=(("catalogue_coverage", "Beta(7, 3)"),)),
     "coverage-fixed": lambda r: r.run_doc(priors=(("catalogue_coverage", "0.7"),)),
-    "coverage-prior": lambda r: _plain(
-        __import__("forecast.checks", fromlist=["prior_check"]).prior_check(
-            r.result(priors=(("catalogue_coverage", "Beta(7, 3)"),))
-        )
-    ),
-    "delta-low": lambda r: r.run_doc(priors=(("selection_bias", "-0.7"),)),
-    "delta-mid": lambda r: r.run_doc(priors=(("selection_bias", "-0.3"),)),
-    "delta-high": lambda r: r.run_doc(priors=(("selection_bias", "0.1"),)),
     "ceiling-low": lambda r: r.run_doc(priors=(("uplift_ceiling", "1.5"),)),
     "ceiling-high": lambda r: r.run_doc(priors=(("uplift_ceiling", "4"),)),
     "coverage-low": lambda r: r.run_doc(priors=(("catalogue_coverage", "0.25"),)),
     "coverage-high": lambda r: r.run_doc(priors=(("catalogue_coverage", "0.9"),)),
+    "prior-posterior": lambda r: {
+        row["prior"]: row
+        for row in _plain(
+            __import__("forecast.summaries", fromlist=["x"]).prior_posterior(
+                r.result().fitted.fit, r.result().inputs.priors
+            )
+        )
+    },
+    "what-drives": lambda r: {
+        str(i): row
+        for i, row in enumerate(
+            _plain(__import__("forecast.whatif", fromlist=["x"]).what_drives(r.result()))
+        )
+    },
     "absorption-fast": lambda r: r.run_doc(priors=(("absorption_years", "LogNormal(0, 0.5)"),)),
     "absorption-slow": lambda r: r.run_doc(priors=(("absorption_years", "LogNormal(1.39, 0.5)"),)),
 }
@@ -321,73 +302,6 @@ def _round(doc, digits: int = 4):
     if isinstance(doc, float) and math.isfinite(doc) and doc != 0:
         return float(f"{doc:.{digits}g}")
     return doc
-
-
-def block_hyperparameters(runs: Runs) -> str:
-    """method.md section 3: what the catalogue teaches the fit (prior beside posterior)."""
-    from forecast.priors import load_priors
-
-    hyper = runs.evidence["hyperparameters"]
-    priors = load_priors()
-
-    def interval(name: str) -> str:
-        prior = priors[name].prior
-        lo, hi = prior.interval(0.9)
-        return f"{_median(prior):.2g} ({lo:.2f} to {hi:.2f})"
-
-    def oom(s) -> str:
-        median, lo, hi = s["median_oom"], s["lower_oom"], s["upper_oom"]
-        return f"{median:.2f} OOM, {_mult(median)} ({lo:.2f} to {hi:.2f})"
-
-    def plain(s, sign: str = "") -> str:
-        return f"{s['median']:{sign}.2f} ({s['lower']:{sign}.2f} to {s['upper']:{sign}.2f})"
-
-    def spread(s) -> str:
-        return f"{s['median_oom']:.2f} ({s['lower_oom']:.2f} to {s['upper_oom']:.2f})"
-
-    rows = [["global mean $\\mu$", interval("ceg_global_mean") + " OOM", oom(hyper["global_mean"])]]
-    names = {
-        "tool": "tool",
-        "prompting": "prompting",
-        "scaffolding": "scaffolding",
-        "solution_choice": "solution choice",
-        "data": "data",
-    }
-    for key, label in names.items():
-        rows.append([f"$\\mu_k$: {label}", "", oom(hyper["categories"][key])])
-    rows += [
-        [
-            "$\\sigma_c$, $\\sigma_e$ (OOM)",
-            f"{interval('category_spread')}, {interval('enhancement_spread')}",
-            f"{spread(hyper['category_spread'])}, {spread(hyper['enhancement_spread'])}",
-        ],
-        [
-            "$\\sigma_b$, $\\sigma_\\varepsilon$ (OOM)",
-            f"{interval('benchmark_spread')}, {interval('observation_noise')}",
-            f"{spread(hyper['benchmark_spread'])}, {spread(hyper['observation_noise'])}",
-        ],
-        ["$\\beta$ (OOM per OOM)", interval("scale_slope"), plain(hyper["scale_slope"])],
-        ["$\\tau$ (OOM per year)", interval("ceg_trend"), plain(hyper["ceg_trend"], "+")],
-        [
-            "$d_w$, $d_b$",
-            f"{interval('composability_within')}, {interval('composability_between')}",
-            f"{plain(hyper['composability_within'])}, {plain(hyper['composability_between'])}",
-        ],
-        [
-            "$\\lambda_k$ (records per year)",
-            interval("arrival_rate"),
-            ", ".join(
-                f"{label} {hyper['arrival_rate_per_year'][key]['median']:.2f}"
-                for key, label in names.items()
-            ),
-        ],
-    ]
-    note = (
-        "Prior and posterior: median (5% to 95%); category means at 2022-06-01 and "
-        f"$10^{{23}}$ FLOP. Fit: {runs.settings.chains} chains x {runs.settings.draws} draws, "
-        f"fit seed {runs.settings.seed}."
-    )
-    return _table(["parameter", "prior", "posterior"], rows) + "\n\n" + note
 
 
 def block_eval_definitions(runs: Runs) -> str:
@@ -993,9 +907,185 @@ def run_api_blocks(text: str, folder: Path | None = None) -> dict[int, str]:
     return outputs
 
 
+def block_prior_posterior(runs: Runs) -> str:
+    """method.md section 4: every fit prior beside its posterior, with the contraction."""
+    rows = [
+        [
+            r["prior"],
+            r["distribution"],
+            f"{r['prior_interval_90'][0]:.2f} to {r['prior_interval_90'][1]:.2f}",
+            f"{r['posterior_mean']:.2f}",
+            f"{r['posterior_interval_90'][0]:.2f} to {r['posterior_interval_90'][1]:.2f}",
+            f"{r['contraction']:.2f}",
+        ]
+        for r in runs.document("prior-posterior").values()
+    ]
+    return _table(
+        ["prior", "default", "prior 90%", "posterior mean", "posterior 90%", "contraction"],
+        rows,
+        right={3, 5},
+    )
+
+
+def block_what_drives(runs: Runs) -> str:
+    """method.md section 9: the buffer with one assumption changed at a time."""
+    rows = [
+        [r["change"], f"{r['buffer_oom']:.2f} OOM", f"{r['difference_oom']:+.2f}"]
+        for r in runs.document("what-drives").values()
+    ]
+    return _table(
+        ["what was changed, all else equal", "95% buffer, frontier-api", "difference"],
+        rows,
+        right={1, 2},
+    )
+
+
+def _curve(runs: Runs, name: str, alt: str, draw) -> str:
+    """Draw a figure into the docs' img folder; the Markdown that shows it."""
+    folder = getattr(runs, "docs", HERE) / "img"
+    folder.mkdir(parents=True, exist_ok=True)
+    draw(folder / name)
+    return f"![{alt}](img/{name})"
+
+
+def block_reference_date_curve(runs: Runs) -> str:
+    from forecast import plots
+    from forecast.whatif import reference_date_curve
+
+    result, doc = runs.result(), runs.run_doc()
+    rows = runs._once("reference-date-curve", lambda: reference_date_curve(result))
+    modes = {
+        "frozen": "trend frozen past the evidence",
+        "damped": "damped (the default)",
+        "linear": "linear (extrapolated)",
+    }
+    return _curve(
+        runs,
+        "buffer_vs_date.png",
+        "The 95% buffer of frontier-api against the base model's reference date under each "
+        "trend mode",
+        lambda path: plots.curve_chart(
+            rows,
+            "reference_date",
+            modes,
+            path,
+            f"The buffer against the base model's reference date: {doc['title']}",
+            plots.caption(doc),
+            "reference date of the base model (month 0)",
+            mark=(doc["base_model"]["reference_date"], doc["buffer"]["oom"], "as run"),
+        ),
+    )
+
+
+def block_compute_curve(runs: Runs) -> str:
+    from forecast import plots
+    from forecast.whatif import compute_curve
+
+    result, doc = runs.result(), runs.run_doc()
+    rows = runs._once("compute-curve", lambda: compute_curve(result))
+    modes = {
+        "clamp": "scale clamped to the evidence (the default)",
+        "linear": "scale slope extrapolated",
+        "off": "scale ignored",
+    }
+    return _curve(
+        runs,
+        "buffer_vs_compute.png",
+        "The 95% buffer of frontier-api against the base model's training compute under each "
+        "scale mode",
+        lambda path: plots.curve_chart(
+            rows,
+            "training_compute_flop",
+            modes,
+            path,
+            f"The buffer against the base model's training compute: {doc['title']}",
+            plots.caption(doc),
+            "training compute of the base model, FLOP",
+            log_x=True,
+            mark=(doc["base_model"]["training_compute_flop"], doc["buffer"]["oom"], "as run"),
+        ),
+    )
+
+
+def block_ceiling_curve(runs: Runs) -> str:
+    from forecast import plots
+    from forecast.checks import ceiling_curve
+
+    result, doc = runs.result(), runs.run_doc()
+    points = [r for r in ceiling_curve(result) if r["ceiling_oom"] is not None]
+    unlimited = next(r["buffer_oom"] for r in ceiling_curve(result) if r["ceiling_oom"] is None)
+    rows = [
+        {"ceiling_oom": r["ceiling_oom"], "fixed": r["buffer_oom"], "none": unlimited}
+        for r in points
+    ]
+    series = {"fixed": "ceiling fixed at this value", "none": "no ceiling at all"}
+    return _curve(
+        runs,
+        "buffer_vs_ceiling.png",
+        "The 95% buffer of frontier-api against a fixed uplift ceiling",
+        lambda path: plots.curve_chart(
+            rows,
+            "ceiling_oom",
+            series,
+            path,
+            f"The buffer against a fixed uplift ceiling: {doc['title']}",
+            plots.caption(doc),
+            "uplift ceiling C, OOM (fixed instead of the prior's draws)",
+        ),
+    )
+
+
+def block_worked_example(runs: Runs) -> str:
+    """method.md section 12: the recommendation and what it rests on, in words."""
+    from forecast.explain import SOURCE_LABELS
+
+    doc = runs.run_doc()
+    ex = doc["explanation"]
+    tail, median = ex["decomposition"]["tail"], ex["decomposition"]["median"]
+    ranked = sorted(tail["sources"], key=lambda s: -s["oom"])
+    named = [
+        f"{SOURCE_LABELS[s['source']]} ({s['oom']:.2f} OOM, {s['share']:.0%})"
+        for s in ranked
+        if s["oom"] >= 0.005
+    ][:4]
+    capped = ex["uncapped_buffer_oom"] - ex["buffer_oom"]
+    gap = ex["buffer_oom"] - ex["prior_only_buffer_oom"]
+    movers = [f"`{r['prior']}`" for r in runs.sensitivity["priors"][:3]]
+    profiles = {r["profile"]: r for r in runs.profiles}
+    lines = [
+        block_run_recommendation(runs),
+        "",
+        f"- **Why this buffer.** The draws at and above the {doc['confidence']:.0%} quantile "
+        f"(mean {tail['mean_uplift_oom']:.2f} OOM) take it from " + "; ".join(named) + ". "
+        f"In the median band the uplift is {median['mean_uplift_oom']:.2f} OOM, and "
+        f"{ex['share_of_draws_without_uplift']:.0%} of the draws have none at all.",
+        f"- **What the number rests on.** Without the ceiling it would be "
+        f"{ex['uncapped_buffer_oom']:.2f} OOM ("
+        + (
+            "the ceiling does not bind"
+            if capped < 0.01
+            else f"the ceiling takes {capped:.2f} OOM off"
+        )
+        + f"). The priors alone give {ex['prior_only_buffer_oom']:.2f} OOM: the "
+        + (
+            f"evidence {'raises' if gap > 0 else 'lowers'} it by {abs(gap):.2f} OOM"
+            if abs(gap) >= 0.05
+            else "evidence barely moves it, so the buffer rests on the priors"
+        )
+        + f". The full sensitivity ranking puts {', '.join(movers[:-1])} and "
+        f"{movers[-1]} first.",
+    ]
+    if "cautious" in profiles and "optimistic" in profiles:
+        lines.append(
+            f"- **The range.** `forecast explain` gives "
+            f"{_both(profiles['cautious']['buffer_oom'])} under the cautious profile and "
+            f"{_both(profiles['optimistic']['buffer_oom'])} under the optimistic one."
+        )
+    return "\n".join(lines)
+
+
 #: Block name -> how it is made (``--list``).
 BLOCKS = {
-    "hyperparameter-table": block_hyperparameters,
     "eval-definitions": block_eval_definitions,
     "run-recommendation": block_run_recommendation,
     "priors-table": block_priors_table,
@@ -1020,6 +1110,12 @@ BLOCKS = {
     "drives-table": block_drives_table,
     "fit-keys": block_fit_keys,
     "tolerance-table": block_tolerance_table,
+    "prior-posterior": block_prior_posterior,
+    "what-drives": block_what_drives,
+    "reference-date-curve": block_reference_date_curve,
+    "compute-curve": block_compute_curve,
+    "ceiling-curve": block_ceiling_curve,
+    "worked-example": block_worked_example,
 }
 
 
@@ -1094,10 +1190,6 @@ def _source(name: str) -> str:
     """The block or document a marker is made from."""
     inline = parse_inline(name)
     return inline[0] if inline else name
-
-
-#: Documents that need a refit of their own (a fixed fit prior): slow, left out by --quick-test.
-REFITS = ("delta-low", "delta-mid", "delta-high")
 
 
 def render(name: str, runs: Runs, api_outputs: dict) -> str:

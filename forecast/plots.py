@@ -426,3 +426,58 @@ def profiles_chart(rows: list[dict], path, title: str, subtitle: str = "") -> No
 def is_png(path: str | Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def curve_chart(
+    rows: list[dict],
+    x: str,
+    series: dict[str, str],
+    path,
+    title: str,
+    subtitle: str = "",
+    xlabel: str = "",
+    log_x: bool = False,
+    mark=None,
+) -> None:
+    """The buffer (OOM) against one assumption, one line per setting (``series``: key of
+    ``rows`` -> label); ``mark`` = (x, y, label) marks the scenario as run."""
+    import datetime as dt
+
+    from forecast.units import fmt_multiplier
+
+    def position(value):
+        return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+    xs = [position(r[x]) for r in rows]
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 4.8), dpi=DPI, layout="constrained")
+    top = 0.0
+    for key, label in series.items():
+        ys = [r[key] for r in rows]
+        ax.plot(xs, ys, marker="o", ms=3.5, lw=1.8, label=label)
+        top = max(top, max(ys))
+    if mark is not None:
+        mx, my, mlabel = mark
+        ax.plot(
+            [position(mx)],
+            [my],
+            "o",
+            ms=11,
+            mfc="none",
+            mec="black",
+            mew=1.8,
+            label=f"{mlabel}: {my:.2f} OOM ({fmt_multiplier(my)})",
+        )
+        top = max(top, my)
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_ylim(0, top * 1.15 + 0.05)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("buffer at the horizon, OOM")
+    right = ax.secondary_yaxis("right", functions=(lambda v: 10**v, _log10))
+    ticks = [t for t in (1, 2, 3, 5, 10, 20, 50, 100, 300, 1000) if _log10(t) <= top * 1.15 + 0.05]
+    right.set_yticks(ticks, [f"{t:g}x" for t in ticks])
+    right.set_ylabel("multiplier")
+    _titles(fig, ax, title, subtitle)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
