@@ -113,7 +113,8 @@ SENSITIVITY_CAPTION = (
     "tail: the most reliable case); ! marks k above 0.7, left out of the swing (confirm "
     "with a refit: --prior NAME=VALUE). refit needed: a fixed fit prior (a number, such as "
     "noise_dof) cannot be reweighted; no effect: the prior acts on eval scores, not on the "
-    "uplift."
+    "uplift; beyond the limits: the variation makes the simulation unbounded (e.g. a "
+    "catalogue coverage with mass near 0), so it has no buffer."
 )
 
 
@@ -123,7 +124,7 @@ def variation_text(row: dict, how: str) -> str:
     if v is None:
         return "-"
     if v["buffer_oom"] is None:
-        return "refit needed"
+        return "beyond the limits" if v["method"] == "out_of_range" else "refit needed"
     if v["method"] == "no_effect":
         return "no effect"
     text = f"{v['buffer_oom']:.2f}"
@@ -143,7 +144,8 @@ def swing_text(row: dict) -> str:
         return "no effect"
     valued = [v for v in variations if v["buffer_oom"] is not None]
     if not valued:
-        return "refit needed"
+        out = all(v["method"] == "out_of_range" for v in variations)
+        return "beyond the limits" if out else "refit needed"
     reliable = [v for v in valued if v["reliable"]]
     if len(reliable) < 2 and len(valued) >= 2:
         return "unreliable: refit"

@@ -108,6 +108,9 @@ def test_sensitivity_cells_say_refit_needed_instead_of_a_zero_swing():
         [_v("tighten", 0.6), _v("widen", 0.9), _v("shift_up", 1.4, k=1.2, reliable=False)], 0.3
     )
     assert swing_text(part) == "0.30 (without k > 0.7)"
+    unbounded = _row([_v("widen", None, "out_of_range", None, False)])
+    assert swing_text(unbounded) == "beyond the limits"
+    assert variation_text(unbounded, "widen") == "beyond the limits"
     fine = _row([_v("shift_down", 0.5, k=-0.4), _v("shift_up", 0.8)], 0.3)
     assert swing_text(fine) == "0.30" and variation_text(fine, "shift_down") == "0.50 (k -0.40)"
 
