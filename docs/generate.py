@@ -185,9 +185,9 @@ class Runs:
 
     @property
     def profiles(self) -> list:
-        from forecast.profiles import profile_table
+        from forecast.review import profile_rows
 
-        return self._once("profiles", lambda: _plain(profile_table(self.result())))
+        return self._once("profiles", lambda: _plain(profile_rows(self.result())))
 
     @property
     def prior_check(self) -> dict:
@@ -950,10 +950,19 @@ def _curve(runs: Runs, name: str, alt: str, draw) -> str:
 
 def block_reference_date_curve(runs: Runs) -> str:
     from forecast import plots
+    from forecast.errors import InputError
     from forecast.whatif import reference_date_curve
 
     result, doc = runs.result(), runs.run_doc()
-    rows = runs._once("reference-date-curve", lambda: reference_date_curve(result))
+    rows, beyond = [], []
+    for year in range(2024, 2033):  # a year whose simulation passes the arrival limit is named
+        try:
+            rows += reference_date_curve(result, years=[year])
+        except InputError:
+            beyond.append(str(year))
+    note = (
+        f"\nnot drawn: {', '.join(beyond)} (past the simulation's arrival limit)" if beyond else ""
+    )
     modes = {
         "frozen": "trend frozen past the evidence",
         "damped": "damped (the default)",
@@ -970,7 +979,7 @@ def block_reference_date_curve(runs: Runs) -> str:
             modes,
             path,
             f"The buffer against the base model's reference date: {doc['title']}",
-            plots.caption(doc),
+            plots.caption(doc) + note,
             "reference date of the base model (month 0)",
             mark=(doc["base_model"]["reference_date"], doc["buffer"]["oom"], "as run"),
         ),
@@ -1051,7 +1060,7 @@ def block_worked_example(runs: Runs) -> str:
     capped = ex["uncapped_buffer_oom"] - ex["buffer_oom"]
     gap = ex["buffer_oom"] - ex["prior_only_buffer_oom"]
     movers = [f"`{r['prior']}`" for r in runs.sensitivity["priors"][:3]]
-    profiles = {r["profile"]: r for r in runs.profiles}
+    profiles = {r["profile"]: r for r in runs.profiles if "error" not in r}
     lines = [
         block_run_recommendation(runs),
         "",

@@ -333,21 +333,28 @@ def sensitivity_csv(sens: dict) -> str:
 
 
 def profiles_csv(rows: list[dict]) -> str:
-    return csv_text(
-        [
-            "profile",
-            "title",
-            "buffer_oom",
-            "buffer_multiplier",
-            "median_oom",
-            "uncapped_buffer_oom",
-            "fit",
-            "pareto_k",
-            "trend",
-            "scale",
-            "priors",
-        ],
-        [
+    """One row per profile; a profile that could not be simulated has empty numbers and its
+    reason in ``error``."""
+    headers = [
+        "profile",
+        "title",
+        "buffer_oom",
+        "buffer_multiplier",
+        "median_oom",
+        "uncapped_buffer_oom",
+        "fit",
+        "pareto_k",
+        "trend",
+        "scale",
+        "priors",
+        "error",
+    ]
+    out = []
+    for r in rows:
+        if "error" in r:
+            out.append([r["profile"], r["title"], *[""] * 9, r["error"]])
+            continue
+        out.append(
             [
                 r["profile"],
                 r["title"],
@@ -360,10 +367,10 @@ def profiles_csv(rows: list[dict]) -> str:
                 r["extrapolation"].get("trend"),
                 r["extrapolation"].get("scale"),
                 "; ".join(f"{k} = {v}" for k, v in r["priors"].items()) or "-",
+                "",
             ]
-            for r in rows
-        ],
-    )
+        )
+    return csv_text(headers, out)
 
 
 def _csv(value) -> str:

@@ -401,6 +401,10 @@ def profiles_chart(rows: list[dict], path, title: str, subtitle: str = "") -> No
     fig, ax = plt.subplots(
         figsize=(WIDTH_IN, 0.55 * len(rows) + 2.0), dpi=DPI, layout="constrained"
     )
+    failed = [r["title"] for r in rows if "error" in r]
+    rows = [r for r in rows if "error" not in r]
+    if failed:
+        subtitle += f"\nnot drawn (could not be simulated): {', '.join(failed)}"
     order = sorted(rows, key=lambda r: r["buffer_oom"])
     for i, r in enumerate(order):
         ax.plot([r["median_oom"], r["buffer_oom"]], [i, i], color="0.6", lw=1.5)

@@ -483,8 +483,6 @@ def explanation_section(ex: dict, doc: dict, figures: _Figures) -> list[str]:
 
 def profiles_section(rows: list[dict], doc: dict, figures: _Figures) -> list[str]:
     """The buffer under each shipped assumption profile (forecast.profiles)."""
-    from forecast.units import fmt_both
-
     lines = [
         "## Assumption profiles",
         "",
@@ -502,25 +500,28 @@ def profiles_section(rows: list[dict], doc: dict, figures: _Figures) -> list[str
             "fit",
             "what it changes",
         ],
-        [
-            [
-                _md(r["title"]) + (" **(this run)**" if r["profile"] == doc.get("profile") else ""),
-                fmt_both(r["buffer_oom"]),
-                f"{r['median_oom']:.2f}",
-                f"{r['uncapped_buffer_oom']:.2f}",
-                _md(r["fit"])
-                + (
-                    f" (Pareto k {r['reweighting']['pareto_k']:.2f})"
-                    if r.get("reweighting")
-                    else ""
-                ),
-                _md(_profile_changes(r)),
-            ]
-            for r in rows
-        ],
+        [_profile_row(r, doc) for r in rows],
         right={1, 2, 3},
     )
     return lines + figures.image("profiles.png", "The buffer under each profile")
+
+
+def _profile_row(r: dict, doc: dict) -> list[str]:
+    """One row of the profiles table; a profile that could not be simulated says why."""
+    from forecast.units import fmt_both
+
+    name = _md(r["title"]) + (" **(this run)**" if r["profile"] == doc.get("profile") else "")
+    if "error" in r:
+        return [name, "not computed", "-", "-", "-", _md(r["error"])]
+    return [
+        name,
+        fmt_both(r["buffer_oom"]),
+        f"{r['median_oom']:.2f}",
+        f"{r['uncapped_buffer_oom']:.2f}",
+        _md(r["fit"])
+        + (f" (Pareto k {r['reweighting']['pareto_k']:.2f})" if r.get("reweighting") else ""),
+        _md(_profile_changes(r)),
+    ]
 
 
 def _profile_changes(row: dict) -> str:

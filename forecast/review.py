@@ -54,7 +54,6 @@ def review(
     """
     from forecast.checks import prior_check, prior_sensitivity
     from forecast.explain import explain
-    from forecast.profiles import profile_table
     from forecast.report import result_document
 
     sensitivity = prior_sensitivity(result, quick=quick_sensitivity)
@@ -64,10 +63,28 @@ def review(
         "run": result_document(result, explanation),
         "explanation": explanation,
         "sensitivity": sensitivity,
-        "profiles": profile_table(result, log=log) if profiles else [],
+        "profiles": profile_rows(result, log) if profiles else [],
         "prior_check": prior_check(result),
         "calibration": [calibration_summary(name, doc) for name, doc in calibration],
     }
+
+
+def profile_rows(result, log=lambda message: None) -> list[dict]:
+    """The buffer under each shipped profile (:func:`forecast.profiles.profile_table`), one
+    profile at a time: a profile whose simulation cannot run (past the arrival limit, say)
+    gets a row with ``error`` (the reason) instead of stopping the whole review."""
+    from forecast.errors import InputError
+    from forecast.profiles import load_profile, profile_table, shipped_profiles
+
+    rows = []
+    for name in shipped_profiles():
+        try:
+            rows += profile_table(result, names=[name], log=log)
+        except InputError as exc:
+            rows.append(
+                {"profile": name, "title": load_profile(name).spec.title, "error": str(exc)}
+            )
+    return rows
 
 
 def calibration_kind(doc) -> str | None:

@@ -154,3 +154,27 @@ def test_every_fitting_command_takes_the_fit_seed_and_refuses_a_bad_fit(
     assert not (tmp_path / "tornado").exists()
     code, out, err = run_cli(["backtest", "--as-of", "2023-03-14", *seeded, "--strict"])
     assert code == 3 and "bulk ESS" in err
+
+
+def test_a_variation_beyond_the_simulation_limits_is_reported_not_raised():
+    """Widening catalogue_coverage to Beta(1, 1) puts mass near 0, where the arrival limit
+    stops the simulation: that variation is 'out_of_range', the ranking goes on."""
+    import numpy as np
+
+    from forecast.errors import InputError
+    from forecast.priors import load_priors
+    from forecast.sensitivity import sensitivity
+
+    priors = load_priors()
+
+    def buffer_of(prior_set):
+        if str(prior_set["catalogue_coverage"].prior) == "Beta(1, 1)":
+            raise InputError("unbounded", "--prior")
+        return 0.5
+
+    uplift = np.linspace(0, 1, 200)
+    rows, _ = sensitivity({}, priors, buffer_of, 0.95, uplift, kinds=("widen", "shift_up"))
+    row = next(r for r in rows if r["prior"] == "catalogue_coverage")
+    methods = {v["how"]: v["method"] for v in row["variations"]}
+    assert methods == {"widen": "out_of_range", "shift_up": "resimulated"}
+    assert row["buffer_min_oom"] == row["buffer_max_oom"] == 0.5
