@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from forecast.backtest import backtest
 from forecast.checks import prior_check, prior_sensitivity
+from forecast.explain import explain
 from forecast.fit import Fit, FitSettings
 from forecast.forecasting import (
     FittedEvidence,
@@ -24,6 +25,7 @@ from forecast.forecasting import (
 )
 from forecast.inputs import RunInputs, resolve
 from forecast.priors import load_priors
+from forecast.profiles import profile_table
 from forecast.summaries import enhancement_rows, hyperparameter_summary
 
 __all__ = [
@@ -34,12 +36,14 @@ __all__ = [
     "RunInputs",
     "backtest",
     "enhancement_rows",
+    "explain",
     "fit_evidence",
     "forecast",
     "hyperparameter_summary",
     "load_priors",
     "prior_check",
     "prior_sensitivity",
+    "profile_table",
     "resolve",
     "run_scenario",
     "simulate",

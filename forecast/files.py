@@ -449,7 +449,8 @@ def validate(model: type[BaseModel], doc: YamlDocument, what: str = "file"):
     ------
     InputError
         Naming the file, line, field path and what was expected; when several fields
-        are wrong, the first is located and the count of the others is given.
+        are wrong, the first is located and every other one is listed after it with its
+        field path and line.
     """
     if not isinstance(doc.data, dict):
         raise InputError(f"expected a mapping of keys at the top of the {what}", doc.path)
@@ -458,17 +459,53 @@ def validate(model: type[BaseModel], doc: YamlDocument, what: str = "file"):
     except ValidationError as exc:
         # An unknown key first: a misspelt required key then reads "unknown key 'categroy',
         # did you mean 'category'?" rather than "required field is missing".
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        errors = [_located(e) for e in exc.errors()]
+        errors.sort(key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
-        inner = first.get("ctx", {}).get("error")
-        if isinstance(inner, LocatedValueError):  # a validator pointing below its field
-            first = dict(first, loc=(*first["loc"], *inner.loc), msg=str(inner))
         loc = _data_loc(doc, first["loc"])
         line, col = doc.position(loc)
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise InputError(
-            _error_message(first, model) + more, doc.path, format_loc(loc), line, col
+            _error_message(first, model) + _others(doc, errors[1:], model),
+            doc.path,
+            format_loc(loc),
+            line,
+            col,
         ) from None
+
+
+#: Characters of a validation message given to the problems after the first: enough for
+#: dozens of them; a file with more is told how many were left out.
+OTHERS_CHARS = 1500
+
+
+def _located(err: dict) -> dict:
+    """A pydantic error with a validator's inner location appended to its own."""
+    inner = err.get("ctx", {}).get("error")
+    if isinstance(inner, LocatedValueError):  # a validator pointing below its field
+        return dict(err, loc=(*err["loc"], *inner.loc), msg=str(inner))
+    return err
+
+
+def _others(doc: YamlDocument, errors: list[dict], model: type[BaseModel]) -> str:
+    """Every problem after the first, each with its field path and line:
+    ``"; 2 more problems: a.b (line 4): ...; c (line 9): ..."``."""
+    if not errors:
+        return ""
+    parts = []
+    used = 0
+    for err in errors:
+        loc = _data_loc(doc, err["loc"])
+        line, _ = doc.position(loc)
+        where = format_loc(loc) or "top level"
+        at = f" (line {line})" if line is not None else ""
+        part = f"{where}{at}: {_error_message(err, model)}"
+        if used + len(part) > OTHERS_CHARS and parts:
+            parts.append(f"and {len(errors) - len(parts)} more")
+            break
+        parts.append(part)
+        used += len(part)
+    noun = "problem" if len(errors) == 1 else "problems"
+    return f"; {len(errors)} more {noun}: " + "; ".join(parts)
 
 
 def _data_loc(doc: YamlDocument, loc: Loc) -> Loc:

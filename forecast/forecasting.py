@@ -82,6 +82,11 @@ class ForecastResult:
         return self.inputs.actor
 
     @property
+    def warnings(self) -> tuple[str, ...]:
+        """What the user should know about the inputs (:func:`forecast.inputs.run_warnings`)."""
+        return self.inputs.warnings
+
+    @property
     def horizon_months(self) -> int:
         return self.inputs.horizon_months
 

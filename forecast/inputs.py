@@ -43,6 +43,12 @@ class RunInputs:
     policies: tuple  # forecast.policies.Policy
     as_of: dt.date | None
     measurements: Path | None = None
+    evidence: Path | None = None
+    shipped_evidence: bool = True
+    profile_file: Path | None = None
+    #: Things the user should know that do not stop the run (printed on stderr by the CLI,
+    #: carried in the JSON as ``warnings``).
+    warnings: tuple[str, ...] = ()
 
     @property
     def horizon_months(self) -> int:
@@ -60,6 +66,42 @@ class RunInputs:
         """A path written inside the scenario, relative to the scenario file's folder."""
         path = Path(relative)
         return path if path.is_absolute() else (self.path.parent / path)
+
+    def files(self) -> list[tuple[str, Path]]:
+        """Every file this run read, as (role, absolute path), in reading order: the
+        scenario, the default priors, the profile, the catalogue files, the measurements
+        files (when the evals compare with them), the policy files and the tasks files."""
+        from forecast.evidence import _catalogue_files, shipped_catalogue_paths
+        from forecast.files import data_dir
+        from forecast.policies import shipped_policy_files
+
+        found: list[tuple[str, Path]] = [
+            ("scenario", self.path),
+            ("priors", data_dir("priors") / "defaults.yaml"),
+        ]
+        if self.profile_file is not None:
+            found.append(("profile", self.profile_file))
+        if self.shipped_evidence:
+            found += [("catalogue", p) for p in shipped_catalogue_paths()]
+        if self.evidence is not None:
+            found += [("catalogue", p) for p in _catalogue_files(self.evidence)]
+        if self.measurements is not None or any(e.compare_with for e in self.scenario.evals):
+            from forecast.measurements import shipped_measurement_paths
+
+            found += [("measurements", p) for p in shipped_measurement_paths()]
+            if self.measurements is not None:
+                found.append(("measurements", self.measurements))
+        shipped = shipped_policy_files()
+        for policy in self.policies:
+            if policy.origin == "shipped":
+                found.append(("policy", shipped[policy.name]))
+            elif " policies[" not in policy.origin:  # an inline rule lives in the scenario
+                found.append(("policy", Path(policy.origin)))
+        found += [("tasks", Path(t.path)) for t in self.tasks if t is not None]
+        seen: dict[Path, str] = {}
+        for role, path in found:
+            seen.setdefault(Path(path).absolute(), role)
+        return [(role, path) for path, role in seen.items()]
 
 
 def resolve(
@@ -140,6 +182,11 @@ def resolve(
     tasks = _read_tasks(loaded)
     _check_measurements(loaded, measurements)
     policies = resolve_policies(loaded, policy_select, policy_files)
+    profile_file = None
+    if profile is not None:
+        from forecast.profiles import load_profile
+
+        profile_file = load_profile(profile).path
     return RunInputs(
         scenario=sc,
         path=loaded.path,
@@ -152,7 +199,40 @@ def resolve(
         policies=tuple(policies),
         as_of=as_of,
         measurements=Path(measurements) if measurements else None,
+        evidence=Path(evidence) if evidence is not None else None,
+        shipped_evidence=shipped_evidence,
+        profile_file=profile_file,
+        warnings=tuple(run_warnings(sc, catalogue, as_of)),
     )
+
+
+def run_warnings(sc: Scenario, catalogue: Catalogue, as_of: dt.date | None) -> list[str]:
+    """What the user should know about a run that does not stop it.
+
+    - Open weights with a ``public_api`` actor: whoever holds open weights can fine-tune
+      and change them, so an API-only actor understates the uplift.
+    - Evidence published after the scenario's reference date, without ``--as-of``: a
+      forecast "as of" that date would use figures nobody had then.
+    """
+    out = []
+    if sc.base_model.weights == "open" and sc.actor == "public_api":
+        out.append(
+            "the base model's weights are open but the actor is public_api: anyone can "
+            "download open weights and fine-tune them, so this forecast leaves out "
+            "fine-tuning and weight-level enhancements (use --actor open_weights for them)"
+        )
+    reference = sc.base_model.reference_date
+    if as_of is None and catalogue.enhancements:
+        later = [e for e in catalogue.enhancements if e.published > reference]
+        if later:
+            last = max(e.published for e in later)
+            out.append(
+                f"{len(later)} of the catalogue's {len(catalogue.enhancements)} enhancements "
+                f"were published after the scenario's reference date {reference} (the last "
+                f"on {last}): the forecast uses evidence nobody had then; use --as-of "
+                f"{reference} for a forecast made with what was known at the time"
+            )
+    return out
 
 
 def _with_overrides(sc: Scenario, **values) -> Scenario:

@@ -57,3 +57,12 @@ def flat_draws(idata, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         arr = np.asarray(idata.posterior[name])
         out[name] = arr.reshape((-1, *arr.shape[2:]))
     return out
+
+
+def write_draws_netcdf(draws: dict[str, np.ndarray], path: Path, attrs: dict) -> None:
+    """Flat draws (``(n, ...)`` arrays, e.g. a fit reweighted to other priors, whose chains
+    were resampled away) as a netCDF ``InferenceData`` with one chain; ``attrs`` say
+    where they came from."""
+    idata = az.from_dict(posterior={name: np.asarray(v)[None, ...] for name, v in draws.items()})
+    idata.posterior.attrs.update({k: str(v) for k, v in attrs.items()})
+    idata.to_netcdf(str(path), engine="h5netcdf")

@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 
+from forecast.errors import InputError
 from forecast.fit import prior_log_ratio
 from forecast.priors import Prior, PriorSet
 from forecast.psis import PARETO_K_MAX
@@ -66,7 +67,7 @@ class Variation:
     how: str
     distribution: str
     buffer_oom: float | None
-    method: str  # resimulated | reweighted | not_reweightable | no_effect
+    method: str  # resimulated | reweighted | not_reweightable | no_effect | out_of_range
     pareto_k: float | None = None
 
     @property
@@ -133,7 +134,11 @@ def sensitivity(
                 value = weighted_quantile(final_uplift, confidence, weights)
                 variations.append(Variation(name, how, str(new), value, "reweighted", k))
             elif info.drives == "forecast":
-                value = buffer_of(priors.with_overrides({name: str(new)}))
+                try:
+                    value = buffer_of(priors.with_overrides({name: str(new)}))
+                except InputError:  # the variation drives the simulation past its limits
+                    variations.append(Variation(name, how, str(new), None, "out_of_range"))
+                    continue
                 variations.append(Variation(name, how, str(new), value, "resimulated"))
             elif (log_ratio := prior_log_ratio(draws, {name: (info.prior, new)})) is not None:
                 weights, k = psis(log_ratio)

@@ -85,6 +85,15 @@ def test_sensitivity_lists_every_prior_largest_swing_first(cache_dir, run_cli, t
     from forecast.plots import is_png
 
     assert is_png(tmp_path / "tornado.png")
+    # The table says why a swing is missing instead of printing 0.00, and explains k.
+    code, out, err = run_cli(["sensitivity", *CLI_SMALL])
+    assert code == 0, err
+    from conftest import words
+
+    (row,) = [line for line in out.splitlines() if line.startswith("│ noise_dof ")]
+    assert "refit needed" in row and "0.00" not in row
+    assert "negative k means the weights have a bounded tail" in words(out)
+    assert "catalogue_coverage" in out  # names are never split across lines
 
 
 def test_prior_check_sets_prior_beside_posterior(cache_dir, run_cli):
@@ -145,3 +154,27 @@ def test_every_fitting_command_takes_the_fit_seed_and_refuses_a_bad_fit(
     assert not (tmp_path / "tornado").exists()
     code, out, err = run_cli(["backtest", "--as-of", "2023-03-14", *seeded, "--strict"])
     assert code == 3 and "bulk ESS" in err
+
+
+def test_a_variation_beyond_the_simulation_limits_is_reported_not_raised():
+    """Widening catalogue_coverage to Beta(1, 1) puts mass near 0, where the arrival limit
+    stops the simulation: that variation is 'out_of_range', the ranking goes on."""
+    import numpy as np
+
+    from forecast.errors import InputError
+    from forecast.priors import load_priors
+    from forecast.sensitivity import sensitivity
+
+    priors = load_priors()
+
+    def buffer_of(prior_set):
+        if str(prior_set["catalogue_coverage"].prior) == "Beta(1, 1)":
+            raise InputError("unbounded", "--prior")
+        return 0.5
+
+    uplift = np.linspace(0, 1, 200)
+    rows, _ = sensitivity({}, priors, buffer_of, 0.95, uplift, kinds=("widen", "shift_up"))
+    row = next(r for r in rows if r["prior"] == "catalogue_coverage")
+    methods = {v["how"]: v["method"] for v in row["variations"]}
+    assert methods == {"widen": "out_of_range", "shift_up": "resimulated"}
+    assert row["buffer_min_oom"] == row["buffer_max_oom"] == 0.5

@@ -190,12 +190,26 @@ def test_validate_names_file_line_column_and_field_path():
     assert "did you mean 'tool'" in err.message
 
 
-def test_validate_counts_further_problems():
+def test_validate_lists_every_problem():
     text = catalogue_text("bad_one", "tool", "bad_two")
     with pytest.raises(InputError) as info:
         validate(Catalogue, parse_yaml(text, "cat.yaml"))
     assert info.value.path == "enhancements[0].category"
-    assert "(and 1 more problem(s))" in info.value.message
+    message = info.value.message
+    line = line_of(text, "category: bad_two")
+    assert "; 1 more problem: " in message
+    assert f"enhancements[2].category (line {line}): " in message and "'bad_two'" in message
+    assert "more problem(s)" not in message
+
+
+def test_validate_lists_many_problems_within_one_bounded_line():
+    text = catalogue_text(*[f"bad_{i}" for i in range(200)])
+    with pytest.raises(InputError) as info:
+        validate(Catalogue, parse_yaml(text, "cat.yaml"))
+    message = info.value.message
+    assert "; 199 more problems: enhancements[1].category (line " in message
+    assert message.rstrip().split("; ")[-1].startswith("and ") and " more" in message
+    assert "\n" not in str(info.value) and len(str(info.value)) < 2100
 
 
 def test_validate_unknown_optional_key_suggests_nearest_name():

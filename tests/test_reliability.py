@@ -324,7 +324,8 @@ def test_export_killed_mid_bundle_leaves_no_bundle(cache_dir, tmp_path, table_an
 
     _full_fake_entry(*table_and_priors, FitSettings())
     out = tmp_path / "bundle"
-    _killed_command(cache_dir, tmp_path, "export", ["export", "--quiet", "--out", out])
+    argv = ["export", "--quiet", "--out", out, "--quick-sensitivity", "--no-profiles"]
+    _killed_command(cache_dir, tmp_path, "export", argv)
     assert not out.exists()  # only the hidden staging folder, never a half bundle
     staged = [n for n in os.listdir(tmp_path) if n.startswith(".bundle.tmp-")]
     assert len(staged) == 1 and "results.json" in os.listdir(tmp_path / staged[0])

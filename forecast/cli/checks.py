@@ -92,21 +92,23 @@ def sensitivity(
 
     if out is not None:
         check_output_folder(out, "--out")  # before the work
-    doc = api.prior_sensitivity(_result(scenario, horizon, confidence, actor, seed, fit))
+    result = _result(scenario, horizon, confidence, actor, seed, fit)
+    doc = api.prior_sensitivity(result)
     check_finite(doc)
     if out is not None:
         import io
 
         from forecast import plots
         from forecast.files import os_error, write_files
+        from forecast.report import result_document
 
         png = io.BytesIO()
         plots.tornado_chart(
             doc["priors"],
             doc["buffer_oom"],
             png,
-            f"Sensitivity of the buffer ({doc['scenario']}, "
-            f"{doc['confidence']:.0%}, {doc['horizon_months']} months)",
+            f"Sensitivity of the buffer to each prior: {result.scenario.title}",
+            plots.caption(result_document(result)),
         )
         try:
             write_files(out, {"tornado.png": png.getvalue()})
@@ -117,40 +119,23 @@ def sensitivity(
         c.emit_json(doc)
         return
     doc = c.shown(doc)
-    table = Table(
-        title=f"Sensitivity of the buffer ({doc['buffer_oom']:.2f} OOM at "
-        f"{doc['confidence']:.0%}, {doc['horizon_months']} months), largest "
-        "swing first",
-        caption="reweighted: importance reweighting of the "
-        "cached posterior (k = Pareto k; > 0.7 unreliable, refit with --prior); "
-        "resimulated: forward simulation only",
-        caption_justify="left",
-    )
-    table.add_column("prior", no_wrap=True)
-    for col in ("default", "drives", "swing OOM", "tighten", "widen", "shift down", "shift up"):
-        table.add_column(col, overflow="fold")
-    for r in doc["priors"]:
-        cells = {v["how"]: v for v in r["variations"]}
+    from forecast.cli.run import word_table
+    from forecast.report import SENSITIVITY_CAPTION, VARIATION_LABELS, swing_text, variation_text
 
-        def cell(how, cells=cells):
-            v = cells.get(how)
-            if v is None:
-                return "-"
-            if v["buffer_oom"] is None:
-                return "refit needed"
-            text = f"{v['buffer_oom']:.2f}"
-            if v["pareto_k"] is not None:
-                text += f" (k {v['pareto_k']:.2f})" + ("" if v["reliable"] else " [red]![/]")
-            return text
-
-        table.add_row(
-            r["prior"],
-            r["distribution"],
-            r["drives"],
-            f"{r['swing_oom']:.2f}",
-            *(cell(h) for h in ("tighten", "widen", "shift_down", "shift_up")),
+    rows = [
+        [r["prior"], r["distribution"], r["drives"], swing_text(r)]
+        + [variation_text(r, how).replace("!", "[red]![/]") for how in VARIATION_LABELS]
+        for r in doc["priors"]
+    ]
+    c.out.print(
+        word_table(
+            f"Sensitivity of the buffer ({doc['buffer_oom']:.2f} OOM at "
+            f"{doc['confidence']:.0%}, {doc['horizon_months']} months), largest swing first",
+            ["prior", "default", "drives", "swing OOM", *VARIATION_LABELS.values()],
+            rows,
+            caption=SENSITIVITY_CAPTION,
         )
-    c.out.print(table)
+    )
 
 
 @c.with_fit_options

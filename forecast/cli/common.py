@@ -365,9 +365,17 @@ def forecast_with_options(scenario, *, draws=None, seed=0, copies=1, fit: dict, 
     run_options = {k: arguments.pop(k) for k in ("settings", "use_cache", "log", "on_progress")}
     inputs = api.resolve(scenario, **resolve_options, **arguments)
     check_work(inputs, draws, fit, copies)
+    print_warnings(inputs.warnings)
     result = api.forecast(inputs, seed=seed, draws=draws, **run_options)
     check_diagnostics(result.fitted.fit.diagnostics, fit["strict"], fit["quiet"])
     return result
+
+
+def print_warnings(messages) -> None:
+    """Each of a run's warnings (:attr:`forecast.inputs.RunInputs.warnings`) on stderr, also
+    under --quiet: they qualify the numbers, as a failed diagnostic does."""
+    for message in messages:
+        err.print(f"[bold yellow]warning:[/] {shown(message)}", soft_wrap=True)
 
 
 def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from forecast.cli import common as c
 from forecast.cli.run import (
@@ -19,6 +18,7 @@ from forecast.cli.run import (
     PolicyFileOpt,
     ScenarioArg,
     forecast_result,
+    word_table,
 )
 from forecast.units import fmt_both
 
@@ -98,34 +98,34 @@ def compare(
         c.emit_json({"scenarios": summary})
         return
     summary = c.shown(summary)
-    table = Table(title="Scenarios side by side")
-    table.add_column("")
-    for s in summary:
-        table.add_column(s["scenario"], overflow="fold")
-    table.add_row("actor", *(s["actor"] for s in summary))
-    table.add_row(
-        "horizon, confidence",
-        *(f"{s['horizon_months']} mo, {s['confidence']:.0%}" for s in summary),
-    )
-    table.add_row("buffer", *(fmt_both(s["buffer"]["oom"]) for s in summary))
-    table.add_row("median uplift", *(fmt_both(s["median_uplift_oom"]) for s in summary))
+    rows = [
+        ["actor", *(s["actor"] for s in summary)],
+        [
+            "horizon, confidence",
+            *(f"{s['horizon_months']} mo, {s['confidence']:.0%}" for s in summary),
+        ],
+        ["buffer", *(fmt_both(s["buffer"]["oom"]) for s in summary)],
+        ["median uplift", *(fmt_both(s["median_uplift_oom"]) for s in summary)],
+    ]
     for name in dict.fromkeys(k for s in summary for k in s["evals"]):
-        table.add_row(
-            f"P(cross) {name}",
-            *(
-                f"{s['evals'][name]['p_cross']:.1%}; {s['evals'][name]['status']}"
-                if name in s["evals"]
-                else "-"
-                for s in summary
-            ),
+        rows.append(
+            [
+                f"P(cross) {name}",
+                *(
+                    f"{s['evals'][name]['p_cross']:.1%}; {s['evals'][name]['status']}"
+                    if name in s["evals"]
+                    else "-"
+                    for s in summary
+                ),
+            ]
         )
     for key in summary[0]["reevaluation_months"]:
-        table.add_row(
-            f"{key} buffer lasts", *(f"{s['reevaluation_months'][key]:.1f} mo" for s in summary)
+        rows.append(
+            [f"{key} buffer lasts", *(f"{s['reevaluation_months'][key]:.1f} mo" for s in summary)]
         )
     for name in dict.fromkeys(k for s in summary for k in s["policies"]):
-        table.add_row(name, *(_policy_cell(s["policies"].get(name)) for s in summary))
-    c.out.print(table)
+        rows.append([name, *(_policy_cell(s["policies"].get(name)) for s in summary)])
+    c.out.print(word_table("Scenarios side by side", ["", *(s["scenario"] for s in summary)], rows))
 
 
 def _policy_cell(p: dict | None) -> str:
@@ -159,14 +159,38 @@ def export(
     as_of: AsOfOpt = None,
     policy: PolicyFileOpt = None,
     policies: PoliciesOpt = None,
+    calibration: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--calibration",
+            help="A calibration or backtest document to summarise and include: the JSON of "
+            "forecast check sbc, forecast check figures or forecast backtest (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    quick_sensitivity: Annotated[
+        bool,
+        typer.Option(
+            "--quick-sensitivity",
+            help="Rank the priors by their shifts only (seconds) instead of the full ranking "
+            "(tighten, widen and shift; minutes at full size).",
+        ),
+    ] = False,
+    no_profiles: Annotated[
+        bool,
+        typer.Option("--no-profiles", help="Leave out the buffer under each assumption profile."),
+    ] = False,
     json: c.JsonOpt = False,
     **fit,
 ):
-    """Write a risk-assessment bundle: report.md, results.json, uplift.csv, PNGs, posterior.nc."""
-    from forecast import report
-    from forecast.export import BUNDLE_FILES, check_bundle_folder, write_bundle
+    """Write a reviewer's bundle: report.md and a self-contained report.html, results.json,
+    the explanation, sensitivity and profiles, the scenario as run and resolved, provenance
+    with input hashes, figures and posterior.nc (docs/json-schema.md lists every file)."""
+    from forecast.export import check_bundle_folder, read_calibration, write_bundle
+    from forecast.review import review
 
     check_bundle_folder(out, force)  # before the work: a bad --out wastes no fit
+    documents = read_calibration(calibration)  # a bad document too
     result = forecast_result(
         scenario,
         horizon=horizon,
@@ -179,9 +203,17 @@ def export(
         policies=policies,
         **fit,
     )
-    doc = report.result_document(result)
-    write_bundle(result, doc, out, force=force)
+    c.note("explaining the buffer: sensitivity ranking, profiles, prior check", fit["quiet"])
+    docs = review(
+        result,
+        documents,
+        quick_sensitivity=quick_sensitivity,
+        profiles=not no_profiles,
+        log=c.FitReporter(fit["quiet"]).log,
+    )
+    write_bundle(result, docs, out, force=force, calibration=documents)
+    names = sorted(p.name for p in out.iterdir())
     if json:
-        c.emit_json({"out": str(out), "files": list(BUNDLE_FILES)})
+        c.emit_json({"out": str(out.absolute()), "files": names})
         return
-    c.out.print(f"[green]wrote[/] {c.shown(str(out))}/: " + ", ".join(BUNDLE_FILES))
+    c.out.print(f"[green]wrote[/] {c.shown(str(out))}/: " + ", ".join(names))

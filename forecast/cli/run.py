@@ -273,18 +273,38 @@ def print_explanation(ex: dict, full: bool = True) -> None:
     c.out.print(f"Rule: {ex['rule']}", soft_wrap=True)
 
 
-def word_table(title: str, headers: list[str], rows: list[list[str]], caption: str = "") -> Table:
+def word_table(
+    title: str, headers: list[str], rows: list[list[str]], caption: str = "", width=None
+) -> Table:
     """A table whose columns are at least as wide as their longest word, so that rich wraps
-    cells between words and never splits one (markup such as ``[red]`` does not count)."""
+    cells between words and never splits one (markup such as ``[red]`` does not count).
+
+    The columns' widths are set here: each gets its natural width if the table fits the
+    console (``width``, default the output console's), else the columns with room to spare
+    shrink toward their longest word, widest first (rich alone would let the last columns
+    run off the edge once the words no longer fit)."""
     from rich.text import Text
 
+    plain = [
+        [Text.from_markup(cell).plain for cell in [h, *(r[k] for r in rows)]]
+        for k, h in enumerate(headers)
+    ]
+    least = [min(max(len(w) for cell in col for w in cell.split() or [""]), 40) for col in plain]
+    natural = [
+        max(max(len(line) for line in cell.splitlines() or [""]) for cell in col) for col in plain
+    ]
+    natural = [max(n, m) for n, m in zip(natural, least, strict=True)]
+    room = (width or c.out.width) - (3 * len(headers) + 1)  # borders and padding
+    widths = list(natural)
+    while sum(widths) > room:
+        spare = [w - m for w, m in zip(widths, least, strict=True)]
+        k = max(range(len(widths)), key=lambda i: (spare[i] > 0, widths[i]))
+        if spare[k] <= 0:
+            break  # every column is down to its longest word: rich squeezes further
+        widths[k] -= 1
     table = Table(title=title, caption=caption or None, caption_justify="left")
-    for k, header in enumerate(headers):
-        cells = [header, *(r[k] for r in rows)]
-        longest = max(
-            len(w) for cell in cells for w in Text.from_markup(cell).plain.split() or [""]
-        )
-        table.add_column(header, min_width=min(longest, 40), overflow="fold")
+    for header, w in zip(headers, widths, strict=True):
+        table.add_column(header, width=w, overflow="fold")
     for r in rows:
         table.add_row(*r)
     return table

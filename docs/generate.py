@@ -1,0 +1,1303 @@
+"""Every number, table and figure in docs/ that comes from a run, produced from the code.
+
+Run it after a change to the model, the data or the output:
+
+    python docs/generate.py                  # full fits (cached after the first run)
+    python docs/generate.py --quick          # small fits: checks that every block builds
+    python docs/generate.py --docs DIR       # write into a copy of docs/ instead
+    python docs/generate.py --list           # the names a marker may use
+    python docs/generate.py --measure-tolerance   # refit with other fit seeds (slow)
+
+Generated text sits between markers, so the prose around it stays hand-written:
+
+    <!-- generated:NAME -->...<!-- /generated:NAME -->
+
+NAME is either a **block** (a table, a JSON example, a command's output; ``--list``) or an
+**inline value** ``DOC:PATH|FORMAT``: the value at PATH of the named run document (for
+example ``run:buffer.oom|both`` is the default scenario's buffer as ``0.74 OOM (5.4x)``).
+A PATH is dot-separated keys and list indices (``uplift.-1.q50``); ``evals[name=cyber-ctf]``
+picks the list item whose ``name`` is ``cyber-ctf``. FORMAT is one of :data:`FORMATS`.
+
+The figures (docs/img/*.png) are redrawn from the same runs. How far the numbers may move
+between machines is measured by refitting with other fit seeds (``--measure-tolerance``,
+docs/reproducibility.md); tests/test_docs.py holds the docs' headline values to a fresh
+run within that tolerance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import re
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MARKER = re.compile(
+    r"<!-- generated:(?P<name>[^\s]+?) -->(?P<body>.*?)<!-- /generated:(?P=name) -->", re.S
+)
+#: The default fit seed and the other seeds ``--measure-tolerance`` refits with.
+FIT_SEED = 20231212
+TOLERANCE_SEEDS = (1, 2, 3, 4)
+#: Small fit settings of ``--quick`` (the tests' size).
+QUICK = {"draws": 150, "tune": 150, "chains": 2}
+#: Blocks that only ``--measure-tolerance`` computes (a normal run leaves them as they are).
+MEASURED = ("tolerance-table",)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _oom(x) -> str:
+    return f"{x:.2f}"
+
+
+def _both(x) -> str:
+    from forecast.units import fmt_both
+
+    return fmt_both(x)
+
+
+def _mult(x) -> str:
+    from forecast.units import fmt_multiplier
+
+    return fmt_multiplier(x)
+
+
+#: How an inline value is written.
+FORMATS = {
+    "oom": _oom,  # 0.74
+    "both": _both,  # 0.74 OOM (5.4x)
+    "mult": _mult,  # 5.4x
+    "pct": lambda x: f"{x:.1%}",  # 5.7%
+    "pct0": lambda x: f"{x:.0%}",  # 6%
+    "f1": lambda x: f"{x:.1f}",
+    "f2": lambda x: f"{x:.2f}",
+    "f3": lambda x: f"{x:.3f}",
+    "signed": lambda x: f"{x:+.2f}",  # +0.11
+    "int": lambda x: f"{int(round(x)):,}",  # 1,005
+    "text": str,
+    "code": lambda x: f"`{x}`",  # inline code: a marker inside backticks would show as text
+    "codeboth": lambda x: f"`{_both(x)}`",  # `0.74 OOM (5.4x)`
+}
+
+
+def lookup(doc, path: str):
+    """The value at ``path`` in a document of dicts and lists (module docstring)."""
+    value = doc
+    for part in path.split("."):
+        select = re.fullmatch(r"(?P<key>[^\[]+)\[(?P<field>[^=]+)=(?P<want>[^\]]+)\]", part)
+        if select:
+            items = value[select["key"]]
+            matches = [i for i in items if str(i.get(select["field"])) == select["want"]]
+            if len(matches) != 1:
+                raise KeyError(f"{part}: {len(matches)} items match")
+            value = matches[0]
+        elif isinstance(value, list):
+            value = value[int(part)]
+        else:
+            value = value[part]
+    return value
+
+
+def parse_inline(name: str) -> tuple[str, str, str] | None:
+    """``DOC:PATH|FORMAT`` -> (doc, path, format); None for a block name."""
+    match = re.fullmatch(r"(?P<doc>[a-z0-9-]+):(?P<path>[^|]+)\|(?P<fmt>[a-z0-9]+)", name)
+    return (match["doc"], match["path"], match["fmt"]) if match else None
+
+
+def first_number(text: str) -> float:
+    """The first number written in ``text`` (``0.74 OOM (5.4x)`` -> 0.74; ``5.7%`` -> 0.057)."""
+    match = re.search(r"[-+]?\d[\d,]*(\.\d+)?%?", text)
+    if match is None:
+        raise ValueError(f"no number in {text!r}")
+    number = match.group()
+    value = float(number.rstrip("%").replace(",", ""))
+    return value / 100 if number.endswith("%") else value
+
+
+# --------------------------------------------------------------------------- runs
+
+
+class Runs:
+    """The runs the docs quote, computed once each and only when a marker needs them."""
+
+    def __init__(self, quick: bool = False, fit_seed: int = FIT_SEED):
+        from forecast.fit import FitSettings
+
+        self.quick = quick
+        self._documents: dict = {}
+        self.settings = FitSettings(seed=fit_seed, **(QUICK if quick else {}))
+        self.cli_fit = [
+            "--fit-draws",
+            str(self.settings.draws),
+            "--fit-tune",
+            str(self.settings.tune),
+            "--chains",
+            str(self.settings.chains),
+            "--fit-seed",
+            str(self.settings.seed),
+            "-q",
+        ]
+
+    # -- results and documents
+
+    def result(self, scenario: str = "frontier-api", **options):
+        """A forecast with these settings (``priors`` as a tuple of pairs), made once."""
+        from forecast import api
+
+        key = ("result", scenario, tuple(sorted(options.items())))
+        if key not in self._documents:
+            priors = dict(options.pop("priors", ()))
+            self._documents[key] = api.run_scenario(
+                scenario, settings=self.settings, priors=priors, **options
+            )
+        return self._documents[key]
+
+    def run_doc(self, scenario: str = "frontier-api", **options) -> dict:
+        """The ``run --json`` document (with the explanation for the default scenario)."""
+        from forecast.explain import explain
+        from forecast.report import result_document
+
+        key = ("run_doc", scenario, tuple(sorted(options.items())))
+        if key not in self._documents:
+            result = self.result(scenario, **options)
+            plain = scenario == "frontier-api" and not options
+            explanation = explain(result) if plain else None
+            self._documents[key] = _plain(result_document(result, explanation))
+        return self._documents[key]
+
+    def _once(self, key: str, make):
+        if key not in self._documents:
+            self._documents[key] = make()
+        return self._documents[key]
+
+    @property
+    def sensitivity(self) -> dict:
+        """The full sensitivity ranking of the default scenario."""
+        from forecast.checks import prior_sensitivity
+
+        return self._once("sensitivity", lambda: _plain(prior_sensitivity(self.result())))
+
+    @property
+    def profiles(self) -> list:
+        from forecast.review import profile_rows
+
+        return self._once("profiles", lambda: _plain(profile_rows(self.result())))
+
+    @property
+    def prior_check(self) -> dict:
+        from forecast.checks import prior_check
+
+        return self._once("prior_check", lambda: _plain(prior_check(self.result())))
+
+    @property
+    def evidence(self) -> dict:
+        return self._once("evidence", lambda: self.cli_json("evidence", "list"))
+
+    # -- the command line
+
+    def cli(self, *args: str, fit: bool = True, code: int = 0) -> str:
+        """What ``forecast ARGS`` prints on stdout (130 columns, no colour)."""
+        from forecast.cli import common
+        from forecast.cli.app import main
+
+        argv = [*args, *(self.cli_fit if fit else [])]
+        out = io.StringIO()
+        saved = common.out
+        common.out = type(saved)(
+            file=out, width=130, highlight=False, soft_wrap=False, emoji=False, color_system=None
+        )
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()) as err:
+                try:
+                    main(argv)
+                    status = 0
+                except SystemExit as exc:
+                    status = exc.code or 0
+        finally:
+            common.out = saved
+        if status != code:
+            raise RuntimeError(f"forecast {' '.join(argv)} exited {status}: {err.getvalue()}")
+        return out.getvalue() if code == 0 else err.getvalue()
+
+    def cli_json(self, *args: str, fit: bool = True) -> dict:
+        return json.loads(self.cli(*args, "--json", fit=fit))
+
+    # -- named documents for inline values
+
+    def document(self, name: str):
+        """The run document an inline value reads (:data:`DOCUMENTS`), made once."""
+        if name not in self._documents:
+            self._documents[name] = DOCUMENTS[name](self)
+        return self._documents[name]
+
+
+def _plain(doc):
+    """A document as JSON would give it back (tuples as lists, numpy scalars as numbers)."""
+    from forecast.export import json_text
+
+    return json.loads(json_text(doc))
+
+
+#: Documents inline values may read: name -> how to make it from :class:`Runs`.
+DOCUMENTS = {
+    "run": lambda r: r.run_doc(),
+    "prior-check": lambda r: r.prior_check,
+    "sensitivity": lambda r: r.sensitivity,
+    "evidence": lambda r: r.evidence,
+    "coverage": lambda r: r.run_doc(priors=(("catalogue_coverage", "Beta(7, 3)"),)),
+    "coverage-fixed": lambda r: r.run_doc(priors=(("catalogue_coverage", "0.7"),)),
+    "ceiling-low": lambda r: r.run_doc(priors=(("uplift_ceiling", "1.5"),)),
+    "ceiling-high": lambda r: r.run_doc(priors=(("uplift_ceiling", "4"),)),
+    "coverage-low": lambda r: r.run_doc(priors=(("catalogue_coverage", "0.25"),)),
+    "coverage-high": lambda r: r.run_doc(priors=(("catalogue_coverage", "0.9"),)),
+    "prior-posterior": lambda r: {
+        row["prior"]: row
+        for row in _plain(
+            __import__("forecast.summaries", fromlist=["x"]).prior_posterior(
+                r.result().fitted.fit, r.result().inputs.priors
+            )
+        )
+    },
+    "what-drives": lambda r: {
+        str(i): row
+        for i, row in enumerate(
+            _plain(__import__("forecast.whatif", fromlist=["x"]).what_drives(r.result()))
+        )
+    },
+    "absorption-fast": lambda r: r.run_doc(priors=(("absorption_years", "LogNormal(0, 0.5)"),)),
+    "absorption-slow": lambda r: r.run_doc(priors=(("absorption_years", "LogNormal(1.39, 0.5)"),)),
+}
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+def _table(headers: list[str], rows: list[list], right: set[int] = frozenset()) -> str:
+    from forecast.report import md_table
+
+    return "\n".join(md_table(headers, rows, right)).rstrip("\n")
+
+
+def _json_block(doc, indent: int | None = 2) -> str:
+    return "```json\n" + json.dumps(doc, indent=indent, ensure_ascii=False) + "\n```"
+
+
+def _text_block(command: str, output: str) -> str:
+    lines = [line.rstrip() for line in output.rstrip("\n").splitlines()]
+    return "```text\n$ " + command + "\n" + "\n".join(lines) + "\n```"
+
+
+def _round(doc, digits: int = 4):
+    """Numbers rounded to ``digits`` significant digits (examples stay readable)."""
+    if isinstance(doc, dict):
+        return {k: _round(v, digits) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_round(v, digits) for v in doc]
+    if isinstance(doc, float) and math.isfinite(doc) and doc != 0:
+        return float(f"{doc:.{digits}g}")
+    return doc
+
+
+def block_eval_definitions(runs: Runs) -> str:
+    """method.md section 7.3: P(cross) of the per-task eval under each reading."""
+    sys.path.insert(0, str(HERE))
+    from eval_definitions import definition_rows
+
+    from forecast.evals import read_task_results
+    from forecast.scenarios import load_scenario
+
+    result = runs.result()
+    loaded = load_scenario("frontier-api")
+    j, spec = next((j, e) for j, e in enumerate(loaded.scenario.evals) if e.tasks_file)
+    tasks = read_task_results(loaded.resolve(spec.tasks_file))
+    rows = definition_rows(
+        spec, tasks, result.reported.oom, result.fitted.priors, result.confidence, result.seed, j
+    )
+    head = (
+        f"`{result.scenario.name}`, eval `{spec.name}`, month {result.horizon_months}, "
+        f"{result.confidence:.0%} confidence, forecast seed {result.seed}, "
+        f"{result.uplift.oom.shape[0]} draws (fit: {runs.settings.chains} chains x "
+        f"{runs.settings.draws} draws)."
+    )
+    return (
+        head
+        + "\n\n"
+        + _table(
+            [
+                "a task passes when",
+                "task rates",
+                "P(cross)",
+                "at the point estimate",
+                "already met",
+                "status",
+            ],
+            [
+                [
+                    r["definition"].removeprefix("a task passes when "),
+                    r["pooling"],
+                    f"{r['p_cross']:.2f}",
+                    f"{r['p_cross_point_estimate']:.2f}",
+                    f"{r['p_already_met']:.2f}",
+                    r["status"],
+                ]
+                for r in rows
+            ],
+            right={2, 3, 4},
+        )
+    )
+
+
+def block_run_recommendation(runs: Runs) -> str:
+    """method.md section 11: the recommendation as ``forecast run`` prints it."""
+    b = runs.run_doc()["buffer"]
+    lo, hi = b["mc_interval_oom"]
+    return (
+        f"```\nSafety buffer: {_both(b['oom'])} of effective compute\n"
+        f"= the {b['quantile']:.0%} quantile of uplift at month {b['month']} (Monte Carlo 90% "
+        f"interval {lo:.2f} to {hi:.2f} OOM over {b['draws']} draws).\n```"
+    )
+
+
+def block_priors_table(runs: Runs) -> str:
+    """priors.md: every default prior with its mean, median and 90% interval."""
+    from forecast.priors import load_priors
+
+    doc = runs.cli_json("priors", "show", fit=False)
+    by_name = {p["name"]: p for p in doc["priors"]}
+    rows = []
+    for name, info in load_priors().items():
+        p = by_name[name]
+        lo, hi = p["interval_90"]
+        median = _median(info.prior)
+        rows.append(
+            [
+                f"`{name}`",
+                p["distribution"],
+                f"{p['mean']:.3g}",
+                f"{median:.3g}",
+                f"{lo:.3g} to {hi:.3g}",
+                p["units"],
+                p["drives"],
+            ]
+        )
+    return _table(
+        ["name", "distribution", "mean", "median", "90% interval", "units", "drives"],
+        rows,
+        right={2, 3},
+    )
+
+
+def _median(prior) -> float:
+    return prior.params[0] if prior.dist == "Constant" else float(prior.scipy().median())
+
+
+def block_sensitivity_table(runs: Runs) -> str:
+    """priors.md: the full sensitivity ranking of the default scenario."""
+    from forecast.report import VARIATION_LABELS, swing_text, variation_text
+
+    sens = runs.sensitivity
+    rows = [
+        [f"`{r['prior']}`", r["drives"], swing_text(r)]
+        + [variation_text(r, how) for how in VARIATION_LABELS]
+        for r in sens["priors"]
+    ]
+    return _table(
+        ["prior", "drives", "swing (OOM)", *VARIATION_LABELS.values()], rows, right={2, 3, 4, 5, 6}
+    )
+
+
+#: Direct runs of priors.md: the forecast-only priors (no refit), one changed at a time.
+PRIOR_RUNS = (
+    ("none", "run"),
+    ("`uplift_ceiling=1.5`", "ceiling-low"),
+    ("`uplift_ceiling=4`", "ceiling-high"),
+    ("`catalogue_coverage=0.25`", "coverage-low"),
+    ("`catalogue_coverage=0.9`", "coverage-high"),
+    ("`absorption_years=LogNormal(0, 0.5)`", "absorption-fast"),
+    ("`absorption_years=LogNormal(1.39, 0.5)`", "absorption-slow"),
+)
+
+
+def block_prior_runs(runs: Runs) -> str:
+    """priors.md: direct runs with one prior changed."""
+    rows = []
+    for label, name in PRIOR_RUNS:
+        doc = runs.document(name)
+        rows.append([label, f"{doc['buffer']['oom']:.2f}", f"{doc['uplift'][-1]['q50']:.2f}"])
+    return _table(
+        ["override", "buffer (OOM)", "median uplift at 12 months (OOM)"], rows, right={1, 2}
+    )
+
+
+SCENARIOS = (
+    "frontier-api",
+    "frontier-open-weights",
+    "frontier-stolen-weights",
+    "developer-continued",
+    "gpt4-2023-03",
+)
+
+
+def block_scenarios_table(runs: Runs) -> str:
+    """scenarios.md: the shipped scenarios side by side."""
+    rows = []
+    for name in SCENARIOS:
+        doc = runs.run_doc(name)
+        evals = {e["name"]: e for e in doc["evals"]}
+
+        def p(eval_name, evals=evals):
+            e = evals.get(eval_name)
+            return f"{e['p_cross']:.1%} ({e['status']['state']})" if e else "-"
+
+        autonomy = (
+            p("autonomy-tasks")
+            if "autonomy-tasks" in evals
+            else ("; ".join(f"`{k}`: {p(k)}" for k in evals) or "-")
+        )
+        rows.append(
+            [
+                f"`{name}`",
+                _both(doc["buffer"]["oom"]),
+                _both(doc["uplift"][0]["q95"]),
+                _both(doc["uplift"][-1]["q50"]),
+                autonomy,
+                p("cyber-ctf"),
+            ]
+        )
+    return _table(
+        [
+            "scenario",
+            "buffer",
+            "95% uplift at month 0",
+            "median uplift at 12 months",
+            "P(cross) `autonomy-tasks`",
+            "P(cross) `cyber-ctf`",
+        ],
+        rows,
+    )
+
+
+def block_json_run(runs: Runs) -> str:
+    """json-schema.md: the run document, trimmed."""
+    doc = json.loads(json.dumps(runs.run_doc()))
+    doc["uplift"] = [doc["uplift"][0], doc["uplift"][-1]]
+    for e in doc["evals"]:
+        for key in ("p_cross_over_time", "months"):
+            if key in e:
+                e[key] = [e[key][0], "...", e[key][-1]]
+        if "score_over_time" in e:
+            e["score_over_time"] = {
+                k: [v[0], "...", v[-1]] for k, v in e["score_over_time"].items()
+            }
+        if e.get("rates"):
+            e["rates"] = [e["rates"][0], "..."]
+    doc["policies"] = doc["policies"][:2]
+    for p in doc["policies"]:
+        p["quotes"] = p["quotes"][:1]
+        for q in p["quotes"]:
+            q["text"] = "..."
+        p["reading"]["notes"] = "..."
+        p["source"] = {k: "..." for k in p["source"]}
+    doc["policies"].append("...")
+    ex = doc.get("explanation")
+    if ex:
+        ex["summary"] = [ex["summary"][0], "..."]
+        ex["rule"] = "..."
+        ex["source_labels"] = {"known": ex["source_labels"]["known"], "...": "..."}
+        for band in ex["decomposition"].values():
+            if isinstance(band, dict) and "sources" in band:
+                band["sources"] = [band["sources"][0], "..."]
+        ex["tail_profile"] = [ex["tail_profile"][0], "..."]
+        ex["most_sensitive"] = ex["most_sensitive"][:1] + ["..."]
+    doc["reevaluation"] = {"2x": doc["reevaluation"]["2x"], "...": "..."}
+    doc["provenance"]["scenario_file"] = ".../scenarios/frontier-api.yaml"
+    for e in doc["evals"]:
+        if e.get("tasks_file"):
+            e["tasks_file"] = ".../scenarios/data/autonomy-tasks.csv"
+    return _json_block(_round(doc))
+
+
+def block_json_compare(runs: Runs) -> str:
+    """json-schema.md: ``compare --json`` of two scenarios, trimmed."""
+    doc = runs.cli_json("compare", "frontier-api", "frontier-open-weights")
+    for s in doc["scenarios"]:
+        s["policies"] = dict(list(s["policies"].items())[:1]) | {"...": "one per policy shown"}
+    doc["scenarios"][1] = {"scenario": doc["scenarios"][1]["scenario"], "...": "the same fields"}
+    return _json_block(_round(doc))
+
+
+def block_json_evidence(runs: Runs) -> str:
+    """json-schema.md: ``evidence list --json``, trimmed."""
+    doc = json.loads(json.dumps(runs.evidence))
+    first = next(e for e in doc["enhancements"] if e["id"] == "lats")
+    keep = {k: first[k] for k in ("id", "category", "posterior_ceg")}
+    hyper = doc["hyperparameters"]
+    short = {
+        "global_mean": hyper["global_mean"],
+        "categories": {"tool": hyper["categories"]["tool"], "...": "one per category"},
+        "arrival_rate_per_year": {
+            "data": hyper["arrival_rate_per_year"]["data"],
+            "...": "one per category",
+        },
+        "...": "the spreads (OOM summaries)",
+    }
+    for name in ("scale_slope", "ceg_trend", "composability_within", "composability_between"):
+        if name in hyper:
+            short[name] = hyper[name]
+    out = {
+        "enhancements": [keep | {"...": "..."}, "...one object per enhancement..."],
+        "hyperparameters": short,
+        "diagnostics": {"...": "as in run"},
+    }
+    return _json_block(_round(out))
+
+
+def block_json_priors_check(runs: Runs) -> str:
+    """json-schema.md: ``priors check --json``, trimmed."""
+    doc = json.loads(json.dumps(runs.prior_check))
+    doc["months"] = [doc["months"][0], "...", doc["months"][-1]]
+    for side in ("prior", "posterior"):
+        doc[side] = {k: [v[0], "...", v[-1]] for k, v in doc[side].items()}
+    params = doc["prior_parameters"]
+    doc["prior_parameters"] = {
+        "ceg_global_mean": params["ceg_global_mean"],
+        "...": ", ".join(k for k in params if k != "ceg_global_mean"),
+    }
+    doc["diagnostics"] = {"...": "as in run"}
+    return _json_block(_round(doc))
+
+
+def block_json_sensitivity(runs: Runs) -> str:
+    """json-schema.md: ``sensitivity --json``, trimmed to the first prior and a fixed one."""
+    doc = json.loads(json.dumps(runs.sensitivity))
+    first = doc["priors"][0]
+    first["variations"] = first["variations"][:2] + ["..."]
+    fixed = next((r for r in doc["priors"] if r["prior"] == "noise_dof"), None)
+    rows = [first, "..."]
+    if fixed is not None:
+        fixed["variations"] = fixed["variations"][:1] + ["..."]
+        rows += [fixed, "..."]
+    doc["priors"] = rows
+    doc["diagnostics"] = {"...": "as in run"}
+    return _json_block(_round(doc))
+
+
+def block_json_export(runs: Runs) -> str:
+    """json-schema.md: the files of the export bundle, from the code."""
+    from forecast.export import BUNDLE_CONTENTS
+
+    return _table(["file", "what it holds"], [[f"`{k}`", v] for k, v in BUNDLE_CONTENTS.items()])
+
+
+# -- tuning-priors.md: the command line, as a user sees it
+
+
+def _trim_rows(output: str, keep) -> str:
+    """A rich table with only the body rows ``keep(first cell)`` accepts (and the wrapped
+    lines that belong to them); a line ``...`` marks what was cut."""
+    out, keeping, cut = [], True, False
+    for line in output.splitlines():
+        if line.startswith("│"):
+            first = line.split("│")[1].strip()
+            if first:
+                keeping = keep(first)
+            if keeping:
+                if cut:
+                    out.append("...")
+                    cut = False
+                out.append(line)
+            else:
+                cut = True
+            continue
+        if cut:
+            out.append("...")
+            cut = False
+        out.append(line)
+    return "\n".join(out)
+
+
+HEADLINE = ("buffer", "median_12", "autonomy", "cyber", "fit", "overridden")
+
+
+def _headline(doc: dict) -> str:
+    """The headline figures of a run document as one JSON line (the ``jq`` filter of
+    tuning-priors.md)."""
+    evals = {e["name"]: e["p_cross"] for e in doc["evals"]}
+    line = {
+        "buffer": round(doc["buffer"]["oom"], 3),
+        "median_12": round(doc["uplift"][-1]["q50"], 3),
+        "autonomy": round(evals.get("autonomy-tasks", float("nan")), 3),
+        "cyber": round(evals.get("cyber-ctf", float("nan")), 3),
+        "fit": doc["provenance"]["fit"],
+        "overridden": doc["provenance"]["priors_overridden"],
+    }
+    return json.dumps(line, separators=(",", ":"))
+
+
+def block_cli_priors_check(runs: Runs) -> str:
+    output = runs.cli("priors", "check")
+    keep = _trim_rows(output, lambda first: first in ("0", "3", "6", "9", "12"))
+    return (
+        _text_block("forecast priors check", keep) + "\n\n(Months 1, 2, 4, 5, 7, 8, 10 and 11 cut.)"
+    )
+
+
+def block_cli_sensitivity(runs: Runs) -> str:
+    output = runs.cli("sensitivity")
+    order = [r["prior"] for r in runs.sensitivity["priors"]]
+    shown = set(order[:6]) | {"noise_dof", "eval_slope"}
+    return _text_block("forecast sensitivity", _trim_rows(output, lambda first: first in shown))
+
+
+def block_cli_run_headlines(runs: Runs) -> str:
+    lines = [
+        '$ forecast run --json -q | jq -c "$F"',
+        _headline(runs.run_doc()),
+        "$ forecast run --prior 'catalogue_coverage=Beta(7,3)' --json -q | jq -c \"$F\"",
+        _headline(runs.document("coverage")),
+    ]
+    return "```text\n" + "\n".join(lines) + "\n```"
+
+
+def block_cli_run_scenario_headline(runs: Runs) -> str:
+    lines = [
+        "$ forecast scenarios validate my-scenarios/frontier-api-coverage.yaml",
+        "valid: my-scenarios/frontier-api-coverage.yaml (frontier-api-coverage)",
+        '$ forecast run my-scenarios/frontier-api-coverage.yaml --json -q | jq -c "$F"',
+        _headline(runs.document("coverage")),
+    ]
+    return "```text\n" + "\n".join(lines) + "\n```"
+
+
+def block_cli_run_fixed_headline(runs: Runs) -> str:
+    lines = [
+        "$ forecast run my-scenarios/frontier-api-coverage.yaml --prior catalogue_coverage=0.7 "
+        '--json -q | jq -c "$F"',
+        _headline(runs.document("coverage-fixed")),
+    ]
+    return "```text\n" + "\n".join(lines) + "\n```"
+
+
+@contextlib.contextmanager
+def _coverage_scenario(prior: str = "Beta(7, 3)"):
+    """my-scenarios/frontier-api-coverage.yaml of tuning-priors.md, in a temporary folder."""
+    import tempfile
+
+    from forecast.scenarios import shipped_scenarios
+
+    folder = Path(tempfile.mkdtemp(prefix="forecast-docs-"))
+    try:
+        source = shipped_scenarios()["frontier-api"]
+        (folder / "my-scenarios" / "data").mkdir(parents=True)
+        shutil.copy(source.parent / "data" / "autonomy-tasks.csv", folder / "my-scenarios" / "data")
+        text = source.read_text()
+        text = text.replace("name: frontier-api", "name: frontier-api-coverage", 1)
+        text = text.replace("priors: {}", f"priors:\n  catalogue_coverage: {prior}")
+        path = folder / "my-scenarios" / "frontier-api-coverage.yaml"
+        path.write_text(text)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def block_cli_compare_coverage(runs: Runs) -> str:
+    with _coverage_scenario() as path:
+        output = runs.cli("compare", "frontier-api", str(path))
+    return _text_block(
+        "forecast compare frontier-api my-scenarios/frontier-api-coverage.yaml", output
+    )
+
+
+def block_cli_bad_prior_block(runs: Runs) -> str:
+    with _coverage_scenario("Beta(7, 3, 1)") as path:
+        err = runs.cli("run", str(path), fit=False, code=2)
+        err = " ".join(err.split()).replace(str(path), "my-scenarios/frontier-api-coverage.yaml")
+    return _text_block(
+        "forecast run my-scenarios/frontier-api-coverage.yaml      # with 'Beta(7, 3, 1)' in the "
+        "block",
+        err,
+    )
+
+
+def block_drives_table(runs: Runs) -> str:
+    """tuning-priors.md: which priors refit when changed."""
+    from forecast.priors import load_priors
+
+    names = {"forecast": [], "fit": []}
+    for name, info in load_priors().items():
+        names[info.drives].append(f"`{name}`")
+    cost = {
+        "forecast": "seconds with a warm cache: the cached fit is reused and only the forward "
+        "simulation reruns",
+        "fit": "the cached fit is reweighted to the new prior when that is reliable (Pareto "
+        "k at most 0.7; seconds), else the run refits (NUTS, 4 chains x 1000 draws, a few "
+        "minutes on 2 cores) and caches the new fit under its own key",
+    }
+    return _table(
+        ["drives", "priors", "what an override costs"],
+        [[k, ", ".join(v), cost[k]] for k, v in names.items()],
+    )
+
+
+def block_cli_priors_check_coverage(runs: Runs) -> str:
+    output = runs.cli("priors", "check", "--prior", "catalogue_coverage=Beta(7,3)")
+    last = output.rstrip("\n").splitlines()[-1]
+    return _text_block(
+        "forecast priors check --prior 'catalogue_coverage=Beta(7,3)'", "...\n" + last
+    )
+
+
+def block_cli_support_errors(runs: Runs) -> str:
+    commands = [
+        ("run", "--prior", "catalogue_coverage=1.2"),
+        ("run", "--prior", "catalogue_coverage=Uniform(0.5,1.5)"),
+        ("run", "--prior", "relevance=Normal(0.5,0.1)"),
+        ("priors", "show", "--prior", "composabilty_within=0.5"),
+    ]
+    shown = []
+    for argv in commands:
+        err = runs.cli(*argv, fit=False, code=2)
+        quoted = " ".join(f"'{a}'" if "(" in a else a for a in argv)
+        shown.append(f"$ forecast {quoted}\n" + " ".join(err.split()))
+    return "```text\n" + "\n".join(shown) + "\n```"
+
+
+FIT_KEYS_CODE = """\
+from forecast.evidence import load_catalogue, build_table
+from forecast.fit import FitSettings, fit_key
+from forecast.priors import load_priors
+
+table, priors = build_table(load_catalogue()), load_priors()
+for override in ({}, {"uplift_ceiling": "LogNormal(1, 0.2)"},
+                 {"catalogue_coverage": "Beta(7, 3)"}, {"composability_within": "Beta(2, 3)"}):
+    print(override, fit_key(table, priors.with_overrides(override), FitSettings())[:12])
+"""
+
+
+def block_fit_keys(runs: Runs) -> str:
+    """tuning-priors.md: the code that shows which overrides change the fit's key, and what
+    it prints."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(FIT_KEYS_CODE, {"__name__": "fit_keys"})  # noqa: S102
+    printed = "".join(f"# {line}\n" for line in out.getvalue().splitlines())
+    return "```python\n" + FIT_KEYS_CODE + printed + "```"
+
+
+def block_tolerance_table(runs: Runs) -> str:
+    """reproducibility.md: the headline values refitted with other fit seeds."""
+    values = measure_tolerance(runs, getattr(runs, "docs", HERE))
+    seeds = [FIT_SEED, *TOLERANCE_SEEDS]
+    rows = []
+    for name, (fmt, per_seed) in values["values"].items():
+        spread = max(per_seed) - min(per_seed)
+        cells = [FORMATS[fmt](v) for v in per_seed]
+        rows.append([name, *cells, FORMATS[fmt](spread) if fmt != "pct" else f"{spread:.1%}"])
+    table = _table(
+        ["value", *(f"seed {s}" for s in seeds), "range"], rows, right=set(range(1, len(seeds) + 2))
+    )
+    return (
+        table
+        + "\n\n"
+        + f"Tolerance used by tests/test_docs.py for the {values['checked']} OOM values and "
+        "probabilities the docs quote from the default scenario: OOM values within "
+        f"<!-- generated:tolerance:oom|f2 -->{values['oom']:.2f}"
+        "<!-- /generated:tolerance:oom|f2 -->"
+        f" OOM, probabilities within "
+        f"<!-- generated:tolerance:probability|f2 -->{values['probability']:.2f}"
+        f"<!-- /generated:tolerance:probability|f2 --> (the largest range over the fit seeds of "
+        "any of them, rounded up to 0.01; the table shows the headline ones)."
+    )
+
+
+#: The headline values whose spread over fit seeds sets the tolerance: label, doc, path, format.
+TOLERANCE_VALUES = (
+    ("buffer (OOM)", "run", "buffer.oom", "oom"),
+    ("median uplift at 12 months (OOM)", "run", "uplift.-1.q50", "oom"),
+    ("95% uplift at month 0 (OOM)", "run", "uplift.0.q95", "oom"),
+    ("priors-alone buffer (OOM)", "run", "buffer.prior_only_oom", "oom"),
+    ("P(cross) autonomy-tasks", "run", "evals[name=autonomy-tasks].p_cross", "pct"),
+    ("P(cross) cyber-ctf", "run", "evals[name=cyber-ctf].p_cross", "pct"),
+)
+
+
+#: Inline formats held to a fresh run by tests/test_docs.py, and the tolerance each uses.
+CHECKED_FORMATS = {"oom": "oom", "both": "oom", "pct": "probability", "pct0": "probability"}
+#: The run documents whose quoted values tests/test_docs.py checks against a fresh run.
+CHECKED_DOCUMENTS = ("run", "prior-check")
+
+
+def checked_values(docs: Path) -> list[tuple[str, str, str, str]]:
+    """Every inline value the docs quote that tests/test_docs.py holds to a fresh run:
+    (file name, document, path, format) of the markers of :data:`CHECKED_DOCUMENTS` with a
+    format of :data:`CHECKED_FORMATS`, each once."""
+    found = {}
+    for path in sorted(docs.glob("*.md")):
+        for name, _ in markers(path.read_text()):
+            inline = parse_inline(name)
+            if inline and inline[0] in CHECKED_DOCUMENTS and inline[2] in CHECKED_FORMATS:
+                found.setdefault(inline, path.name)
+    return [(where, *inline) for inline, where in found.items()]
+
+
+def measure_tolerance(runs: Runs, docs: Path = HERE) -> dict:
+    """Refit with :data:`TOLERANCE_SEEDS` and measure how far the values the docs quote
+    move: the tolerance of each kind (OOM, probability) is the largest range over the fit
+    seeds of any value of that kind (:func:`checked_values`), rounded up to 0.01."""
+    others = [Runs(runs.quick, fit_seed=seed) for seed in TOLERANCE_SEEDS]
+    every = [runs, *others]
+    values = {}
+    for label, doc, path, fmt in TOLERANCE_VALUES:
+        values[label] = (fmt, [float(lookup(r.document(doc), path)) for r in every])
+    ranges = {"oom": 0.0, "probability": 0.0}
+    for _, doc, path, fmt in checked_values(docs):
+        seen = [float(lookup(r.document(doc), path)) for r in every]
+        kind = CHECKED_FORMATS[fmt]
+        ranges[kind] = max(ranges[kind], max(seen) - min(seen))
+    return {
+        "values": values,
+        "oom": math.ceil(ranges["oom"] * 100 - 1e-9) / 100,
+        "probability": math.ceil(ranges["probability"] * 100 - 1e-9) / 100,
+        "checked": len(checked_values(docs)),
+    }
+
+
+def block_api_outputs(runs: Runs) -> dict[str, str]:
+    """docs/api.md: the output of each code block, from running the blocks in order."""
+    text = (HERE / "api.md").read_text()
+    outputs = run_api_blocks(text)
+    return {
+        f"api-output-{i}": "```text\n" + out.rstrip("\n") + "\n```" for i, out in outputs.items()
+    }
+
+
+def api_blocks(text: str) -> list[str]:
+    """The ``python`` code blocks of a Markdown text, in order."""
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+def run_api_blocks(text: str, folder: Path | None = None) -> dict[int, str]:
+    """Run the python blocks of docs/api.md in one namespace, in ``folder`` (a temporary
+    one by default: the example writes files); block i's printed output."""
+    import os
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    namespace: dict = {"__name__": "api_md"}
+    outputs = {}
+    here = Path.cwd()
+    with tempfile.TemporaryDirectory(prefix="forecast-api-md-") as tmp:
+        os.chdir(folder or tmp)
+        try:
+            for i, code in enumerate(api_blocks(text), start=1):
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    exec(compile(code, f"docs/api.md block {i}", "exec"), namespace)  # noqa: S102
+                outputs[i] = out.getvalue()
+        finally:
+            os.chdir(here)
+    return outputs
+
+
+def block_prior_posterior(runs: Runs) -> str:
+    """method.md section 4: every fit prior beside its posterior, with the contraction."""
+    rows = [
+        [
+            r["prior"],
+            r["distribution"],
+            f"{r['prior_interval_90'][0]:.2f} to {r['prior_interval_90'][1]:.2f}",
+            f"{r['posterior_mean']:.2f}",
+            f"{r['posterior_interval_90'][0]:.2f} to {r['posterior_interval_90'][1]:.2f}",
+            f"{r['contraction']:.2f}",
+        ]
+        for r in runs.document("prior-posterior").values()
+    ]
+    return _table(
+        ["prior", "default", "prior 90%", "posterior mean", "posterior 90%", "contraction"],
+        rows,
+        right={3, 5},
+    )
+
+
+def block_what_drives(runs: Runs) -> str:
+    """method.md section 9: the buffer with one assumption changed at a time."""
+    rows = [
+        [r["change"], f"{r['buffer_oom']:.2f} OOM", f"{r['difference_oom']:+.2f}"]
+        for r in runs.document("what-drives").values()
+    ]
+    return _table(
+        ["what was changed, all else equal", "95% buffer, frontier-api", "difference"],
+        rows,
+        right={1, 2},
+    )
+
+
+def _curve(runs: Runs, name: str, alt: str, draw) -> str:
+    """Draw a figure into the docs' img folder; the Markdown that shows it."""
+    folder = getattr(runs, "docs", HERE) / "img"
+    folder.mkdir(parents=True, exist_ok=True)
+    draw(folder / name)
+    return f"![{alt}](img/{name})"
+
+
+def block_reference_date_curve(runs: Runs) -> str:
+    from forecast import plots
+    from forecast.errors import InputError
+    from forecast.whatif import reference_date_curve
+
+    result, doc = runs.result(), runs.run_doc()
+    rows, beyond = [], []
+    for year in range(2024, 2033):  # a year whose simulation passes the arrival limit is named
+        try:
+            rows += reference_date_curve(result, years=[year])
+        except InputError:
+            beyond.append(str(year))
+    note = (
+        f"\nnot drawn: {', '.join(beyond)} (past the simulation's arrival limit)" if beyond else ""
+    )
+    modes = {
+        "frozen": "trend frozen past the evidence",
+        "damped": "damped (the default)",
+        "linear": "linear (extrapolated)",
+    }
+    return _curve(
+        runs,
+        "buffer_vs_date.png",
+        "The 95% buffer of frontier-api against the base model's reference date under each "
+        "trend mode",
+        lambda path: plots.curve_chart(
+            rows,
+            "reference_date",
+            modes,
+            path,
+            f"The buffer against the base model's reference date: {doc['title']}",
+            plots.caption(doc) + note,
+            "reference date of the base model (month 0)",
+            mark=(doc["base_model"]["reference_date"], doc["buffer"]["oom"], "as run"),
+        ),
+    )
+
+
+def block_compute_curve(runs: Runs) -> str:
+    from forecast import plots
+    from forecast.whatif import compute_curve
+
+    result, doc = runs.result(), runs.run_doc()
+    rows = runs._once("compute-curve", lambda: compute_curve(result))
+    modes = {
+        "clamp": "scale clamped to the evidence (the default)",
+        "linear": "scale slope extrapolated",
+        "off": "scale ignored",
+    }
+    return _curve(
+        runs,
+        "buffer_vs_compute.png",
+        "The 95% buffer of frontier-api against the base model's training compute under each "
+        "scale mode",
+        lambda path: plots.curve_chart(
+            rows,
+            "training_compute_flop",
+            modes,
+            path,
+            f"The buffer against the base model's training compute: {doc['title']}",
+            plots.caption(doc),
+            "training compute of the base model, FLOP",
+            log_x=True,
+            mark=(doc["base_model"]["training_compute_flop"], doc["buffer"]["oom"], "as run"),
+        ),
+    )
+
+
+def block_ceiling_curve(runs: Runs) -> str:
+    from forecast import plots
+    from forecast.checks import ceiling_curve
+
+    result, doc = runs.result(), runs.run_doc()
+    points = [r for r in ceiling_curve(result) if r["ceiling_oom"] is not None]
+    unlimited = next(r["buffer_oom"] for r in ceiling_curve(result) if r["ceiling_oom"] is None)
+    rows = [
+        {"ceiling_oom": r["ceiling_oom"], "fixed": r["buffer_oom"], "none": unlimited}
+        for r in points
+    ]
+    series = {"fixed": "ceiling fixed at this value", "none": "no ceiling at all"}
+    return _curve(
+        runs,
+        "buffer_vs_ceiling.png",
+        "The 95% buffer of frontier-api against a fixed uplift ceiling",
+        lambda path: plots.curve_chart(
+            rows,
+            "ceiling_oom",
+            series,
+            path,
+            f"The buffer against a fixed uplift ceiling: {doc['title']}",
+            plots.caption(doc),
+            "uplift ceiling C, OOM (fixed instead of the prior's draws)",
+        ),
+    )
+
+
+def block_worked_example(runs: Runs) -> str:
+    """method.md section 12: the recommendation and what it rests on, in words."""
+    from forecast.explain import SOURCE_LABELS
+
+    doc = runs.run_doc()
+    ex = doc["explanation"]
+    tail, median = ex["decomposition"]["tail"], ex["decomposition"]["median"]
+    ranked = sorted(tail["sources"], key=lambda s: -s["oom"])
+    named = [
+        f"{SOURCE_LABELS[s['source']]} ({s['oom']:.2f} OOM, {s['share']:.0%})"
+        for s in ranked
+        if s["oom"] >= 0.005
+    ][:4]
+    capped = ex["uncapped_buffer_oom"] - ex["buffer_oom"]
+    gap = ex["buffer_oom"] - ex["prior_only_buffer_oom"]
+    movers = [f"`{r['prior']}`" for r in runs.sensitivity["priors"][:3]]
+    profiles = {r["profile"]: r for r in runs.profiles if "error" not in r}
+    lines = [
+        block_run_recommendation(runs),
+        "",
+        f"- **Why this buffer.** The draws at and above the {doc['confidence']:.0%} quantile "
+        f"(mean {tail['mean_uplift_oom']:.2f} OOM) take it from " + "; ".join(named) + ". "
+        f"In the median band the uplift is {median['mean_uplift_oom']:.2f} OOM, and "
+        f"{ex['share_of_draws_without_uplift']:.0%} of the draws have none at all.",
+        f"- **What the number rests on.** Without the ceiling it would be "
+        f"{ex['uncapped_buffer_oom']:.2f} OOM ("
+        + (
+            "the ceiling does not bind"
+            if capped < 0.01
+            else f"the ceiling takes {capped:.2f} OOM off"
+        )
+        + f"). The priors alone give {ex['prior_only_buffer_oom']:.2f} OOM: the "
+        + (
+            f"evidence {'raises' if gap > 0 else 'lowers'} it by {abs(gap):.2f} OOM"
+            if abs(gap) >= 0.05
+            else "evidence barely moves it, so the buffer rests on the priors"
+        )
+        + f". The full sensitivity ranking puts {', '.join(movers[:-1])} and "
+        f"{movers[-1]} first.",
+    ]
+    if "cautious" in profiles and "optimistic" in profiles:
+        lines.append(
+            f"- **The range.** `forecast explain` gives "
+            f"{_both(profiles['cautious']['buffer_oom'])} under the cautious profile and "
+            f"{_both(profiles['optimistic']['buffer_oom'])} under the optimistic one."
+        )
+    return "\n".join(lines)
+
+
+#: Block name -> how it is made (``--list``).
+BLOCKS = {
+    "eval-definitions": block_eval_definitions,
+    "run-recommendation": block_run_recommendation,
+    "priors-table": block_priors_table,
+    "sensitivity-table": block_sensitivity_table,
+    "prior-runs-table": block_prior_runs,
+    "scenarios-table": block_scenarios_table,
+    "json-run": block_json_run,
+    "json-compare": block_json_compare,
+    "json-evidence-list": block_json_evidence,
+    "json-priors-check": block_json_priors_check,
+    "json-sensitivity": block_json_sensitivity,
+    "export-files": block_json_export,
+    "cli-priors-check": block_cli_priors_check,
+    "cli-sensitivity": block_cli_sensitivity,
+    "cli-run-headlines": block_cli_run_headlines,
+    "cli-run-scenario-headline": block_cli_run_scenario_headline,
+    "cli-run-fixed-headline": block_cli_run_fixed_headline,
+    "cli-compare-coverage": block_cli_compare_coverage,
+    "cli-priors-check-coverage": block_cli_priors_check_coverage,
+    "cli-support-errors": block_cli_support_errors,
+    "cli-bad-prior-block": block_cli_bad_prior_block,
+    "drives-table": block_drives_table,
+    "fit-keys": block_fit_keys,
+    "tolerance-table": block_tolerance_table,
+    "prior-posterior": block_prior_posterior,
+    "what-drives": block_what_drives,
+    "reference-date-curve": block_reference_date_curve,
+    "compute-curve": block_compute_curve,
+    "ceiling-curve": block_ceiling_curve,
+    "worked-example": block_worked_example,
+}
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def figures(runs: Runs, folder: Path) -> list[Path]:
+    """docs/img: the figures of the default scenario, as the export bundle draws them."""
+    from forecast import plots
+    from forecast.explain import explain
+
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = runs.run_doc()
+    title = doc["title"]
+    result = runs.result()
+    sens = runs.sensitivity
+    drawn = {
+        "fan_chart.png": lambda p: plots.fan_chart(doc, p),
+        "p_cross.png": lambda p: plots.p_cross_chart(doc, p),
+        "tornado.png": lambda p: plots.tornado_chart(
+            sens["priors"],
+            sens["buffer_oom"],
+            p,
+            f"Sensitivity of the buffer to each prior: {title}",
+            plots.caption(doc),
+        ),
+        "decomposition.png": lambda p: plots.decomposition_chart(
+            explain(result, sensitivity=runs.sensitivity),
+            p,
+            f"Where the uplift at the horizon comes from: {title}",
+            plots.caption(doc),
+        ),
+        "profiles.png": lambda p: plots.profiles_chart(
+            runs.profiles,
+            p,
+            f"The buffer under each assumption profile: {title}",
+            plots.caption(doc, profile=False),
+        ),
+    }
+    written = []
+    for name, draw in drawn.items():
+        draw(folder / name)
+        written.append(folder / name)
+    return written
+
+
+# --------------------------------------------------------------------------- the docs
+
+
+FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.S | re.M)
+
+
+def _in_fence(text: str):
+    """A test of whether a position of ``text`` lies inside a fenced code block (a marker
+    written there is an example, not a marker)."""
+    spans = [m.span() for m in FENCE.finditer(text)]
+    return lambda pos: any(a <= pos < b for a, b in spans)
+
+
+def marker_matches(text: str) -> list[re.Match]:
+    """The markers of ``text`` outside fenced code blocks."""
+    inside = _in_fence(text)
+    return [m for m in MARKER.finditer(text) if not inside(m.start())]
+
+
+def markers(text: str) -> list[tuple[str, str]]:
+    """(name, body) of every generated block or value in ``text``."""
+    return [(m["name"], m["body"]) for m in marker_matches(text)]
+
+
+def _source(name: str) -> str:
+    """The block or document a marker is made from."""
+    inline = parse_inline(name)
+    return inline[0] if inline else name
+
+
+def render(name: str, runs: Runs, api_outputs: dict) -> str:
+    """The text a marker holds."""
+    inline = parse_inline(name)
+    if inline is not None:
+        doc, path, fmt = inline
+        if doc == "tolerance":
+            raise KeyError("tolerance values are written by --measure-tolerance")
+        return FORMATS[fmt](lookup(runs.document(doc), path))
+    if name.startswith("api-output-"):
+        return "\n" + api_outputs[name] + "\n"
+    return "\n" + BLOCKS[name](runs) + "\n"
+
+
+def generate(
+    docs: Path,
+    runs: Runs,
+    measure: bool = False,
+    skip=frozenset(),
+    log=print,
+    draw: bool = True,
+) -> list[Path]:
+    """Fill every marker of every Markdown file in ``docs`` (and README.md beside it) and
+    redraw docs/img; returns the files changed. Markers of the blocks and documents named
+    in ``skip`` are left as they are (the quick test skips those that need a refit);
+    ``draw`` False leaves the figures alone."""
+    runs.docs = docs
+    files = sorted(docs.glob("*.md"))
+    readme = docs.parent / "README.md"
+    if readme.is_file():
+        files.append(readme)
+    api_outputs: dict = {}
+    if any("generated:api-output-" in f.read_text() for f in files):
+        api_outputs = block_api_outputs(runs) if (docs / "api.md").is_file() else {}
+    changed = []
+    for path in files:
+        text = path.read_text()
+        names = [name for name, _ in markers(text)]
+        if not names:
+            continue
+
+        inside = _in_fence(text)
+
+        def fill(match, path=path, inside=inside):
+            name = match["name"]
+            if inside(match.start()) or _source(name) in skip:
+                return match.group(0)
+            if (name in MEASURED or name.startswith("tolerance:")) and not measure:
+                return match.group(0)
+            if name.startswith("tolerance:"):
+                return match.group(0)  # written inside the tolerance table
+            try:
+                body = render(name, runs, api_outputs)
+            except Exception as exc:
+                raise RuntimeError(f"{path.name}: generated:{name}: {exc!r}") from exc
+            return f"<!-- generated:{name} -->{body}<!-- /generated:{name} -->"
+
+        new = MARKER.sub(fill, text)
+        if new != text:
+            path.write_text(new)
+            changed.append(path)
+            log(f"updated {path} ({len(names)} generated parts)")
+    if draw:
+        changed += figures(runs, docs / "img")
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small fits (150 x 2 chains)")
+    parser.add_argument("--docs", type=Path, default=HERE, help="the docs folder to fill")
+    parser.add_argument(
+        "--measure-tolerance",
+        action="store_true",
+        help="also refit with other fit seeds and write the tolerance table",
+    )
+    parser.add_argument("--list", action="store_true", help="print the names a marker may use")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave this block or document as it is (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    if args.list:
+        print("blocks:", ", ".join(BLOCKS))
+        print("documents (DOC:PATH|FORMAT):", ", ".join(DOCUMENTS))
+        print("formats:", ", ".join(FORMATS))
+        return 0
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    if str(HERE.parent) not in sys.path:
+        sys.path.insert(0, str(HERE.parent))
+    generate(args.docs, Runs(quick=args.quick), measure=args.measure_tolerance, skip=set(args.skip))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
