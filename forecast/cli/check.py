@@ -177,3 +177,108 @@ def _print_sbc(doc: dict) -> None:
         + ("every quantity's ranks are consistent with uniform" if doc["all_uniform"] else
            "some quantities are miscalibrated (Holm-corrected, 5% family-wise)")
     )  # fmt: skip
+
+
+@app.command("figures")
+@c.with_fit_options
+def figures(
+    seed: c.SeedOpt = 0,
+    out: OutOpt = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every figure, not only those unexplained.")
+    ] = False,
+    json: c.JsonOpt = False,
+    **fit,
+):
+    """Leave-one-out PIT of every catalogue figure (PSIS-LOO): which figures the model
+    cannot explain (docs/calibration.md)."""
+    from forecast import api, ppc
+    from forecast.export import check_finite
+    from forecast.files import check_output_folder, os_error, write_files
+    from forecast.priors import fixed_value
+
+    if out is not None:
+        check_output_folder(out, "--out")
+    arguments = c.fit_arguments(fit)
+    run_options = {k: arguments.pop(k) for k in ("settings", "use_cache", "log", "on_progress")}
+    inputs = api.resolve(
+        None,
+        priors=arguments["priors"],
+        evidence=arguments["evidence"],
+        shipped_evidence=arguments["shipped_evidence"],
+    )
+    fitted = api.fit_evidence(inputs.catalogue, inputs.priors, table=inputs.table, **run_options)
+    c.check_diagnostics(fitted.fit.diagnostics, fit["strict"], fit["quiet"])
+    doc = ppc.loo_pit(
+        inputs.table, fitted.fit.draws, fixed_value(inputs.priors, "noise_dof"), seed=seed
+    )
+    doc["fit_key"] = fitted.fit.key
+    doc["diagnostics"] = fitted.fit.diagnostics.to_dict()
+    check_finite(doc)
+    if out is not None:
+        import io
+
+        from forecast.export import json_text
+
+        png = io.BytesIO()
+        ppc.pit_plot(doc, png, "Leave-one-out PIT of the catalogue's figures")
+        try:
+            write_files(
+                out, {"loo_pit.json": json_text(doc).encode(), "loo_pit.png": png.getvalue()}
+            )
+        except OSError as exc:
+            raise os_error(exc, out, "--out") from None
+        c.note(f"wrote loo_pit.json and loo_pit.png to {out}", fit["quiet"])
+    if json:
+        c.emit_json(doc)
+        return
+    _print_figures(c.shown(doc), show_all)
+
+
+def _print_figures(doc: dict, show_all: bool) -> None:
+    s = doc["summary"]
+    rows = [f for f in doc["figures"] if show_all or f["unexplained"]]
+    if rows:
+        table = Table(
+            title="Catalogue figures the model cannot explain (leave-one-out)"
+            if not show_all
+            else "Leave-one-out PIT of every figure",
+            caption="OOM = log10 of the CEG multiplier. PIT: where the figure falls in the "
+            "model's prediction made without it (0.5 = the median; censored figures: a "
+            "random point within what they say). k: Pareto k (> 0.7: the fit leans on it).",
+            caption_justify="left",
+        )
+        for col in ("figure", "kind", "observed OOM", "LOO 90% interval OOM", "PIT", "k", "why"):
+            table.add_column(col, overflow="fold")
+        for f in rows:
+            observed = f"{f['observed_oom']:.2f}"
+            if f["kind"] == "lower":
+                observed = "> " + observed
+            elif f["kind"] == "upper":
+                observed = "< " + observed
+            elif f["kind"] == "interval":
+                observed += f" to {f['observed_upper_oom']:.2f}"
+            table.add_row(
+                f["label"],
+                f["kind"],
+                observed,
+                f"{f['loo_q05']:.2f} to {f['loo_q95']:.2f}",
+                f"{f['pit']:.3f}",
+                f"{f['pareto_k']:.2f}",
+                "; ".join(f["reasons"]) or "-",
+            )
+        c.out.print(table)
+    else:
+        c.out.print("every figure falls inside the model's leave-one-out 90% range (k <= 0.7)")
+    c.out.print(
+        f"{s['n_figures']} figures ({s['n_points']} points, {s['n_censored']} censored); "
+        f"{s['n_unexplained']} unexplained, {s['n_high_pareto_k']} with Pareto k > 0.7; "
+        f"mean PIT {s['mean_pit']:.2f} (0.5 if calibrated), {s['share_below_half']:.0%} below "
+        f"0.5; PIT values {'inside' if s['pit_inside_band'] else 'OUTSIDE'} the simultaneous "
+        f"95% uniformity band (p = {s['pit_band_p_value']:.3f})"
+    )
+    if doc["left_out"]:
+        c.out.print(
+            f"left out: {len(doc['left_out'])} 'no gain' figures (CEG = 1), which inform only "
+            "the relevance hurdle, not the continuous likelihood"
+        )
