@@ -178,9 +178,7 @@ def pair_scenario(pair: BacktestPair, enhancement_ids) -> object:
         step_months=1,
         # the format requires a threshold; the backtest reads none (it compares scores)
         evals=[
-            EvalSpec(
-                name="measured", score=pair.before_score, n_tasks=pair.n_tasks, threshold=0.5
-            )
+            EvalSpec(name="measured", score=pair.before_score, n_tasks=pair.n_tasks, threshold=0.5)
         ],
     )
 

@@ -1,14 +1,12 @@
-"""Real NUTS fits with few draws: censoring is real, and parameters are recovered."""
+"""Real NUTS fits with few draws: censoring is real."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from forecast.fit import FitSettings, fit
 from forecast.priors import load_priors
 from forecast.schemas import Catalogue
-from forecast.synthetic import simulate_catalogue
 from forecast.table import build_table
 
 SMALL = FitSettings(draws=300, tune=300, chains=2, seed=11)
@@ -68,27 +66,7 @@ def test_upper_bound_pulls_the_posterior_below_the_same_figure_as_a_point(cache_
     )
 
 
-@pytest.mark.slow
-def test_parameters_are_recovered_within_their_90_percent_intervals(cache_dir):
-    """A small simulation-based calibration: 4 synthetic catalogues, known parameters."""
-    priors = load_priors()
-    covered, total, mean_covered = 0, 0, 0
-    for replication in range(4):
-        rng = np.random.default_rng(1000 + replication)
-        catalogue, truth = simulate_catalogue(rng)
-        result = fit(
-            build_table(catalogue),
-            priors,
-            FitSettings(draws=400, tune=400, chains=2, seed=replication),
-        )
-        assert result.diagnostics.divergences <= 5
-        lo, hi = np.quantile(result.draws["ceg_oom"], [0.05, 0.95], axis=0)
-        index = [result.enhancement_index(e) for e in truth.enhancement_ids]
-        inside = (truth.ceg_oom >= lo[index]) & (truth.ceg_oom <= hi[index])
-        covered += int(inside.sum())
-        total += inside.size
-        g_lo, g_hi = np.quantile(result.draws["ceg_global_mean"], [0.05, 0.95])
-        mean_covered += int(g_lo <= truth.global_mean <= g_hi)
-    # 90% intervals: expect ~90% of the 60 enhancement gains inside; allow for MC noise.
-    assert covered / total >= 0.75, f"only {covered}/{total} true gains inside their 90% intervals"
-    assert mean_covered >= 3
+# The slow parameter-recovery test (4 synthetic catalogues, gains and the global mean only)
+# was removed: simulation-based calibration on the real design supersedes it
+# (forecast/calibration.py; machinery in tests/test_calibration.py, the 200-fit run in
+# benchmarks/sbc.py and docs/calibration.md).
