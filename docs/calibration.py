@@ -65,12 +65,13 @@ def sbc_blocks(doc: dict) -> dict[str, str]:
         if doc["all_uniform"]
         else "some quantities are NOT uniform after the Holm correction"
     )
+    inside = sum(q["inside_band"] for q in doc["quantities"])
     summary = [
         f"- {n} fits, seed {doc['seed']}; each {s['chains']} chains x {s['draws']} draws after "
         f"{s['tune']} tuning steps, every {s['thin']}th draw kept: L = {doc['n_ranks']} "
         f"ranks 0..{doc['n_ranks']}; U(T) of scenario `{doc['scenario']}` at "
         f"{doc['horizon_months']:g} months.",
-        f"- Verdict: {verdict} ({sum(q['inside_band'] for q in doc['quantities'])} of {len(doc['quantities'])} "
+        f"- Verdict: {verdict} ({inside} of {len(doc['quantities'])} "
         "inside their simultaneous 95% band).",
         f"- Diagnostics: {div} of {n} fits had divergent transitions; {rhat} had an R-hat above "
         f"1.01 ({rhat_bad} above 1.05); {ess} had a bulk ESS below the {doc['n_ranks']} kept "
