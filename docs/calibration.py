@@ -101,6 +101,10 @@ def ppc_blocks(doc: dict) -> dict[str, str]:
         f"the PIT values below 0.5; {s['points_below_0_4']} of {s['n_points']} points below 0.4.",
         f"- PIT values {'inside' if s['pit_inside_band'] else 'OUTSIDE'} the simultaneous 95% "
         f"uniformity band (p = {s['pit_band_p_value']:.3f}).",
+        f"- The {s['n_points']} points alone (their PIT is not randomised): mean PIT "
+        f"{s['points_mean_pit']:.2f}, "
+        f"{'inside' if s['points_inside_band'] else 'OUTSIDE'} their 95% band "
+        f"(p = {s['points_band_p_value']:.3f}).",
         f"- {s['n_unexplained']} figures the model cannot explain; {s['n_high_pareto_k']} with "
         "Pareto k > 0.7.",
         f"- Fit: the shipped catalogue with the default priors and sampler settings "

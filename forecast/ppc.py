@@ -149,7 +149,8 @@ def loo_pit(table: EvidenceTable, draws: dict, nu: float, seed: int = 0) -> dict
 
 
 def summary(figures: list[dict], seed: int = 0) -> dict:
-    """Counts and the uniformity of the PIT values (ECDF band, PIT binned to 1/100)."""
+    """Counts and the uniformity of the PIT values (ECDF band, PIT binned to 1/100), for
+    every figure and for the points alone."""
     from forecast.calibration import ecdf_band
 
     pit = np.array([f["pit"] for f in figures])
@@ -157,6 +158,8 @@ def summary(figures: list[dict], seed: int = 0) -> dict:
     n_ranks = 99
     ranks = np.minimum((pit * (n_ranks + 1)).astype(int), n_ranks)
     band = ecdf_band(len(pit), n_ranks, seed=seed)
+    point_band = ecdf_band(int(points.sum()), n_ranks, seed=seed) if points.any() else None
+    point_ranks = ranks[points][:, None]
     return {
         "n_figures": len(figures),
         "n_points": int(points.sum()),
@@ -168,6 +171,10 @@ def summary(figures: list[dict], seed: int = 0) -> dict:
         "n_high_pareto_k": sum(not f["pareto_k"] <= PARETO_K_MAX for f in figures),
         "pit_inside_band": bool(band.inside(ranks[:, None])[0]),
         "pit_band_p_value": float(band.p_value(ranks[:, None])[0]),
+        # the points alone: their PIT is not randomised, so it is the sharper test
+        "points_mean_pit": float(pit[points].mean()) if points.any() else None,
+        "points_inside_band": bool(point_band.inside(point_ranks)[0]) if point_band else None,
+        "points_band_p_value": float(point_band.p_value(point_ranks)[0]) if point_band else None,
     }
 
 

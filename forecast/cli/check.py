@@ -277,6 +277,13 @@ def _print_figures(doc: dict, show_all: bool) -> None:
         f"0.5; PIT values {'inside' if s['pit_inside_band'] else 'OUTSIDE'} the simultaneous "
         f"95% uniformity band (p = {s['pit_band_p_value']:.3f})"
     )
+    if s["points_mean_pit"] is not None:
+        c.out.print(
+            f"points alone ({s['n_points']}, PIT not randomised): mean PIT "
+            f"{s['points_mean_pit']:.2f}, {s['points_below_0_4']} below 0.4; "
+            f"{'inside' if s['points_inside_band'] else 'OUTSIDE'} the 95% band "
+            f"(p = {s['points_band_p_value']:.3f})"
+        )
     if doc["left_out"]:
         c.out.print(
             f"left out: {len(doc['left_out'])} 'no gain' figures (CEG = 1), which inform only "
