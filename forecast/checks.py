@@ -62,9 +62,44 @@ def prior_check(result: ForecastResult) -> dict:
     }
 
 
-def prior_sensitivity(result: ForecastResult) -> dict:
-    """Every prior ranked by how far tightening, widening or shifting it moves the buffer."""
-    from forecast.sensitivity import sensitivity
+#: Fixed ceilings (OOM) at which :func:`ceiling_curve` gives the buffer.
+CEILINGS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, float("inf"))
+
+
+def ceiling_curve(result: ForecastResult, ceilings=CEILINGS) -> list[dict]:
+    """The buffer if the soft ceiling were fixed at each value (inf: no ceiling).
+
+    The ceiling acts only at the end (U = S(raw, ceiling)), so each point is exact from the
+    draws' uncapped uplift, without re-simulating.
+    """
+    from forecast.compose import saturate
+
+    raw = result.uplift.drivers["uncapped"]
+    return [
+        {
+            "ceiling_oom": c,
+            "buffer_oom": float(
+                np.quantile(saturate(raw, np.full_like(raw, c)), result.confidence)
+            ),
+        }
+        for c in ceilings
+    ]
+
+
+def forecast_parameters(drivers: dict) -> dict:
+    """Each draw's values of the forecast-only priors' parameters, by prior name."""
+    prefix = "prior:"
+    return {k.removeprefix(prefix): v for k, v in drivers.items() if k.startswith(prefix)}
+
+
+def prior_sensitivity(result: ForecastResult, quick: bool = False) -> dict:
+    """Every prior ranked by how far tightening, widening or shifting it moves the buffer.
+
+    ``quick`` tries only the two shifts and reweights the forecast priors' draws instead of
+    re-simulating (the ranking ``forecast run`` prints); the full ranking (``forecast
+    sensitivity``) also tightens and widens, and re-simulates exactly.
+    """
+    from forecast.sensitivity import VARIATIONS, sensitivity
 
     horizon = [float(result.horizon_months)]
 
@@ -77,18 +112,24 @@ def prior_sensitivity(result: ForecastResult) -> dict:
         )  # fmt: skip
         return float(np.quantile(u.oom[:, 0], result.confidence))
 
+    index = result.uplift.drivers["posterior_index"]  # each forecast draw's posterior draw
+    draws = {name: values[index] for name, values in result.fitted.fit.draws.items()}
     rows, baseline = sensitivity(
-        result.fitted.fit.draws,
+        draws,
         result.inputs.priors,
         buffer_of,
         result.confidence,
         result.at_horizon,
+        kinds=("shift_down", "shift_up") if quick else VARIATIONS,
+        forecast_draws=forecast_parameters(result.uplift.drivers) if quick else None,
     )
     return {
         "scenario": result.scenario.name,
         "horizon_months": result.horizon_months,
         "confidence": result.confidence,
         "buffer_oom": baseline,
+        "ceiling_curve": ceiling_curve(result),
+        "variations": "shifts only (quick)" if quick else "tighten, widen, shift down, shift up",
         "priors": rows,
         "diagnostics": result.fitted.fit.diagnostics.to_dict(),
     }

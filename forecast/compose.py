@@ -21,7 +21,7 @@ import numpy as np
 CEILING_SHARPNESS = 4.0
 
 
-def rank_discounted_sum(values, discount, xp: ModuleType = np):
+def rank_discounted_sum(values, discount, xp: ModuleType = np, presorted: bool = False):
     """Sum of ``values`` along the last axis, sorted descending, the k-th weighted d**(k-1).
 
     Parameters
@@ -30,11 +30,14 @@ def rank_discounted_sum(values, discount, xp: ModuleType = np):
         Non-negative gains, shape ``(..., K)``; absent entries are 0.
     discount
         Factor in [0, 1], broadcastable to ``values[..., 0]``.
+    presorted
+        The values are already sorted in descending order along the last axis (numpy only):
+        skip the sort.
     """
     if xp is not np:
-        return _network_discounted_sum(values, discount)
+        return _rank_weighted_sum(values, discount)
     k = values.shape[-1]
-    ranked = xp.sort(values, axis=-1)[..., ::-1]
+    ranked = values if presorted else xp.sort(values, axis=-1)[..., ::-1]
     weights = (
         discount[..., None] ** xp.arange(k)
         if hasattr(discount, "ndim")
@@ -43,7 +46,7 @@ def rank_discounted_sum(values, discount, xp: ModuleType = np):
     return (ranked * weights).sum(axis=-1)
 
 
-def _network_discounted_sum(values, discount):
+def _rank_weighted_sum(values, discount):
     """:func:`rank_discounted_sum` for pytensor, without sorting.
 
     sum_k d**k * (k-th largest) = sum_i values_i * d**rank_i, where rank_i counts the
@@ -69,7 +72,7 @@ def _network_discounted_sum(values, discount):
     return pt.sum(values * discount**rank, axis=-1)
 
 
-def combine(gains_by_category, d_within, d_between, xp: ModuleType = np):
+def combine(gains_by_category, d_within, d_between, xp: ModuleType = np, presorted=False):
     """Uncapped combined gain G_raw in OOM.
 
     Parameters
@@ -79,10 +82,12 @@ def combine(gains_by_category, d_within, d_between, xp: ModuleType = np):
         category, zero-padded. Negative gains are treated as 0 (an enhancement nobody would use).
     d_within, d_between
         Composability discount factors in [0, 1], broadcastable to the leading shape ``...``.
+    presorted
+        Each category's gains are already non-negative and sorted in descending order.
     """
-    gains = xp.maximum(gains_by_category, 0.0)
+    gains = gains_by_category if presorted else xp.maximum(gains_by_category, 0.0)
     d_within = _with_axis(d_within, xp)
-    per_category = rank_discounted_sum(gains, d_within, xp)
+    per_category = rank_discounted_sum(gains, d_within, xp, presorted=presorted)
     return rank_discounted_sum(per_category, d_between, xp)
 
 

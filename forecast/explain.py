@@ -39,13 +39,16 @@ SOURCE_LABELS = {
 }
 
 
-def explain(result: ForecastResult, sensitivity: dict | None = None, top: int = 3) -> dict:
+def explain(
+    result: ForecastResult, sensitivity: dict | None = None, top: int = 3, quick: bool = True
+) -> dict:
     """The explanation record of a forecast (module docstring).
 
     Parameters
     ----------
     sensitivity
-        A :func:`forecast.checks.prior_sensitivity` document; computed if None.
+        A :func:`forecast.checks.prior_sensitivity` document; computed if None (with only
+        the two shifts of each prior when ``quick``).
     top
         How many of the most influential assumptions to name.
     """
@@ -54,7 +57,7 @@ def explain(result: ForecastResult, sensitivity: dict | None = None, top: int = 
     at_horizon = result.at_horizon
     drivers = result.uplift.drivers
     split = decomposition(at_horizon, drivers, result.confidence)
-    sens = sensitivity if sensitivity is not None else prior_sensitivity(result)
+    sens = sensitivity if sensitivity is not None else prior_sensitivity(result, quick=quick)
     movers = [
         {
             "prior": row["prior"],
@@ -62,6 +65,9 @@ def explain(result: ForecastResult, sensitivity: dict | None = None, top: int = 
             "distribution": row["distribution"],
             "buffer_range_oom": [row["buffer_min_oom"], row["buffer_max_oom"]],
             "swing_oom": row["swing_oom"],
+            "how": "shifting it by one standard deviation down or up"
+            if quick and sensitivity is None
+            else "tightening, widening or shifting it",
         }
         for row in sens["priors"][:top]
         if row["swing_oom"] > 0
@@ -78,6 +84,7 @@ def explain(result: ForecastResult, sensitivity: dict | None = None, top: int = 
         "source_labels": SOURCE_LABELS,
         "tail_profile": tail_profile(at_horizon, drivers, result.confidence),
         "most_sensitive": movers,
+        "sensitivity_variations": sens.get("variations"),
         "summary": summary_lines(result, split, prior_only, movers),
     }
 
@@ -120,9 +127,9 @@ def summary_lines(result: ForecastResult, split: dict, prior_only: float, movers
     )
     for m in movers:
         lo, hi = m["buffer_range_oom"]
+        how = m.get("how", "tightening, widening or shifting it")
         lines.append(
             f"Assumption {m['prior']} ({m['distribution']}, {m['drives']} prior): "
-            f"tightening, widening or shifting it moves the buffer from {lo:.2f} to "
-            f"{hi:.2f} OOM."
+            f"{how} moves the buffer from {lo:.2f} to {hi:.2f} OOM."
         )
     return lines

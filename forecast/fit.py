@@ -27,13 +27,12 @@ import numpy as np
 from forecast import __version__, cache
 from forecast.diagnostics import Diagnostics
 from forecast.priors import Prior, PriorSet, load_priors
+from forecast.psis import PARETO_K_MAX, psis_weights
 from forecast.schemas import CATEGORIES
 from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable
 
 #: Shown to users and stored with fits; bump when the model's structure changes.
 MODEL_VERSION = "4"
-#: Reweighting is trusted up to this Pareto k (Vehtari et al. 2024); above it, refit.
-PARETO_K_MAX = 0.7
 Log = Callable[[str], None]
 Progress = Callable[[int, int], None]
 
@@ -164,19 +163,24 @@ def reweightable(name: str) -> str | None:
     return {"missing_log_compute": "missing_compute"}.get(name, name)
 
 
-def _prior_log_ratio(draws: dict, changed: dict[str, tuple[Prior, Prior]]) -> np.ndarray | None:
-    """Sum over the changed priors of log p_new(theta) - log p_old(theta), per draw."""
-    n = len(draws["ceg_global_mean"])
-    total = np.zeros(n)
+def prior_log_ratio(draws: dict, changed: dict[str, tuple[Prior, Prior]]) -> np.ndarray | None:
+    """Sum over the changed priors of log p_new(theta) - log p_old(theta), per draw.
+
+    None when a changed prior's parameter is not in the draws or is a fixed number (no
+    reweighting possible: refit).
+    """
+    total = None
     for name, (old, new) in changed.items():
         variable = reweightable(name)
         if variable not in draws or "Constant" in (old.dist, new.dist):
             return None
+        n = len(draws[variable])
+        total = np.zeros(n) if total is None else total
         theta = draws[variable].reshape(n, -1)
         if name == "missing_log_compute":
             theta = theta + REFERENCE_LOG10_FLOP  # saved as log10 FLOP - 23
         total += (new.logpdf(theta) - old.logpdf(theta)).sum(axis=1)
-    return total if np.isfinite(total).all() else None
+    return total if total is not None and np.isfinite(total).all() else None
 
 
 def _reweighted(table: EvidenceTable, priors: PriorSet, settings: FitSettings, log: Log):
@@ -196,12 +200,10 @@ def _reweighted(table: EvidenceTable, priors: PriorSet, settings: FitSettings, l
         return None
     if base is None:
         return None
-    log_ratio = _prior_log_ratio(base.draws, changed)
+    log_ratio = prior_log_ratio(base.draws, changed)
     if log_ratio is None:
         log(f"the cached fit cannot be reweighted to {', '.join(changed)}; refitting")
         return None
-    from forecast.posterior import psis_weights
-
     weights, k = psis_weights(log_ratio)
     if not k <= PARETO_K_MAX:
         log(

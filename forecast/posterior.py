@@ -57,14 +57,3 @@ def flat_draws(idata, names: tuple[str, ...]) -> dict[str, np.ndarray]:
         arr = np.asarray(idata.posterior[name])
         out[name] = arr.reshape((-1, *arr.shape[2:]))
     return out
-
-
-def psis_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:
-    """Pareto-smoothed importance weights (normalised) and the Pareto k diagnostic.
-
-    k < 0.7: the reweighted posterior is reliable; above, refit instead.
-    """
-    log_weights, k = az.psislw(np.asarray(log_ratios, dtype=float)[None, :])
-    log_weights = np.asarray(log_weights).ravel()
-    weights = np.exp(log_weights - log_weights.max())
-    return weights / weights.sum(), float(np.asarray(k).ravel()[0])

@@ -30,16 +30,22 @@ def uplift_rows(result) -> list[dict]:
     return rows
 
 
-def result_document(result) -> dict:
-    """The JSON document of ``forecast run --json`` (schema in docs/json-schema.md)."""
+def result_document(result, explanation: dict | None = None) -> dict:
+    """The JSON document of ``forecast run --json`` (schema in docs/json-schema.md).
+
+    ``explanation`` (:func:`forecast.explain.explain`) is included when given.
+    """
     lo, hi = result.buffer_interval()
     fit = result.fitted.fit
     doc = {
         "scenario": result.scenario.name,
         "title": result.scenario.title,
         "actor": result.actor,
+        "profile": result.inputs.profile or "central",
         "base_model": result.scenario.base_model.model_dump(mode="json"),
         "already_elicited": result.scenario.already_elicited.model_dump(mode="json"),
+        "absorbed": result.scenario.absorbed.model_dump(mode="json"),
+        "extrapolation": result.scenario.extrapolation.model_dump(mode="json"),
         "horizon_months": result.horizon_months,
         "confidence": result.confidence,
         "units": {
@@ -54,6 +60,7 @@ def result_document(result) -> dict:
             "month": result.horizon_months,
             "mc_interval_oom": [lo, hi],
             "draws": int(result.uplift.oom.shape[0]),
+            "uncapped_oom": result.uncapped_buffer_oom,
         },
         "evals": result.evals,
         "policies": result.policies,
@@ -62,6 +69,9 @@ def result_document(result) -> dict:
         "diagnostics": fit.diagnostics.to_dict(),
         "provenance": result.provenance,
     }
+    if explanation is not None:
+        doc["buffer"]["prior_only_oom"] = explanation["prior_only_buffer_oom"]
+        doc["explanation"] = explanation
     return doc
 
 

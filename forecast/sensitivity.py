@@ -14,9 +14,10 @@ import dataclasses
 
 import numpy as np
 
+from forecast.fit import prior_log_ratio
 from forecast.priors import Prior, PriorSet
+from forecast.psis import PARETO_K_MAX
 
-PARETO_K_MAX = 0.7
 VARIATIONS = ("tighten", "widen", "shift_down", "shift_up")
 
 
@@ -83,7 +84,14 @@ def weighted_quantile(x: np.ndarray, q: float, weights: np.ndarray) -> float:
 
 
 def sensitivity(
-    draws: dict, priors: PriorSet, buffer_of, confidence: float, final_uplift: np.ndarray, psis=None
+    draws: dict,
+    priors: PriorSet,
+    buffer_of,
+    confidence: float,
+    final_uplift: np.ndarray,
+    psis=None,
+    kinds: tuple[str, ...] = VARIATIONS,
+    forecast_draws: dict | None = None,
 ) -> tuple[list[dict], float]:
     """Rank every prior by how far its variations move the buffer.
 
@@ -97,29 +105,37 @@ def sensitivity(
         U at the horizon for each posterior draw under the default priors.
     psis
         ``psis(log_ratios) -> (weights, k)``; defaults to ArviZ's PSIS.
+    kinds
+        Which of :data:`VARIATIONS` to try (the quick ranking of ``forecast run`` shifts only).
+    forecast_draws
+        Each draw's value of the forecast-only priors' parameters (name -> (n,)), as the
+        simulation drew them. When given, forecast priors are reweighted like fit priors
+        (exact in the limit, checked by Pareto k) instead of re-simulated.
     """
     if psis is None:
-        from forecast.posterior import psis_weights as psis
+        from forecast.psis import psis_weights as psis
     baseline = float(np.quantile(final_uplift, confidence))
     rows = []
     for name, info in priors.items():
         variations = []
-        for how in VARIATIONS:
+        for how in kinds:
             new = vary(info.prior, how)
             if new is None:
                 continue
             lo, hi = new.support
             if lo < info.support[0] or hi > info.support[1]:
                 continue
-            if info.drives == "forecast":
-                if name == "eval_slope":
-                    variations.append(Variation(name, how, str(new), baseline, "no_effect"))
-                    continue
+            if info.drives == "forecast" and name == "eval_slope":
+                variations.append(Variation(name, how, str(new), baseline, "no_effect"))
+            elif info.drives == "forecast" and forecast_draws is not None:
+                log_ratio = prior_log_ratio(forecast_draws, {name: (info.prior, new)})
+                weights, k = psis(log_ratio)
+                value = weighted_quantile(final_uplift, confidence, weights)
+                variations.append(Variation(name, how, str(new), value, "reweighted", k))
+            elif info.drives == "forecast":
                 value = buffer_of(priors.with_overrides({name: str(new)}))
                 variations.append(Variation(name, how, str(new), value, "resimulated"))
-            elif name in draws and info.prior.dist != "Constant":
-                theta = draws[name].reshape(len(final_uplift), -1)
-                log_ratio = (new.logpdf(theta) - info.prior.logpdf(theta)).sum(axis=1)
+            elif (log_ratio := prior_log_ratio(draws, {name: (info.prior, new)})) is not None:
                 weights, k = psis(log_ratio)
                 value = weighted_quantile(final_uplift, confidence, weights)
                 variations.append(Variation(name, how, str(new), value, "reweighted", k))

@@ -236,6 +236,8 @@ def simulate_uplift(
         _simulate_chunk(draws, posterior_index[start : start + CHUNK], setup, priors, seed, c)
         for c, start in enumerate(range(0, n_draws, CHUNK))
     ]
+    for c, start in enumerate(range(0, n_draws, CHUNK)):
+        chunks[c][3]["posterior_index"] = posterior_index[start : start + CHUNK]
     drivers = {key: _stack([chunk[3][key] for chunk in chunks]) for key in chunks[0][3]}
     return Uplift(
         setup.times_months,
@@ -349,7 +351,7 @@ def _simulate_chunk(draws, idx, setup: ForecastSetup, priors: PriorSet, seed: in
     arrived = _count_by_step(later_month, times)  # (n, C, T)
     within = _within_category_over_time(present, later_gain, arrived, d_w)  # (n, T, C)
     total = rank_discounted_sum(within, d_b[:, None])
-    baseline = combine(base, d_w, d_b)
+    baseline = combine(base, d_w, d_b, presorted=True)
     raw = np.maximum(total - baseline[:, None], 0.0)
     uplift = saturate(raw, fp["uplift_ceiling"][:, None])
     h = int(np.searchsorted(times, setup.horizon_months))
@@ -360,6 +362,7 @@ def _simulate_chunk(draws, idx, setup: ForecastSetup, priors: PriorSet, seed: in
     )
     fade = fp["trend_fade_years"]
     drivers = {
+        **{f"prior:{name}": fp[name] for name in FORECAST_PRIORS},
         "ceiling": fp["uplift_ceiling"],
         "uncapped": raw[:, h],
         "trend_shift": p["ceg_trend"]
@@ -382,7 +385,7 @@ def _simulate_chunk(draws, idx, setup: ForecastSetup, priors: PriorSet, seed: in
 
 def _join(*parts):
     """Gains grouped by category, (n, C, K_i) each, side by side, largest first, trimmed."""
-    out = -np.sort(-np.concatenate(parts, axis=-1), axis=-1)
+    out = np.sort(np.concatenate(parts, axis=-1), axis=-1)[..., ::-1]  # a view: no copy
     keep = max(int((out > 0).sum(axis=-1).max(initial=0)), 1)
     return out[..., :keep]
 

@@ -114,3 +114,42 @@ def hyperparameter_summary(fitted: Fit) -> dict:
     for name in ("scale_slope", "ceg_trend", "composability_within", "composability_between"):
         out[name] = plain_summary(draws[name])
     return out
+
+
+def prior_posterior(fitted: Fit, priors) -> list[dict]:
+    """Every fit prior beside its posterior: means, 90% intervals and the contraction.
+
+    Contraction is 1 - posterior variance / prior variance (Betancourt 2018): near 0 the
+    evidence leaves the prior as it was (the parameter is not identified by the catalogue;
+    the prior sets it), near 1 the evidence determines it. For a vector parameter (one per
+    category) the mean over its components is given.
+    """
+    from forecast.fit import reweightable
+    from forecast.table import REFERENCE_LOG10_FLOP
+
+    rows = []
+    for name, info in priors.items():
+        variable = reweightable(name)
+        if info.drives != "fit" or variable not in fitted.draws or info.prior.dist == "Constant":
+            continue
+        draws = fitted.draws[variable].reshape(fitted.n_draws, -1)
+        if name == "missing_log_compute":
+            draws = draws + REFERENCE_LOG10_FLOP
+        dist = info.prior.scipy()
+        prior_var = float(dist.var())
+        post_var = draws.var(axis=0)
+        lo, hi = info.prior.interval(0.9)
+        q05, q95 = np.quantile(draws, [0.05, 0.95], axis=0)
+        rows.append(
+            {
+                "prior": name,
+                "distribution": str(info.prior),
+                "prior_mean": float(dist.mean()),
+                "prior_interval_90": [lo, hi],
+                "posterior_mean": float(draws.mean()),
+                "posterior_interval_90": [float(q05.mean()), float(q95.mean())],
+                "contraction": float(np.mean(1.0 - post_var / prior_var)),
+                "components": int(draws.shape[1]),
+            }
+        )
+    return rows

@@ -1,4 +1,4 @@
-"""Real NUTS fits with few draws: censoring is real."""
+"""Real NUTS fits with few draws: censoring is real, and parameters are recovered."""
 
 from __future__ import annotations
 
@@ -66,7 +66,21 @@ def test_upper_bound_pulls_the_posterior_below_the_same_figure_as_a_point(cache_
     )
 
 
-# The slow parameter-recovery test (4 synthetic catalogues, gains and the global mean only)
-# was removed: simulation-based calibration on the real design supersedes it
-# (forecast/calibration.py; machinery in tests/test_calibration.py, the 200-fit run in
-# benchmarks/sbc.py and docs/calibration.md).
+def test_the_model_stores_exactly_the_variables_the_forecast_reads():
+    """forecast/model_data.py lists them without importing PyMC (the cache checks them)."""
+    from forecast.evidence import load_catalogue
+    from forecast.model import build_model
+    from forecast.model_data import expected_shapes
+
+    table = build_table(load_catalogue())
+    model = build_model(table, load_priors())
+    point = model.initial_point()
+    names = {v.name for v in model.free_RVs} | {v.name for v in model.deterministics}
+    shapes = expected_shapes(table)
+    assert set(shapes) <= names
+    evaluate = model.compile_fn(
+        [model[name] for name in shapes], inputs=model.value_vars, on_unused_input="ignore"
+    )
+    values = evaluate(point)
+    for (name, shape), value in zip(shapes.items(), values, strict=True):
+        assert np.shape(value) == shape, name

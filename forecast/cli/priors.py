@@ -72,3 +72,52 @@ def show(
             cells.append(r["justification"])
         table.add_row(*cells)
     c.out.print(table)
+
+
+@c.with_fit_options
+def posterior(json: c.JsonOpt = False, **fit):
+    """Every fit prior beside its posterior, with how much the evidence narrows it
+    (contraction 0: the prior sets it; 1: the evidence does)."""
+    from forecast import api
+    from forecast.cli.run import word_table
+    from forecast.evidence import load_catalogue
+    from forecast.summaries import prior_posterior
+
+    arguments = c.fit_arguments(fit)
+    priors = api.load_priors()
+    if arguments["priors"]:
+        priors = priors.with_overrides(arguments["priors"])
+    catalogue = load_catalogue(arguments["evidence"], shipped=arguments["shipped_evidence"])
+    fitted = api.fit_evidence(
+        catalogue,
+        priors,
+        settings=arguments["settings"],
+        use_cache=arguments["use_cache"],
+        log=arguments["log"],
+        on_progress=arguments["on_progress"],
+    )
+    c.check_diagnostics(fitted.fit.diagnostics, fit["strict"], fit["quiet"])
+    rows = prior_posterior(fitted.fit, priors)
+    if json:
+        c.emit_json({"priors": rows, "diagnostics": fitted.fit.diagnostics.to_dict()})
+        return
+    c.out.print(
+        word_table(
+            "Prior against posterior for every fit prior (90% intervals)",
+            ["prior", "prior", "prior 90%", "posterior mean", "posterior 90%", "contraction"],
+            [
+                [
+                    r["prior"],
+                    r["distribution"],
+                    f"{r['prior_interval_90'][0]:.2f} to {r['prior_interval_90'][1]:.2f}",
+                    f"{r['posterior_mean']:.2f}",
+                    f"{r['posterior_interval_90'][0]:.2f} to {r['posterior_interval_90'][1]:.2f}",
+                    f"{r['contraction']:.2f}"
+                    + (" (prior-driven)" if r["contraction"] < 0.2 else ""),
+                ]
+                for r in rows
+            ],
+            caption="contraction = 1 - posterior variance / prior variance (mean over categories "
+            "for per-category priors): near 0 the catalogue does not inform the parameter.",
+        )
+    )

@@ -155,7 +155,9 @@ def run(
         policies=policies,
         **fit,
     )
-    doc = report.result_document(result)
+    from forecast.explain import explain
+
+    doc = report.result_document(result, explain(result))
     check_finite(doc)
     if out is not None:
         from forecast.export import write_results
@@ -181,7 +183,10 @@ def print_forecast(doc: dict) -> None:
             f"base model: {base['name']}, {base['training_compute_flop']:.1e} FLOP, as of "
             f"{base['reference_date']}, weights {base['weights']}\n"
             f"actor: {doc['actor']}; already elicited by the evaluation: {already}\n"
-            f"horizon {doc['horizon_months']} months, confidence {doc['confidence']:.0%}",
+            f"horizon {doc['horizon_months']} months, confidence {doc['confidence']:.0%}; "
+            f"assumptions: profile {doc['profile']}, trend past the evidence "
+            f"{doc['extrapolation']['trend']}, scale past the evidence "
+            f"{doc['extrapolation']['scale']}",
             title="forecast",
             border_style="blue",
         )
@@ -219,9 +224,53 @@ def print_forecast(doc: dict) -> None:
             border_style="green",
         )
     )
+    if "explanation" in doc:
+        print_explanation(doc["explanation"], full=False)
     print_evals(doc)
     print_policies(doc)
     print_diagnostics(doc["diagnostics"])
+
+
+def print_explanation(ex: dict, full: bool = True) -> None:
+    """Where the buffer comes from (forecast.explain): the split of the uplift by source in
+    the median band and the tail, then one line per finding; ``full`` adds the tail profile
+    and the decomposition rule."""
+    from forecast.explain import SOURCE_LABELS
+
+    split = ex["decomposition"]
+    median, tail = split["median"], split["tail"]
+    table = word_table(
+        "Why this buffer: the uplift at the horizon by source (OOM)",
+        ["source", "median band", "draws at and above the buffer"],
+        [
+            [SOURCE_LABELS[m["source"]], f"{m['oom']:.2f}", f"{t['oom']:.2f} ({t['share']:.0%})"]
+            for m, t in zip(median["sources"], tail["sources"], strict=True)
+        ]
+        + [
+            [
+                "[bold]all sources (mean of the band)[/]",
+                f"[bold]{median['mean_uplift_oom']:.2f}[/]",
+                f"[bold]{tail['mean_uplift_oom']:.2f}[/]",
+            ]
+        ],
+        caption="Shapley split of each draw's uplift, averaged over the band; "
+        + ("see the rule below." if full else "the rule: forecast explain, docs/method.md."),
+    )
+    c.out.print(table)
+    for line in ex["summary"]:
+        c.out.print(f"- {line}", soft_wrap=True)
+    if not full:
+        return
+    profile = word_table(
+        "The draws that set the buffer, against all draws (means)",
+        ["driver", "units", "all draws", "at and above the buffer"],
+        [
+            [r["label"], r["units"], f"{r['all_mean']:.2f}", f"{r['tail_mean']:.2f}"]
+            for r in ex["tail_profile"]
+        ],
+    )
+    c.out.print(profile)
+    c.out.print(f"Rule: {ex['rule']}", soft_wrap=True)
 
 
 def word_table(title: str, headers: list[str], rows: list[list[str]], caption: str = "") -> Table:
