@@ -21,8 +21,7 @@ its Pareto k is above 0.7. "No gain" figures (a CEG of exactly 1) inform only th
 ``relevance`` through a count, not the continuous likelihood, so they get no PIT and are
 listed as left out.
 
-Pure: no printing, no files (PSIS through :func:`forecast.posterior.psis_weights`, which
-imports ArviZ).
+Pure: no printing, no files (PSIS through :func:`forecast.psis.psis_weights`, numpy only).
 """
 
 from __future__ import annotations
@@ -73,7 +72,7 @@ def loo_pit(table: EvidenceTable, draws: dict, nu: float, seed: int = 0) -> dict
     (the "no gain" figures), ``summary`` (counts, mean PIT, the share below 0.5, the
     uniformity test of the PIT values) and the method in words.
     """
-    from forecast.posterior import psis_weights
+    from forecast.psis import psis_weights
 
     ll, rows = pointwise_log_likelihood(table, draws, nu)
     rng = np.random.default_rng([seed, 41])
