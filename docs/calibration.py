@@ -92,6 +92,8 @@ def sbc_blocks(doc: dict) -> dict[str, str]:
 
 
 def ppc_blocks(doc: dict) -> dict[str, str]:
+    from forecast.units import fmt_both
+
     s = doc["summary"]
     lines = [
         f"- {s['n_figures']} continuous figures ({s['n_points']} points, {s['n_censored']} "
@@ -113,7 +115,7 @@ def ppc_blocks(doc: dict) -> dict[str, str]:
         "divergences).",
     ]
     rows = [
-        "| figure | kind | observed OOM | LOO 90% interval OOM | PIT | Pareto k | why |",
+        "| figure | kind | observed CEG | LOO 90% interval OOM | PIT | Pareto k | why |",
         "| --- | --- | ---: | --- | ---: | ---: | --- |",
     ]
     shown = [f for f in doc["figures"] if f["unexplained"]]
@@ -121,7 +123,7 @@ def ppc_blocks(doc: dict) -> dict[str, str]:
         sign = {"lower": "> ", "upper": "< "}.get(f["kind"], "")
         label = f["label"].replace("|", "/")
         rows.append(
-            f"| {label} | {f['kind']} | {sign}{f['observed_oom']:.2f} | "
+            f"| {label} | {f['kind']} | {sign}{fmt_both(f['observed_oom'])} | "
             f"{f['loo_q05']:.2f} to {f['loo_q95']:.2f} | {f['pit']:.3f} | "
             f"{f['pareto_k']:.2f} | {'; '.join(f['reasons'])} |"
         )

@@ -236,6 +236,8 @@ def figures(
 
 
 def _print_figures(doc: dict, show_all: bool) -> None:
+    from forecast.units import fmt_both
+
     s = doc["summary"]
     rows = [f for f in doc["figures"] if show_all or f["unexplained"]]
     if rows:
@@ -248,16 +250,16 @@ def _print_figures(doc: dict, show_all: bool) -> None:
             "random point within what they say). k: Pareto k (> 0.7: the fit leans on it).",
             caption_justify="left",
         )
-        for col in ("figure", "kind", "observed OOM", "LOO 90% interval OOM", "PIT", "k", "why"):
+        for col in ("figure", "kind", "observed CEG", "LOO 90% interval OOM", "PIT", "k", "why"):
             table.add_column(col, overflow="fold")
         for f in rows:
-            observed = f"{f['observed_oom']:.2f}"
+            observed = fmt_both(f["observed_oom"])
             if f["kind"] == "lower":
                 observed = "> " + observed
             elif f["kind"] == "upper":
                 observed = "< " + observed
             elif f["kind"] == "interval":
-                observed += f" to {f['observed_upper_oom']:.2f}"
+                observed += f" to {fmt_both(f['observed_upper_oom'])}"
             table.add_row(
                 f["label"],
                 f["kind"],
