@@ -91,3 +91,46 @@ def test_pit_plot_is_a_png(table, tmp_path):
     with open(path, "wb") as fh:
         ppc.pit_plot(doc, fh, "test")
     assert is_png(path)
+
+
+def test_check_figures_cli_on_a_small_fit(run_cli, write_yaml, tmp_path):
+    """A small real fit of a two-figure catalogue: the command's JSON, text and files."""
+    from conftest import MINIMAL_CATALOGUE, words
+
+    from forecast.plots import is_png
+
+    two = MINIMAL_CATALOGUE.replace(
+        '        where: "table 1"\n',
+        '        where: "table 1"\n'
+        "      - benchmark: MATH\n"
+        "        domain: math\n"
+        "        ceg: {point: 3}\n"
+        '        where: "table 2"\n',
+    )
+    assert two.count("benchmark:") == 2
+    evidence = write_yaml(two, "two.yaml")
+    small = ["--fit-draws", "100", "--fit-tune", "100", "--chains", "2", "--quiet"]
+    args = ["check", "figures", "--evidence", evidence, "--no-shipped-evidence", *small]
+    out_dir = tmp_path / "ppc"
+    code, out, err = run_cli([*args, "--json", "--out", out_dir])
+    assert code == 0, err
+    import json
+
+    doc = json.loads(out)
+    kinds = sorted(f["kind"] for f in doc["figures"])
+    assert kinds == ["lower", "point"] and doc["left_out"] == []
+    assert all(0 <= f["pit"] <= 1 for f in doc["figures"])
+    assert doc["summary"]["n_figures"] == 2 and doc["summary"]["n_points"] == 1
+    assert sorted(p.name for p in out_dir.iterdir()) == ["loo_pit.json", "loo_pit.png"]
+    assert is_png(out_dir / "loo_pit.png")
+    code, out, err = run_cli([*args, "--all"])
+    assert code == 0, err
+    assert "Leave-one-out PIT of every figure" in words(out) and "GSM8k" in out
+    assert "2 figures (1 points, 1 censored)" in words(out)
+
+
+def test_check_figures_refuses_an_out_that_is_a_file(run_cli, tmp_path):
+    target = tmp_path / "f.txt"
+    target.write_text("x")
+    code, out, err = run_cli(["check", "figures", "--out", target])
+    assert code == 2 and "--out" in err and target.read_text() == "x"
