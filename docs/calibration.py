@@ -160,6 +160,13 @@ def backtest_block(doc: dict) -> str:
             f"{t['mean_crps']:.3f} against {t['mean_crps_no_change']:.3f} for no change; mean "
             f"PIT {t['mean_pit']:.2f}."
         )
+    for r in doc["pairs"]:
+        d = r["diagnostics"]
+        state = "passed its diagnostics" if d["ok"] else "FAILED: " + "; ".join(d["problems"])
+        lines.append(
+            f"\nFit for `{r['pair']}` (catalogue cut at {r['as_of']}, "
+            f"{r['catalogue_enhancements']} enhancements): {state}."
+        )
     for s in doc["skipped"]:
         lines.append(f"\nSkipped `{s['pair']}`: {s['why']}.")
     return "\n".join(lines)
