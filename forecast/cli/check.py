@@ -81,12 +81,7 @@ def sbc(
     json: c.JsonOpt = False,
     quiet: c.QuietOpt = False,
 ):
-    """Simulation-based calibration on the shipped catalogue's design (docs/calibration.md).
-
-    Each fit draws parameters from the priors, simulates the catalogue's figures from them,
-    fits the simulated figures, and ranks the truth among the kept posterior draws; uniform
-    ranks mean a calibrated fit.
-    """
+    """Simulation-based calibration: rank prior-drawn truths among refitted posteriors."""
     from forecast import api, calibration
     from forecast.errors import InputError
     from forecast.files import check_output_folder, os_error, write_files
@@ -190,8 +185,7 @@ def figures(
     json: c.JsonOpt = False,
     **fit,
 ):
-    """Leave-one-out PIT of every catalogue figure (PSIS-LOO): which figures the model
-    cannot explain (docs/calibration.md)."""
+    """Leave-one-out PIT of every figure: which figures the model cannot explain."""
     from forecast import api, ppc
     from forecast.export import check_finite
     from forecast.files import check_output_folder, os_error, write_files

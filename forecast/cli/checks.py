@@ -203,8 +203,7 @@ def backtest(
     json: c.JsonOpt = False,
     **fit,
 ):
-    """Forecasts from past dates beside what was measured later: every usable before/after
-    measurement pair (shipped and --measurements), or one scenario from --as-of."""
+    """Forecasts from past dates beside later measurements: every pair, or a scenario."""
     from forecast import api
     from forecast.export import check_finite
 
