@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import statistics
@@ -69,35 +70,72 @@ def forward_simulation(draw_counts) -> list[dict]:
     import numpy as np
 
     from forecast import api
-    from forecast.policies import policy_months, select_shipped
-    from forecast.scenarios import load_scenario
-    from forecast.simulate import setup_forecast, simulate_uplift
 
-    fitted = api.fit_evidence()  # warm: read from the cache
-    sc = load_scenario("frontier-api").scenario
-    setup = setup_forecast(
-        sc,
-        fitted.catalogue,
-        fitted.fit.enhancement_ids,
-        extra_months=policy_months(select_shipped(None)),
-    )
+    inputs = api.resolve("frontier-api")
+    result = api.forecast(inputs)  # warm: read from the cache
+    h = result.horizon_index
     rows = []
     for n in draw_counts:
         reps = 3 if n <= 100_000 else 1
         times = []
         for _ in range(reps):
             start = time.perf_counter()
-            u = simulate_uplift(fitted.fit.draws, setup, fitted.priors, n_draws=n, seed=1)
+            u = api.simulate(inputs, result.fitted.fit.draws, seed=1, draws=n)
             times.append(time.perf_counter() - start)
         rows.append(
             {
                 "draws": n,
                 "seconds": statistics.median(times),
-                "buffer_oom": float(np.quantile(u.oom[:, 12], 0.95)),
-                "time_steps": len(setup.times_months),
+                "buffer_oom": float(np.quantile(u.oom[:, h], 0.95)),
+                "time_steps": len(u.times_months),
             }
         )
     return rows
+
+
+USER_FIGURE = """\
+schema_version: 1
+enhancements:
+  - id: bench_tool
+    name: A user's figure (benchmark of a refit after an evidence change)
+    category: tool
+    published: 2023-06-01
+    access: prompt
+    source: benchmarks/bench.py
+    observations:
+      - benchmark: GSM8k
+        domain: math
+        ceg: {lower: 5}
+        where: made up for the benchmark
+"""
+
+
+def fit_timings(py: str, env: dict) -> dict:
+    """Fits in fresh processes: cold (empty fit cache and empty compile caches), and the
+    refits a user meets: a fit prior changed (reweighted, or refitted when reweighting is
+    unreliable) and the evidence changed (a user's catalogue on top)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        env = env | {
+            "FORECAST_CACHE_DIR": str(work / "cache"),
+            "PYTENSOR_FLAGS": f"base_compiledir={work / 'pytensor'}",
+        }
+        run = [py, "-m", "forecast", "run", "--quiet"]
+        out["cold"] = timed(run, env)[0]
+        meta = json.loads(next((work / "cache" / "fits").glob("*/meta.json")).read_text())
+        out["cold_compile"] = meta["provenance"]["compile_seconds"]
+        out["cold_sampling"] = meta["provenance"]["sampling_seconds"]
+        out["warm"] = timed(run, env)[0]
+        out["prior_reweighted"] = timed([*run, "--prior", "composability_within=Beta(3, 4)"], env)[
+            0
+        ]
+        out["prior_refit"] = timed([*run, "--prior", "ceg_global_mean=Normal(2.0, 0.1)"], env)[0]
+        user = work / "mine.yaml"
+        user.write_text(USER_FIGURE)
+        out["evidence_refit"] = timed([*run, "--evidence", str(user)], env)[0]
+        out["same_structure_refit"] = timed([*run, "--fit-seed", "7"], env)[0]
+    return out
 
 
 def main() -> None:
@@ -113,9 +151,7 @@ def main() -> None:
     results: dict[str, object] = {}
 
     if not args.quick:
-        with tempfile.TemporaryDirectory() as cold:
-            env_cold = env | {"FORECAST_CACHE_DIR": cold}
-            results["cold"] = timed([py, "-m", "forecast", "run", "--quiet"], env_cold)[0]
+        results["fits"] = fit_timings(py, env)
     # make sure the default cache is warm, then time the warm path
     timed([py, "-m", "forecast", "run", "--quiet"], env)
     forecast = [py, "-m", "forecast"]
@@ -136,9 +172,8 @@ def main() -> None:
     for _ in range(ROUNDS):
         for name, cmd in light.items():
             results.setdefault(name, []).extend(timed(cmd, env))
-    results["sensitivity"] = timed([py, "-m", "forecast", "sensitivity", "--quiet"], env, repeat=1)[
-        0
-    ]
+    results["sensitivity"] = timed([py, "-m", "forecast", "sensitivity", "--quiet"], env)[0]
+    results["explain"] = timed([py, "-m", "forecast", "explain", "--quiet"], env)[0]
     counts = [4_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
     results["simulation"] = forward_simulation(counts)
     write_report(results, Path(args.out))
@@ -162,11 +197,22 @@ def write_report(r: dict, path: Path) -> None:
         "| what | seconds |",
         "| --- | ---: |",
     ]
-    if "cold" in r:
-        lines.append(
-            f"| cold `forecast run` (empty cache: NUTS fit, 4 chains x 1000+1000, "
-            f"plus compilation) | {r['cold']:.1f} |"
-        )
+    if "fits" in r:
+        f = r["fits"]
+        lines += [
+            f"| cold `forecast run`: empty fit cache and empty compile caches (a fresh "
+            f"install), NUTS 4 chains x 1000 draws after 700 tuning steps | {f['cold']:.1f} |",
+            f"| of which compiling the model (numba, via nutpie) | {f['cold_compile']:.1f} |",
+            f"| of which sampling | {f['cold_sampling']:.1f} |",
+            f"| a fit prior changed, answered by reweighting the cached fit (`--prior "
+            f"composability_within='Beta(3, 4)'`) | {f['prior_reweighted']:.1f} |",
+            f"| a fit prior changed too far to reweight, so refitted (`--prior "
+            f"ceg_global_mean='Normal(2, 0.1)'`) | {f['prior_refit']:.1f} |",
+            f"| the evidence changed (`--evidence` with one figure more): refit | "
+            f"{f['evidence_refit']:.1f} |",
+            f"| a refit of the same catalogue in a new process (`--fit-seed 7`) | "
+            f"{f['same_structure_refit']:.1f} |",
+        ]
     lines += [
         f"| warm `forecast run` (cached fit) | {warm:.2f} |",
         f"| warm `forecast run --json` | {med(r['warm_json']):.2f} |",
@@ -178,7 +224,9 @@ def write_report(r: dict, path: Path) -> None:
         f"| the libraries alone (`python -c '{LIBRARY_IMPORTS}'`) | {libs:.2f} |",
         f"| `forecast --help` | {med(r['help']):.2f} |",
         f"| `forecast scenarios list` | {med(r['scenarios_list']):.2f} |",
-        f"| warm `forecast sensitivity` (16 priors x 4 variations) | {r['sensitivity']:.1f} |",
+        f"| warm `forecast sensitivity` (every prior x 4 variations, re-simulated or "
+        f"reweighted) | {r['sensitivity']:.1f} |",
+        f"| warm `forecast explain` (full sensitivity and three profiles) | {r['explain']:.1f} |",
         f"| forward simulation alone, 4,000 draws (in-process, the plain Monte Carlo of the "
         f"forward model) | {sim4k:.2f} |",
         "",
@@ -212,36 +260,40 @@ def write_report(r: dict, path: Path) -> None:
         "Cost grows linearly with draws (the simulation runs in chunks of 4,000 draws, so "
         "memory stays flat). The buffer estimate settles to about 0.01 OOM by 100,000 draws.",
         "",
-        "## What made the warm path faster",
+        "## What made fits fast",
         "",
-        "The first version (same machine, same day) took 0.98-1.32 s for a warm run and "
-        "0.36 s / 0.93 s / 10.6 s / 102 s to simulate 4e3 / 1e4 / 1e5 / 1e6 draws. Two changes "
-        "cut the simulation to the figures above without changing a single number it "
-        "produces (every shipped scenario, several horizons, actors, seeds and draw counts "
-        "agree to 3e-15 OOM):",
+        "Version 3 fitted the shipped catalogue in 79-153 s on this machine (74 s of it NUTS "
+        "sampling in PyMC's own sampler), and every change of a fit prior or of the evidence "
+        "paid that again. What changed, each measured here:",
         "",
-        "- G(S) was evaluated by sorting every draw's gains at every time step. Between "
-        "arrivals it does not change, so it is now computed once per draw and number of "
-        "arrivals so far and looked up for each step.",
-        "- Arrival streams are still drawn as a rectangle (arrival j of every draw in one row, "
-        "so comparisons across horizons and actors stay exact per draw), but everything after "
-        "the draw works on the few arrivals that fall inside the window, not the rectangle.",
+        "- **The likelihood.** The Student-t CDF (an incomplete beta function and its "
+        "gradient) made every censored figure expensive. The Student-t is now a 16-node scale "
+        "mixture of normals (`likelihood.py`): exact censoring through normal CDFs, within "
+        "1e-4 of Student-t(4) in the CDF.",
+        "- **Composability in the model.** A sort and its gradient over the combination "
+        "figures cost about 70% of each gradient evaluation; a sorting network was worse (its "
+        "gradient fused into one huge kernel: 198 s to compile). The rank-discounted sum is "
+        "now written with ranks (`sum_i g_i d^rank_i`, ranks locally constant), which costs a "
+        "few elementwise operations.",
+        "- **The sampler.** nutpie (numba) samples 4 chains in threads, with a gradient "
+        "evaluation several times cheaper than PyMC's C backend for this graph; numpyro and "
+        "nutpie's JAX backend were slower here (0.33-0.7 ms per gradient on this CPU). "
+        "`target_accept` 0.9 with 700 tuning steps passes the same diagnostics thresholds "
+        "(R-hat <= 1.01, bulk ESS >= 400, no divergences) at half the steps of 0.95.",
+        "- **Refits without refitting.** A changed fit prior is first answered by "
+        "Pareto-smoothed importance reweighting of the cached fit (seconds; refit only when "
+        "Pareto k > 0.7), and PSIS runs in numpy, so the warm path never imports ArviZ.",
+        "- **One compile per process.** The observed figures and the priors' parameters are "
+        "`pm.Data`, so within a process every refit of the same catalogue design (other prior "
+        "values, simulated figures for calibration, the tests) reuses the compiled model: a "
+        "refit then costs only sampling.",
         "",
-        "Drawing those random numbers is now about half of the simulation; a warm run's "
-        "remaining time is mostly imports. Rendering a scenario with syntax colours "
-        "(pygments) is imported only by `forecast scenarios show`.",
-        "",
-        "## What is left, and what did not help",
-        "",
-        "- Drawing the arrival streams is about half of the simulation. A layout that draws "
-        "Poisson counts per fixed block of months, then only the arrivals themselves, would "
-        "draw some 30 times fewer numbers and keep comparisons exact per draw, but it "
-        "changes every simulated figure in these docs (within Monte Carlo error), so it is "
-        "left for a change that refreshes them all.",
-        "- Typer 0.16 (before Typer built pydantic validators for options) was not faster "
-        "here; pydantic's deferred schema building (`defer_build`) moved the cost from import "
-        "to first validation (within noise); drawing the categories in two threads saved "
-        "about 15 ms of the simulation and was not kept.",
+        "What is left: numba compiles the model's log density with LLVM in every new process "
+        "(its cache does not hold nutpie's compiled function), and that compile is most of a "
+        "cold fit and of any refit in a new process. The issue's targets (a cold fit <= 20 s, "
+        "a refit <= 10 s) are met in-process and for prior changes that reweighting answers; "
+        "a refit in a new process after a change of evidence pays the compile again "
+        "(figures above).",
         "",
         "## How much to trust these figures",
         "",

@@ -67,7 +67,7 @@ CEILINGS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, float("inf"))
 
 
 def ceiling_curve(result: ForecastResult, ceilings=CEILINGS) -> list[dict]:
-    """The buffer if the soft ceiling were fixed at each value (inf: no ceiling).
+    """The buffer if the soft ceiling were fixed at each value (None: no ceiling).
 
     The ceiling acts only at the end (U = S(raw, ceiling)), so each point is exact from the
     draws' uncapped uplift, without re-simulating.
@@ -77,7 +77,7 @@ def ceiling_curve(result: ForecastResult, ceilings=CEILINGS) -> list[dict]:
     raw = result.uplift.drivers["uncapped"]
     return [
         {
-            "ceiling_oom": c,
+            "ceiling_oom": c if np.isfinite(c) else None,  # None: no ceiling at all
             "buffer_oom": float(
                 np.quantile(saturate(raw, np.full_like(raw, c)), result.confidence)
             ),

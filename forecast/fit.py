@@ -244,11 +244,11 @@ def _sample(table, priors, settings, key, use_cache, replace, log, on_progress) 
     started = time.perf_counter()
     from forecast import posterior, sampler
     from forecast.model import build_model
-    from forecast.model_data import data_values, expected_shapes, structure_key
+    from forecast.model_data import data_values, expected_shapes, prior_values, structure_key
 
     model = build_model(table, priors)
     compiled, _ = sampler.compiled_for(
-        structure_key(table, priors), lambda: model, data_values(table)
+        structure_key(table, priors), lambda: model, data_values(table) | prior_values(priors)
     )
     compiled_at = time.perf_counter()
     idata = sampler.sample(

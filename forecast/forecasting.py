@@ -238,6 +238,7 @@ def _provenance(inputs: RunInputs, fitted: FittedEvidence, seed, draws, settings
         "fit_seed": settings.seed,
         "fit_key": fitted.fit.key,
         "fit": fitted.fit.how,
+        "fit_from_cache": fitted.fit.from_cache,
         "reweighted": fitted.fit.provenance.get("reweighted"),
         "inputs_sha256": cache.key_of(
             {

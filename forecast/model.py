@@ -67,10 +67,13 @@ SCALAR_PRIORS = (
 def random_variable(name: str, prior: Prior, dims=None, shift: float = 0.0):
     """A PyMC variable for ``prior`` (a fixed number becomes a Deterministic).
 
-    ``shift`` is subtracted from the variable (a Normal prior on log10 FLOP becomes one on
-    log10 FLOP - 23, say); it must be 0 for priors without a location.
+    The prior's parameters are ``pm.Data`` containers named ``prior:NAME:PARAM``
+    (:func:`forecast.model_data.prior_values`), so a refit under other values of the same
+    distribution family reuses the compiled model. ``shift`` is subtracted from the
+    variable (a prior on log10 FLOP becomes one on log10 FLOP - 23); it must be 0 for
+    priors without a location.
     """
-    p = prior.kwargs
+    p = {key: pm.Data(f"prior:{name}:{key}", value) for key, value in prior.kwargs.items()}
     match prior.dist:
         case "Normal":
             return pm.Normal(name, mu=p["mu"] - shift, sigma=p["sigma"], dims=dims)
@@ -89,8 +92,8 @@ def random_variable(name: str, prior: Prior, dims=None, shift: float = 0.0):
         case "Constant":
             shape = None if dims is None else len(pm.modelcontext(None).coords[dims])
             value = p["value"] - shift
-            value = np.full(shape, value) if shape else value
-            return pm.Deterministic(name, pt.as_tensor_variable(value), dims=dims)
+            value = pt.full(shape, value) if shape else value
+            return pm.Deterministic(name, value, dims=dims)
     raise ValueError(f"unsupported distribution {prior.dist}")
 
 

@@ -103,8 +103,22 @@ def structure_key(table: EvidenceTable, priors: PriorSet) -> str:
     sign = data_values(table)["figure_sign"]
     for part in (table.continuous, *likelihood_groups(sign)):
         h.update(np.ascontiguousarray(part).tobytes() + b"|")
-    h.update(json.dumps([priors.fit_priors(), table.arrival_counts.shape]).encode())
+    # The prior's families shape the graph; their parameters are data (prior_values), except
+    # noise_dof, for which the likelihood's quadrature is built.
+    families = {name: info.prior.dist for name, info in priors.items() if info.drives == "fit"}
+    noise = str(priors.prior("noise_dof"))
+    h.update(json.dumps([families, noise, table.arrival_counts.shape]).encode())
     return h.hexdigest()
+
+
+def prior_values(priors: PriorSet) -> dict[str, np.ndarray]:
+    """The fit priors' parameters as the model's ``pm.Data`` containers."""
+    return {
+        f"prior:{name}:{key}": np.asarray(value, dtype=float)
+        for name, info in priors.items()
+        if info.drives == "fit"
+        for key, value in info.prior.kwargs.items()
+    }
 
 
 def likelihood_groups(sign: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -110,9 +110,50 @@ class Prior:
         return float(lo), float(hi)
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
-        if self.dist == "Constant":
-            return np.where(np.isclose(x, self.params[0]), 0.0, -np.inf)
-        return self.scipy().logpdf(x)
+        """The log density at ``x`` (-inf outside the support).
+
+        Closed forms in numpy (and ``scipy.special``): reweighting evaluates them for every
+        draw on each warm run, where ``scipy.stats`` costs a second to import and to call;
+        ``tests/test_priors.py`` checks them against scipy.stats.
+        """
+        from scipy.special import betaln, gammaln
+
+        x = np.asarray(x, dtype=float)
+        p = self.kwargs
+        with np.errstate(divide="ignore", invalid="ignore"):
+            match self.dist:
+                case "Constant":
+                    return np.where(np.isclose(x, p["value"]), 0.0, -np.inf)
+                case "Normal":
+                    z = (x - p["mu"]) / p["sigma"]
+                    return -0.5 * z**2 - math.log(p["sigma"]) - 0.5 * math.log(2 * math.pi)
+                case "HalfNormal":
+                    z = x / p["sigma"]
+                    out = -0.5 * z**2 - math.log(p["sigma"]) + 0.5 * math.log(2 / math.pi)
+                    return np.where(x >= 0, out, -np.inf)
+                case "LogNormal":
+                    safe = np.where(x > 0, x, 1.0)
+                    z = (np.log(safe) - p["mu"]) / p["sigma"]
+                    out = -0.5 * z**2 - np.log(safe) - math.log(p["sigma"] * math.sqrt(2 * math.pi))
+                    return np.where(x > 0, out, -np.inf)
+                case "Gamma":
+                    a, b = p["alpha"], p["beta"]
+                    safe = np.where(x > 0, x, 1.0)
+                    out = a * math.log(b) - gammaln(a) + (a - 1) * np.log(safe) - b * safe
+                    return np.where(x > 0, out, -np.inf)
+                case "Exponential":
+                    return np.where(x >= 0, math.log(p["lam"]) - p["lam"] * x, -np.inf)
+                case "Beta":
+                    a, b = p["alpha"], p["beta"]
+                    inside = (x > 0) & (x < 1)
+                    safe = np.where(inside, x, 0.5)
+                    out = (a - 1) * np.log(safe) + (b - 1) * np.log1p(-safe) - betaln(a, b)
+                    return np.where(inside, out, -np.inf)
+                case "Uniform":
+                    lo, hi = p["lower"], p["upper"]
+                    inside = (x >= lo) & (x <= hi)
+                    return np.where(inside, -math.log(hi - lo), -np.inf)
+        raise ValueError(f"no log density for {self.dist}")
 
 
 def parse_distribution(text: str | float | int) -> Prior:

@@ -27,10 +27,34 @@ _COMPILED: dict[str, object] = {}
 
 
 def compile_model(model):
-    """The nutpie-compiled model (numba backend) of a PyMC model."""
+    """The nutpie-compiled model (numba backend) of a PyMC model.
+
+    The compile runs in a helper thread while this one waits in short steps: numba's LLVM
+    passes do not look at signals, so waiting here keeps Ctrl-C responsive during the tens
+    of seconds a first compile takes.
+    """
     import nutpie
 
-    return nutpie.compile_pymc_model(model, backend="numba")
+    return _responsive(lambda: nutpie.compile_pymc_model(model, backend="numba"))
+
+
+def _responsive(work: Callable[[], object]):
+    """``work()`` run in a daemon thread; the calling thread waits so signals reach it."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="forecast-compile", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.1)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def compiled_for(key: str, build: Callable[[], object], data: dict):

@@ -45,9 +45,10 @@ import dataclasses
 import numpy as np
 
 from forecast.compose import combine, rank_discounted_sum, saturate
+from forecast.errors import InputError
 from forecast.priors import PriorSet
 from forecast.schemas import ACCESS_LEVELS, CATEGORIES, Catalogue, Scenario
-from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable, years_since_reference
+from forecast.table import REFERENCE_LOG10_FLOP, EvidenceTable, date_of_year, years_since_reference
 
 #: Which access levels each actor can use.
 ACTOR_ACCESS = {
@@ -74,6 +75,10 @@ TREND_MODES = ("damped", "frozen", "linear")
 SCALE_MODES = ("clamp", "linear", "off")
 #: Arrival-rate multipliers are redrawn every this many years (as the fit's count bins).
 BLOCK_YEARS = 0.5
+#: Most expected arrivals of one category in one draw over the simulated window (the gap and
+#: the horizon). The defaults give about 10-30; a `catalogue_coverage` prior with mass near 0
+#: multiplies them without bound, and the cost grows with their square (docs/reliability.md).
+MAX_EXPECTED_ARRIVALS = 400
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,14 +104,15 @@ class ForecastSetup:
     scale_mode: str
     # What the evidence spans (from the EvidenceTable):
     year_center: float
-    last_year: float
+    last_year: float  # the latest record: the fitted trend applies up to here
+    census_end: float  # the end of the seed catalogue's window: arrivals are simulated after
     compute_center: float
     compute_range: tuple[float, float]
 
     @property
     def gap_years(self) -> float:
-        """Years between the end of the evidence and the reference date (0 if none)."""
-        return max(self.start_year - self.last_year, 0.0)
+        """Years between the end of the catalogue's census and the reference date (0 if none)."""
+        return max(self.start_year - self.census_end, 0.0)
 
 
 def time_grid(horizon: float, step: float, extra_months=()) -> np.ndarray:
@@ -139,7 +145,13 @@ def setup_forecast(
     usable_access = np.array([a in ACTOR_ACCESS[actor] for a in ACCESS_LEVELS])
     by_id = {e.id: e for e in catalogue.enhancements}
     ids = table.enhancement_ids
-    known = [i for i, eid in enumerate(ids) if eid in by_id and by_id[eid].published <= ref]
+    # Known: what the catalogue lists up to the reference date, but only within the seed
+    # catalogue's window; after it the catalogue is a sample, not a census, and the period
+    # is simulated (the gap), so later records are not counted twice.
+    census = date_of_year(table.arrival_window[1])
+    known = [
+        i for i, eid in enumerate(ids) if eid in by_id and by_id[eid].published <= min(ref, census)
+    ]
     elicited, absorbed = scenario.already_elicited, scenario.absorbed
     counts = np.zeros((len(CATEGORIES), len(ACCESS_LEVELS)))
     for e in catalogue.enhancements:
@@ -174,6 +186,7 @@ def setup_forecast(
         scale_mode=scale_mode or extrapolation.scale,
         year_center=table.year_center,
         last_year=table.last_year,
+        census_end=table.arrival_window[1],
         compute_center=table.compute_center,
         compute_range=table.compute_range,
     )
@@ -470,7 +483,7 @@ def _arrivals(p, fp, shift, coverage, setup: ForecastSetup, seed, chunk):
     cumulative intensity, so the j-th arrival uses row j of every stream whatever the horizon.
     """
     n = len(shift)
-    start = setup.last_year
+    start = setup.census_end
     end = setup.start_year + (setup.times_months[-1] + MAX_LEAD_MONTHS) / 12.0
     span = max(end - start, 1e-9)
     n_blocks = int(np.ceil(span / BLOCK_YEARS)) + 1
@@ -489,6 +502,16 @@ def _arrivals(p, fp, shift, coverage, setup: ForecastSetup, seed, chunk):
         edges = np.concatenate([np.zeros((n, 1)), np.cumsum(block_mass, axis=1)], axis=1)
         full = int(np.floor(span / BLOCK_YEARS))
         expected = edges[:, full] + (span / BLOCK_YEARS - full) * block_mass[:, full]
+        if expected.max(initial=0.0) > MAX_EXPECTED_ARRIVALS:
+            raise InputError(
+                f"the arrival rate divided by catalogue_coverage implies up to "
+                f"{expected.max():,.0f} {CATEGORIES[k]} enhancements in one draw over the "
+                f"{span:.1f} years simulated, above the limit of {MAX_EXPECTED_ARRIVALS}: a "
+                "catalogue_coverage prior with mass near 0 (or an extreme arrival-rate prior) "
+                "makes the simulation unbounded",
+                "--prior",
+                "priors.catalogue_coverage",
+            )
         unit = _unit_arrival_times(streams[0], expected)  # (M, n)
         inside = unit <= expected[None, :]
         rows = np.flatnonzero(inside.any(axis=1))

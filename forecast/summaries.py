@@ -24,6 +24,9 @@ def enhancement_rows(
     ``independent``, ``origin``, ``reference`` and ``quote``.
     """
     from forecast.gains import gain_at_compute
+    from forecast.table import build_table
+
+    compute_range = build_table(catalogue).compute_range if at_flop is not None else None
 
     rows = []
     for e in catalogue.enhancements:
@@ -36,7 +39,9 @@ def enhancement_rows(
                 at_scale = {
                     "flop": float(at_flop),
                     "log10_flop": log10_flop,
-                    **quantile_summary(gain_at_compute(fitted.draws, index, log10_flop)),
+                    **quantile_summary(
+                        gain_at_compute(fitted.draws, index, log10_flop, compute_range)
+                    ),
                 }
         rows.append(
             {

@@ -52,6 +52,7 @@ def what_drives(result: ForecastResult) -> list[dict]:
 
     priors = result.inputs.priors
     curve = {row["ceiling_oom"]: row["buffer_oom"] for row in ceiling_curve(result)}
+    curve[float("inf")] = curve[None]
     evidence_end = date_of_year(result.fitted.table.last_year)
     rows = [
         ("nothing (the default assumptions)", result.buffer_oom),

@@ -46,6 +46,8 @@ from conftest import MINIMAL_CATALOGUE
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+from test_measurements import USER_MEASUREMENTS
+from test_policies import LAB_RULE
 
 import forecast.fit
 from forecast.errors import InputError, printable
@@ -1507,6 +1509,20 @@ def _scenario_naming(path: Path, scratch: Path) -> Path:
 
 BENCH_TEXT = write_csv([BENCH_HEADER, *BENCH_ROWS])
 
+
+def _scenario_with_policy(path: Path, scratch: Path) -> Path:
+    data = copy.deepcopy(SCENARIO)
+    data["policies"] = [str(path)]
+    scenario = scratch / "uses-policy.yaml"
+    scenario.write_text(dump(data), encoding="utf-8")
+    return scenario
+
+
+def _profile_text() -> str:
+    from forecast.profiles import shipped_profiles
+
+    return shipped_profiles()["cautious"].read_text(encoding="utf-8")
+
 #: Every kind of input file and a command that reads it (one line each).
 INPUT_KINDS = {
     k.name: k
@@ -1524,6 +1540,18 @@ INPUT_KINDS = {
             ".csv",
         ),
         InputKind("benchmark CSV", BENCH_TEXT, lambda p, s: ["ceg", "estimate", p], ".csv"),
+        # The inputs this round added: measurements, policy rules, assumption profiles.
+        InputKind(
+            "measurements",
+            USER_MEASUREMENTS,
+            lambda p, s: ["evidence", "measurements", "--measurements", p],
+        ),
+        InputKind(
+            "policy",
+            LAB_RULE,
+            lambda p, s: ["scenarios", "validate", _scenario_with_policy(p, s)],
+        ),
+        InputKind("profile", _profile_text(), lambda p, s: ["profiles", "show", p]),
     )
 }
 YAML_KINDS = [k for k, v in INPUT_KINDS.items() if v.is_yaml]
@@ -1704,16 +1732,21 @@ def test_alias_bomb_in_a_key_is_refused(run_cli, sandbox, kind, bomb, where):
     assert len(err) < 2000
 
 
+CAPPED_NODES = 5000
+
+
 @pytest.mark.parametrize("kind", YAML_KINDS)
 @fuzz(5)
 @given(extra=st.integers(1, 3000), nesting=st.sampled_from(["flow", "block"]))
 def test_yaml_with_too_many_values_is_refused(run_cli, sandbox, monkeypatch, kind, extra, nesting):
     import forecast.files
 
-    monkeypatch.setattr(forecast.files, "MAX_YAML_NODES", 2000)
+    # A lowered cap, still above every shipped file the commands read (the largest,
+    # measurements-outside-seeds.yaml, has about 2,600 values), so only the input trips it.
+    monkeypatch.setattr(forecast.files, "MAX_YAML_NODES", CAPPED_NODES)
     tried("test_yaml_with_too_many_values_is_refused", nesting)
     spec = INPUT_KINDS[kind]
-    items = ["1"] * (2000 + extra)
+    items = ["1"] * (CAPPED_NODES + extra)
     body = (
         f"many: [{', '.join(items)}]\n"
         if nesting == "flow"
@@ -1904,11 +1937,11 @@ def test_work_too_large_for_the_limits_is_refused_before_any_fit(
 ):
     """draws x time steps and chains x draws have documented limits (docs/reliability.md):
     `run --draws 5000000 --horizon 120` ran for 20 minutes into MemoryError."""
-    from forecast.buffer import POLICY_MONTHS
     from forecast.cli.common import MAX_DRAW_STEPS, MAX_DRAW_TASKS, MAX_POSTERIOR_DRAWS
+    from forecast.policies import policy_months, select_shipped
     from forecast.simulate import time_grid
 
-    steps = len(time_grid(horizon, 1, POLICY_MONTHS))
+    steps = len(time_grid(horizon, 1, policy_months(select_shipped(None))))
     n = draws if draws is not None else chains * fit_draws
     tasks = len(TASK_ROWS) - 1
     too_big = (
@@ -1944,7 +1977,7 @@ def fake_fit(catalogue_file: Path | None = None, no_shipped: bool = False) -> Pa
     n = settings.draws * settings.chains
     return write_entry(
         fit_key(table, load_priors(), settings),
-        fake_posterior(len(table.enhancement_ids), n),
+        fake_posterior(table, n),
         {
             "enhancement_ids": list(table.enhancement_ids),
             "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 2, 60).to_dict(),
@@ -2032,7 +2065,7 @@ def test_tampered_cache_entry_is_refit_never_used(cache_dir, tampering):
     table, priors = _table_and_priors()
     settings = forecast.fit.FitSettings(**FAKE_SETTINGS)
     key = forecast.fit.fit_key(table, priors, settings)
-    draws = fake_posterior(len(table.enhancement_ids), 120)
+    draws = fake_posterior(table, 120)
     meta = {
         "enhancement_ids": list(table.enhancement_ids),
         "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 2, 60).to_dict(),
@@ -2043,7 +2076,7 @@ def test_tampered_cache_entry_is_refit_never_used(cache_dir, tampering):
     original = forecast.fit._sample
     forecast.fit._sample = lambda *a, **k: calls.append(a) or "refit"
     try:
-        assert forecast.fit.fit(table, priors, settings, progress=False).from_cache  # intact
+        assert forecast.fit.fit(table, priors, settings).from_cache  # intact
         change(draws)
         buffer = io.BytesIO()
         np.savez(buffer, **draws)
@@ -2051,7 +2084,7 @@ def test_tampered_cache_entry_is_refit_never_used(cache_dir, tampering):
         meta = json.loads((folder / "meta.json").read_text())
         meta["draws_sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
         (folder / "meta.json").write_text(json.dumps(meta))
-        assert forecast.fit.fit(table, priors, settings, progress=False) == "refit"
+        assert forecast.fit.fit(table, priors, settings) == "refit"
     finally:
         forecast.fit._sample = original
     assert len(calls) == 1
@@ -2074,8 +2107,8 @@ def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
     resealed): export refuses to copy it and writes no bundle."""
     import hashlib
 
-    import forecast.api
     import forecast.fit
+    import forecast.forecasting
 
     entry = next((warm / "cache" / "fits").iterdir())
     real_fit = forecast.fit.fit
@@ -2091,7 +2124,7 @@ def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
         (entry / "meta.json").write_text(json.dumps(meta))
         return result
 
-    monkeypatch.setattr(forecast.api, "fit", fit_then_swap)
+    monkeypatch.setattr(forecast.forecasting, "fit", fit_then_swap)
     out = warm / "bundle"
     code, _, err = run_cli(["export", *FAKE_FIT, "--out", out])
     assert code == 2, err
@@ -2414,7 +2447,7 @@ def test_unusable_cache_folder_warns_and_still_gives_the_result(run_cli, warm, m
         # what _sample does after NUTS: write the entry (here: made-up draws)
         from test_cache import fake_posterior
 
-        draws = fake_posterior(len(table.enhancement_ids), settings.chains * settings.draws)
+        draws = fake_posterior(table, settings.chains * settings.draws)
         folder = forecast.cache.write_entry(key, draws, {"enhancement_ids": []})
         fitted["folder"] = folder
         from forecast.diagnostics import Diagnostics
@@ -2469,7 +2502,7 @@ def test_entry_that_is_a_file_is_replaced_not_refit_forever(run_cli, warm, monke
         from forecast.diagnostics import Diagnostics
 
         calls.append(replace)
-        draws = fake_posterior(len(table.enhancement_ids), settings.chains * settings.draws)
+        draws = fake_posterior(table, settings.chains * settings.draws)
         diagnostics = Diagnostics(1.0, 900.0, 800.0, 0, 2, 60)
         meta = {
             "enhancement_ids": list(table.enhancement_ids),

@@ -38,17 +38,31 @@ def posterior_shapes(n_enh: int, n_cat: int = 5) -> dict[str, tuple[int, ...]]:
     }
 
 
-def fake_posterior(n_enh: int, n: int, seed: int = 3) -> dict[str, np.ndarray]:
-    """Made-up posterior draws with every variable a forecast reads (plausible values)."""
+def fake_posterior(table_or_n_enh, n: int, seed: int = 3) -> dict[str, np.ndarray]:
+    """Made-up posterior draws with every variable a forecast reads (plausible values).
+
+    Given an EvidenceTable, the variables and shapes of a real fit of it
+    (``model_data.expected_shapes``); given a number of enhancements, the generic
+    :func:`posterior_shapes` (for the cache's own checks).
+    """
+    from forecast.model_data import expected_shapes
+
+    if isinstance(table_or_n_enh, int):
+        shapes, n_enh = posterior_shapes(table_or_n_enh), table_or_n_enh
+    else:
+        shapes, n_enh = expected_shapes(table_or_n_enh), table_or_n_enh.n_enhancements
     rng = np.random.default_rng(seed)
-    draws = {
-        name: rng.uniform(0.2, 0.6, (n, *shape)) for name, shape in posterior_shapes(n_enh).items()
-    }
+    draws = {name: rng.uniform(0.2, 0.6, (n, *shape)) for name, shape in shapes.items()}
     draws["ceg_oom"] = rng.normal(1.0, 0.3, (n, n_enh))
     draws["category_mean"] = rng.normal(1.0, 0.1, (n, 5))
     draws["arrival_rate"] = np.full((n, 5), 1.5)
     draws["scale_slope"] = np.zeros(n)
     draws["ceg_trend"] = np.zeros(n)
+    for name, value in (("selection_bias", -0.3), ("arrival_dispersion", 1.0)):
+        if name in draws:
+            draws[name] = np.full(n, value)
+    if "enhancement_compute" in draws:
+        draws["enhancement_compute"] = np.zeros((n, n_enh))
     return draws
 
 
@@ -238,7 +252,7 @@ WARM_FIT = textwrap.dedent(
     priors = load_priors()
     settings = FitSettings(draws=10, chains=1)
     key = fit_key(table, priors, settings)
-    draws = fake_posterior(len(table.enhancement_ids), 10)
+    draws = fake_posterior(table, 10)
     diagnostics = Diagnostics(1.001, 900.0, 800.0, 0, 4, 1000)
     cache.write_entry(
         key,
@@ -648,11 +662,11 @@ def test_a_write_failing_for_lack_of_space_warns_and_leaves_nothing(cache_dir):
 
 
 def test_fit_checks_exactly_the_variables_the_model_stores(cache_dir, monkeypatch):
-    """fit() names the posterior variables itself (importing model.py would import PyMC on
-    the warm path); they must be model.POSTERIOR_VARIABLES, with one draw's shape each."""
+    """fit() checks a cached entry against model_data.expected_shapes (no PyMC import), which
+    tests/test_model.py holds to what the model really stores."""
     import forecast.fit
     from forecast.evidence import build_table, load_catalogue
-    from forecast.model import POSTERIOR_VARIABLES
+    from forecast.model_data import POSTERIOR_VARIABLES, expected_shapes
     from forecast.priors import load_priors
 
     seen = {}
@@ -664,8 +678,8 @@ def test_fit_checks_exactly_the_variables_the_model_stores(cache_dir, monkeypatc
     monkeypatch.setattr(cache, "read_entry", spy)
     monkeypatch.setattr(forecast.fit, "_sample", lambda *a, **k: "sampled")
     table = build_table(load_catalogue())
-    settings = forecast.fit.FitSettings(draws=30, chains=3)
+    settings = forecast.fit.FitSettings()
     assert forecast.fit.fit(table, load_priors(), settings) == "sampled"
-    assert set(seen["expected"]) == set(POSTERIOR_VARIABLES)
-    assert seen["expected"] == posterior_shapes(len(table.enhancement_ids))
-    assert seen["n_draws"] == 90
+    assert seen["expected"] == expected_shapes(table)
+    assert set(POSTERIOR_VARIABLES) <= set(seen["expected"])
+    assert seen["n_draws"] == settings.chains * settings.draws

@@ -43,7 +43,7 @@ def _json(run_cli, *args):
 
 def _stable(doc):
     doc = json.loads(json.dumps(doc))
-    for key in ("created", "fit_created", "fit"):
+    for key in ("created", "fit_created", "fit", "fit_from_cache"):
         doc["provenance"].pop(key)
     return doc
 

@@ -514,20 +514,36 @@ def test_cli_show_flags_and_bad_at_flop(run_cli):
 
 
 def test_cli_show_at_flop_moves_the_gain_with_the_scale_slope(run_cli, write_yaml):
-    """A small real fit of a tiny catalogue: the gain at 3e26 FLOP is theta + slope * 3.48."""
-    path = write_yaml(MINIMAL_CATALOGUE)
+    """A small real fit of a tiny catalogue measured at 1e21 and 1e23 FLOP: inside that range
+    the gain moves with the within-enhancement slope; past it, it stays at the largest
+    model's (the forecast's clamp mode: the slope is not extrapolated)."""
+    text = MINIMAL_CATALOGUE.replace(
+        "        ceg: {lower: 5}\n",
+        "        ceg: {lower: 5}\n        base_compute_flop: 1.0e+21\n",
+    ) + textwrap.indent(
+        textwrap.dedent(
+            """\
+              - benchmark: MATH
+                domain: math
+                ceg: {point: 3}
+                base_compute_flop: 1.0e+23
+                where: "table 2"
+            """
+        ),
+        "      ",
+    )
+    path = write_yaml(text)
     fit = ["--evidence", path, "--no-shipped-evidence", "--fit-draws", "100"]
     fit += ["--fit-tune", "100", "--chains", "2", "--quiet"]
-    code, out, err = run_cli(["evidence", "show", "my_tool", "--at-flop", "3e26", "--json", *fit])
-    assert code == 0, err
-    row = json.loads(out)
-    at = row["posterior_at_flop"]
-    assert at["flop"] == 3e26 and at["log10_flop"] == pytest.approx(math.log10(3e26))
-    assert at["median_oom"] != pytest.approx(row["posterior_ceg"]["median_oom"])
-    code, out, err = run_cli(["evidence", "show", "my_tool", "--at-flop", "1e23", "--json", *fit])
-    row = json.loads(out)
-    assert row["posterior_at_flop"]["median_oom"] == pytest.approx(
-        row["posterior_ceg"]["median_oom"]
-    )
+
+    def at(flop: str) -> dict:
+        code, out, err = run_cli(["evidence", "show", "my_tool", "--at-flop", flop, "--json", *fit])
+        assert code == 0, err
+        return json.loads(out)["posterior_at_flop"]
+
+    far, edge, inside = at("3e26"), at("1e23"), at("1e22")
+    assert far["flop"] == 3e26 and far["log10_flop"] == pytest.approx(math.log10(3e26))
+    assert far["median_oom"] == pytest.approx(edge["median_oom"])  # clamped at 1e23
+    assert inside["median_oom"] != pytest.approx(edge["median_oom"])  # the slope acts
     code, out, err = run_cli(["evidence", "show", "my_tool", "--at-flop", "3e26", *fit])
     assert code == 0 and "posterior CEG at 3e+26 FLOP" in words(out)

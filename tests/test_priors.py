@@ -404,3 +404,27 @@ def test_positive_priors_accept_positive_distributions(name, value):
     """Only a fixed number at or below 0 is refused for a positive quantity."""
     priors = load_priors().with_overrides({name: value})
     assert priors[name].overridden
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Normal(1, 0.5)",
+        "HalfNormal(0.4)",
+        "LogNormal(0.69, 0.5)",
+        "Gamma(2, 1)",
+        "Exponential(1.5)",
+        "Beta(2, 5)",
+        "Uniform(-1, 3)",
+    ],
+)
+def test_log_densities_agree_with_scipy(text):
+    """Prior.logpdf is written out (reweighting calls it on every warm run); it must be
+    scipy.stats' log density, including -inf outside the support."""
+    prior = parse_distribution(text)
+    x = np.linspace(-2.5, 4.5, 141)
+    expected = prior.scipy().logpdf(x)
+    got = prior.logpdf(x)
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-10, atol=1e-10)
+    assert np.all(np.isneginf(got[~finite]))

@@ -299,7 +299,7 @@ def _killed_command(cache_dir, tmp_path, stage, argv) -> None:
 def _full_fake_entry(table, priors, settings) -> Path:
     """A cache entry with every variable a forecast reads (made-up draws, diagnostics ok)."""
     n = settings.chains * settings.draws
-    draws = fake_posterior(len(table.enhancement_ids), n)
+    draws = fake_posterior(table, n)
     return write_entry(
         forecast.fit.fit_key(table, priors, settings),
         draws,
@@ -363,7 +363,7 @@ def _cached_fit(table, priors, settings) -> Path:
     key = forecast.fit.fit_key(table, priors, settings)
     return write_entry(
         key,
-        fake_posterior(len(table.enhancement_ids), settings.chains * settings.draws),
+        fake_posterior(table, settings.chains * settings.draws),
         {
             "enhancement_ids": list(table.enhancement_ids),
             "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 4, 1000).to_dict(),
@@ -745,3 +745,69 @@ def test_an_unwritable_cache_folder_is_known_before_the_fit(cache_dir, tmp_path)
     assert proc.returncode == 9
     warning = proc.stderr.find("the fit cache cannot be written")
     assert 0 <= warning < proc.stderr.find("SAMPLING STARTS"), proc.stderr
+
+
+# --------------------------------------------------------------------------- (f) processes
+
+SAMPLING = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+
+    import forecast.sampler
+    from forecast.cli.app import main
+
+    ready, original = Path(sys.argv[1]), forecast.sampler.sample
+
+    def sample(*args, **kwargs):  # mark the moment NUTS starts, then really sample
+        ready.touch()
+        return original(*args, **kwargs)
+
+    forecast.sampler.sample = sample
+    main(sys.argv[2:])
+    """
+)
+
+
+def _children(pid: int) -> list[str]:
+    out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)], capture_output=True)
+    return [line for line in out.stdout.decode().splitlines() if line.strip()]
+
+
+def test_a_fit_starts_no_worker_process_and_ctrl_c_stops_it_cleanly(cache_dir, tmp_path):
+    """Version 3 sampled in worker processes that a killed run left blocked forever. nutpie
+    runs the chains as threads of the one process: there is nothing to leave behind, and
+    Ctrl-C (SIGINT) cancels the chains at once, writing no cache entry and no results."""
+    ready, out = tmp_path / "ready", tmp_path / "results"
+    long_fit = ["--no-cache", "--fit-draws", "20000", "--fit-tune", "2000", "--chains", "4"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SAMPLING, str(ready), "run", "--out", str(out), *long_fit],
+        env=_env(cache_dir),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(ready, [proc], timeout=240)
+        time.sleep(2.0)  # the chains are running now
+        assert proc.poll() is None
+        assert _children(proc.pid) == [], "the sampler started worker processes"
+        started = time.perf_counter()
+        os.kill(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+        assert time.perf_counter() - started < 15, "Ctrl-C did not stop the fit promptly"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    _, err = proc.communicate()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err, err
+    fits = cache_dir / "fits"
+    assert not fits.exists() or not [n for n in os.listdir(fits) if not n.startswith(".")]
+    assert not out.exists()
+    # nothing of the process group is left
+    alive = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True)
+    assert alive.stdout.strip() == b""

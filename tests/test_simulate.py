@@ -352,3 +352,12 @@ def test_g_over_time_equals_combining_everything_present_at_each_step(seed):
 def test_extrapolation_block_is_read_from_the_scenario():
     sc = load_scenario("frontier-api").scenario
     assert sc.extrapolation == Extrapolation()  # damped, clamp: the defaults
+
+
+def test_coverage_near_zero_is_refused_before_the_simulation_explodes(catalogue, table, draws):
+    from forecast.errors import InputError
+
+    tiny = load_priors().with_overrides({"catalogue_coverage": "0.001"})
+    with pytest.raises(InputError, match="catalogue_coverage") as info:
+        _uplift(catalogue, table, draws, priors=tiny)
+    assert info.value.path == "priors.catalogue_coverage"

@@ -136,10 +136,27 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted: nothing was written")
-        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        _interrupted(err)
+    if code == INTERRUPTED:  # Typer turns Ctrl-C into this return code (no command uses it)
+        _interrupted(err)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+#: The exit code of an interrupted run (128 + SIGINT), as Typer reports it.
+INTERRUPTED = 130
+
+
+def _interrupted(err) -> None:
+    """Ctrl-C: say so and leave at once (exit code 130). Outputs are written whole or not at
+    all, so nothing partial is left; a compile still running in a helper thread (numba's LLVM
+    does not look at signals) must not hold the process, hence ``os._exit`` after flushing."""
+    import os
+
+    from forecast.cli.common import FitReporter
+
+    FitReporter.stop_all()
+    err.print("interrupted: nothing was written")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(INTERRUPTED)
