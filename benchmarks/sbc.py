@@ -80,7 +80,13 @@ def main(argv: list[str] | None = None) -> None:
             "python": platform.python_version(),
             "libraries": _versions(),
             "command": "python benchmarks/sbc.py " + " ".join(argv or sys.argv[1:]),
-        }
+        },
+        "design": {
+            "figures": int(inputs.table.n_rows),
+            "continuous_figures": int(inputs.table.continuous.sum()),
+            "enhancements": int(inputs.table.n_enhancements),
+            "evidence_sha256": inputs.table.digest(),
+        },
     }
     write_files(
         args.out,

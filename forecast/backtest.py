@@ -140,8 +140,6 @@ def totals(rows: list[dict]) -> dict:
 
 def pair_problem(pair: BacktestPair) -> str | None:
     """Why a forecast from the pair's BEFORE state cannot be built (None when it can)."""
-    if pair.base_compute_flop is None:
-        return "no base-model compute for the pair: the forecast needs one"
     if not 0 < pair.before_score < 1:
         return f"the BEFORE score {pair.before_score:g} is not strictly between 0 and 1"
     if pair.months > 120:
@@ -149,12 +147,14 @@ def pair_problem(pair: BacktestPair) -> str | None:
     return None
 
 
-def pair_scenario(pair: BacktestPair, enhancement_ids) -> object:
+def pair_scenario(pair: BacktestPair, enhancement_ids, fallback_compute_flop: float = 1e23):
     """The :class:`forecast.schemas.Scenario` of a forecast from the pair's BEFORE state.
 
     ``enhancement_ids`` are those of the cut catalogue: enhancements the BEFORE state had
     applied that the cut catalogue does not hold yet are left out of ``already_elicited``
-    (they cannot add uplift in the forecast either way).
+    (they cannot add uplift in the forecast either way). A pair without the base model's
+    compute gets ``fallback_compute_flop`` and the scale mode ``off`` (gains are not moved
+    to a base-model scale; see :func:`backtest_all`), so the number is never used.
     """
     from forecast.schemas import BaseModelSpec, Elicited, EvalSpec, Scenario
 
@@ -165,7 +165,7 @@ def pair_scenario(pair: BacktestPair, enhancement_ids) -> object:
         title=f"Backtest of {pair.id} from {pair.as_of}",
         base_model=BaseModelSpec(
             name=pair.base_model or pair.before.model,
-            training_compute_flop=pair.base_compute_flop,
+            training_compute_flop=pair.base_compute_flop or fallback_compute_flop,
             reference_date=pair.as_of,
             weights="open" if pair.actor == "open_weights" else "closed",
         ),
@@ -200,6 +200,10 @@ def backtest_all(
 ) -> dict:
     """Backtest every usable measurement pair (module docstring).
 
+    A pair without the base model's compute (closed models whose developers do not publish
+    it) is forecast with the scale mode ``off``: gains are used at the catalogue's own
+    scales, not moved to the base model's (the row says ``"scale": "off"``).
+
     Parameters
     ----------
     priors, profile
@@ -220,7 +224,7 @@ def backtest_all(
     from forecast.priors import fixed_value
     from forecast.profiles import profile_priors
     from forecast.simulate import setup_forecast, simulate_uplift
-    from forecast.table import build_table
+    from forecast.table import REFERENCE_LOG10_FLOP, build_table
 
     catalogue = load_catalogue(evidence, shipped=shipped_evidence)
     measured = load_measurements(measurements, catalogue=catalogue)
@@ -242,8 +246,11 @@ def backtest_all(
         table = build_table(cut)
         fitted = fit(table, prior_set, settings, use_cache=use_cache, log=log,
                      on_progress=on_progress)  # fmt: skip
-        scenario = pair_scenario(pair, table.enhancement_ids)
-        setup = setup_forecast(scenario, cut, table, trend_mode=trend, scale_mode=scale)
+        # Without the base model's compute, gains are not carried to a scale (mode off).
+        pair_scale = scale if pair.base_compute_flop else "off"
+        centre = 10 ** (REFERENCE_LOG10_FLOP + table.compute_center)
+        scenario = pair_scenario(pair, table.enhancement_ids, fallback_compute_flop=centre)
+        setup = setup_forecast(scenario, cut, table, trend_mode=trend, scale_mode=pair_scale)
         setup = dataclasses.replace(
             setup, times_months=np.array([0.0, pair.months]), horizon_months=pair.months
         )
@@ -274,6 +281,7 @@ def backtest_all(
                 "catalogue_enhancements": len(cut.enhancements),
                 "trend": setup.trend_mode,
                 "scale": setup.scale_mode,
+                "base_compute_flop": pair.base_compute_flop,
                 "uplift_q50_oom": float(np.median(uplift)),
                 "uplift_q95_oom": float(np.quantile(uplift, 0.95)),
                 "fit_key": fitted.key,

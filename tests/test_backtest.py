@@ -81,13 +81,22 @@ def test_the_scenario_of_a_shipped_pair():
     assert bt.pair_scenario(pair, ["toolformer"]).already_elicited.enhancements == []
 
 
-def test_a_pair_without_base_compute_cannot_be_forecast():
+def test_a_pair_without_base_compute_gets_the_fallback_compute():
     import dataclasses
 
     pair = backtest_pairs(load_measurements())[0]
     assert bt.pair_problem(pair) is None
-    assert "base-model compute" in bt.pair_problem(
-        dataclasses.replace(pair, base_compute_flop=None)
+    unknown = dataclasses.replace(pair, base_compute_flop=None)
+    assert bt.pair_problem(unknown) is None
+    sc = bt.pair_scenario(unknown, [], fallback_compute_flop=3e22)
+    assert sc.base_model.training_compute_flop == 3e22
+    assert "0 and 1" in bt.pair_problem(
+        dataclasses.replace(
+            pair,
+            before=pair.after.model_copy(
+                update={"score": pair.after.score.model_copy(update={"point": 1.0})}
+            ),
+        )
     )
 
 
@@ -118,12 +127,13 @@ def test_every_pair_is_backtested_and_a_users_pair_is_picked_up(run_cli, write_y
     code, out, err = run_cli([*args, *SMALL])
     assert code == 0, err
     assert "lab_agent_gain" in out and "coverage:" in words(out)
-    # without the base model's compute the user's pair is skipped, with the reason
+    assert lab["scale"] == "clamp" and lab["base_compute_flop"] == 1e24
+    # without the base model's compute the user's pair is forecast with scale off
     args[2] = write_yaml(USER_MEASUREMENTS, "no-compute.yaml")
     code, out, err = run_cli([*args, *SMALL, "--json"])
     assert code == 0, err
-    (skipped,) = json.loads(out)["skipped"]
-    assert skipped["pair"] == "lab_agent_gain" and "base-model compute" in skipped["why"]
+    lab = next(r for r in json.loads(out)["pairs"] if r["pair"] == "lab_agent_gain")
+    assert lab["scale"] == "off" and lab["base_compute_flop"] is None
 
 
 def test_no_usable_pair_says_so(run_cli, write_yaml):

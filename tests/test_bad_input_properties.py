@@ -1523,6 +1523,7 @@ def _profile_text() -> str:
 
     return shipped_profiles()["cautious"].read_text(encoding="utf-8")
 
+
 #: Every kind of input file and a command that reads it (one line each).
 INPUT_KINDS = {
     k.name: k
