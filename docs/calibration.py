@@ -66,7 +66,16 @@ def sbc_blocks(doc: dict) -> dict[str, str]:
         else "some quantities are NOT uniform after the Holm correction"
     )
     inside = sum(q["inside_band"] for q in doc["quantities"])
+    design = doc.get("design")
+    where = (
+        f"on the catalogue of {design['figures']} figures ({design['continuous_figures']} "
+        f"continuous) and {design['enhancements']} enhancements (evidence "
+        f"{design['evidence_sha256'][:12]})"
+        if design
+        else "on the catalogue shipped when it was run (its design was not recorded)"
+    )
     summary = [
+        f"- Run {where}.",
         f"- {n} fits, seed {doc['seed']}; each {s['chains']} chains x {s['draws']} draws after "
         f"{s['tune']} tuning steps, every {s['thin']}th draw kept: L = {doc['n_ranks']} "
         f"ranks 0..{doc['n_ranks']}; U(T) of scenario `{doc['scenario']}` at "
