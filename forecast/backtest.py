@@ -254,7 +254,11 @@ def backtest_all(
         setup = dataclasses.replace(
             setup, times_months=np.array([0.0, pair.months]), horizon_months=pair.months
         )
-        uplift = simulate_uplift(fitted.draws, setup, prior_set, None, seed).oom[:, -1]
+        try:
+            uplift = simulate_uplift(fitted.draws, setup, prior_set, None, seed).oom[:, -1]
+        except InputError as exc:  # a work limit of the simulation: say so, go on
+            skipped.append({"pair": pair.id, "why": f"the forecast was refused: {exc.message}"})
+            continue
         rng = np.random.default_rng([seed, 600, j])
         slope = slope_draws(scenario.evals[0], prior_set, len(uplift), rng)
         forecast = score_draws(pair.before_score, pair.n_tasks, uplift, slope, rng)
