@@ -186,7 +186,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     import numpy as np
 
-    from forecast import api, calibration, calibration_plots, ppc
+    from forecast import api, calibration_plots, ppc
     from forecast.backtest import backtest_all
     from forecast.export import json_text
     from forecast.files import atomic_write_bytes, atomic_write_text
@@ -197,11 +197,10 @@ def main() -> None:
     # 1. SBC (from the saved run)
     sbc = json.loads((RESULTS / "sbc.json").read_text())
     names = [q["quantity"] for q in sbc["quantities"]]
-    ranks = np.array([sbc["ranks"][q] for q in names]).T
-    band = calibration.ecdf_band(ranks.shape[0], sbc["n_ranks"], seed=sbc["seed"])
+    ranks = np.array([[-1 if r is None else r for r in sbc["ranks"][q]] for q in names]).T
     for name, draw in (
         ("sbc_ecdf.png", lambda out: calibration_plots.ecdf_difference(
-            ranks, names, band, sbc["quantities"], out)),
+            ranks, names, sbc["n_ranks"], sbc["seed"], sbc["quantities"], out)),
         ("sbc_ranks.png", lambda out: calibration_plots.rank_histograms(
             ranks, names, sbc["n_ranks"], out)),
     ):  # fmt: skip
