@@ -230,27 +230,41 @@ def uniformity(ranks: np.ndarray, n_ranks: int, names, seed: int = 0) -> list[di
     ``shape`` reads the departure: the mean of rank / L (0.5 when unbiased; above means the
     truth tends to sit high in the posterior, i.e. the posterior under-estimates) and the
     share of ranks in the outer fifths (0.4 when uniform; more means the posterior is too
-    narrow, less too wide).
+    narrow, less too wide). Missing ranks (-1: the uplift could not be simulated for that
+    fit) are left out of their quantity's test, which then has fewer fits (``n``).
     """
     ranks = np.asarray(ranks)
-    band = ecdf_band(ranks.shape[0], n_ranks, seed=seed)
-    p = band.p_value(ranks)
-    inside = band.inside(ranks)
-    rejected = holm(p)
-    frac = ranks / n_ranks
+    bands: dict[int, EcdfBand] = {}
+    p, inside, valid = [], [], []
+    for j in range(ranks.shape[1]):
+        col = ranks[ranks[:, j] >= 0, j]
+        valid.append(col)
+        if col.size == 0:
+            p.append(1.0)
+            inside.append(True)
+            continue
+        if col.size not in bands:
+            bands[col.size] = ecdf_band(col.size, n_ranks, seed=seed)
+        band = bands[col.size]
+        p.append(float(band.p_value(col)[0]))
+        inside.append(bool(band.inside(col)[0]))
+    rejected = holm(np.array(p))
     out = []
     for j, name in enumerate(names):
-        col = frac[:, j]
-        outer = float(((col < 0.2) | (col > 0.8)).mean())
+        col = valid[j] / n_ranks
+        mean = float(col.mean()) if col.size else float("nan")
+        outer = float(((col < 0.2) | (col > 0.8)).mean()) if col.size else float("nan")
+        verdict = _verdict(inside[j], bool(rejected[j]), mean, outer) if col.size else "no ranks"
         out.append(
             {
                 "quantity": name,
-                "mean_rank_fraction": float(col.mean()),
+                "n": int(col.size),
+                "mean_rank_fraction": mean,
                 "outer_fifths_share": outer,
-                "p_value": float(p[j]),
-                "inside_band": bool(inside[j]),
+                "p_value": p[j],
+                "inside_band": inside[j],
                 "holm_rejected": bool(rejected[j]),
-                "verdict": _verdict(bool(inside[j]), bool(rejected[j]), float(col.mean()), outer),
+                "verdict": verdict,
             }
         )
     return out
@@ -278,8 +292,10 @@ class SbcResult:
     """Ranks of N fits for every quantity, with each fit's diagnostics.
 
     ``ranks``, ``truth``, ``post_mean`` and ``post_sd`` are (N, Q) with columns in
-    ``quantities``; ``fits`` holds one dict per fit (seed, divergences, R-hat, ESS,
-    seconds, the problems found).
+    ``quantities``; a rank of -1 (truth and posterior NaN) marks an uplift the simulation
+    refused for that fit (its work limit on arrivals; ``fits[i]["uplift_refused"]`` says
+    why). ``fits`` holds one dict per fit (seed, divergences, R-hat, ESS, seconds, the
+    problems found).
     """
 
     quantities: tuple[str, ...]
@@ -324,7 +340,11 @@ class SbcResult:
             "quantities": verdicts,
             "fits": self.fits,
             "failed_fits": len(self.failed_fits()),
-            "ranks": {q: self.ranks[:, j].tolist() for j, q in enumerate(self.quantities)},
+            "uplift_refused": sum(f.get("uplift_refused") is not None for f in self.fits),
+            "ranks": {
+                q: [None if r < 0 else int(r) for r in self.ranks[:, j]]
+                for j, q in enumerate(self.quantities)
+            },
         }
 
 
@@ -364,6 +384,7 @@ def run_sbc(
     Imports PyMC and nutpie (the model is compiled once per process and structure).
     """
     from forecast import posterior, sampler
+    from forecast.errors import InputError
     from forecast.model import build_model
     from forecast.model_data import data_values, structure_key
     from forecast.prior_predictive import prior_draws
@@ -412,13 +433,22 @@ def run_sbc(
         diag = posterior.diagnose(idata, free)
         draws = posterior.flat_draws(idata, shapes)
         thinned = {k: v[keep] for k, v in draws.items()}
-        true_u = simulate_uplift(truth_draws, setup, priors, 1, seed=s % (2**31))
-        post_u = simulate_uplift(thinned, setup, priors, None, seed=(s + 1) % (2**31))
         true_values = {k: float(v[0]) for k, v in parameter_values(truth_draws).items()}
-        true_values[UPLIFT] = float(true_u.oom[0, -1])
-        post_values = parameter_values(thinned) | {UPLIFT: post_u.oom[:, -1]}
+        post_values = parameter_values(thinned)
+        refused = None
+        try:
+            true_u = simulate_uplift(truth_draws, setup, priors, 1, seed=s % (2**31))
+            post_u = simulate_uplift(thinned, setup, priors, None, seed=(s + 1) % (2**31))
+            true_values[UPLIFT] = float(true_u.oom[0, -1])
+            post_values[UPLIFT] = post_u.oom[:, -1]
+        except InputError as exc:  # the simulation's work limit: no uplift rank for this fit
+            refused = exc.message
         tie_rng = np.random.default_rng([s, 2])
         for j, name in enumerate(names):
+            if name not in true_values:
+                ranks[i, j] = -1
+                truth_m[i, j] = mean_m[i, j] = sd_m[i, j] = float("nan")
+                continue
             ranks[i, j] = rank_of(true_values[name], post_values[name], tie_rng)
             truth_m[i, j] = true_values[name]
             mean_m[i, j] = float(np.mean(post_values[name]))
@@ -433,6 +463,7 @@ def run_sbc(
             "worst_ess": diag.worst_ess,
             "seconds": round(time.perf_counter() - t0, 2),
             "problems": fit_problems(diag, L),
+            "uplift_refused": refused,
         }
         fits.append(record)
         if on_fit is not None:
@@ -464,8 +495,9 @@ def ranks_csv(result: SbcResult) -> str:
     out.write("fit,seed,quantity,rank,n_ranks,truth,posterior_mean,posterior_sd,fit_ok\n")
     for i, f in enumerate(result.fits):
         for j, q in enumerate(result.quantities):
+            rank = "" if result.ranks[i, j] < 0 else str(result.ranks[i, j])
             out.write(
-                f"{i},{f['seed']},{q},{result.ranks[i, j]},{result.n_ranks},"
+                f"{i},{f['seed']},{q},{rank},{result.n_ranks},"
                 f"{result.truth[i, j]:.6g},{result.post_mean[i, j]:.6g},"
                 f"{result.post_sd[i, j]:.6g},{int(not f['problems'])}\n"
             )
@@ -480,9 +512,8 @@ def export_files(result: SbcResult) -> dict[str, bytes]:
 
     doc = result.to_dict()
     ecdf, hist = io.BytesIO(), io.BytesIO()
-    band = ecdf_band(result.n_fits, result.n_ranks, seed=result.seed)
     calibration_plots.ecdf_difference(
-        result.ranks, result.quantities, band, doc["quantities"], ecdf
+        result.ranks, result.quantities, result.n_ranks, result.seed, doc["quantities"], ecdf
     )
     calibration_plots.rank_histograms(result.ranks, result.quantities, result.n_ranks, hist)
     return {

@@ -31,23 +31,35 @@ def _grid(n: int, width: float = 3.0, height: float = 2.2):
     return fig, axes.ravel()
 
 
-def ecdf_difference(ranks: np.ndarray, names, band, verdicts: list[dict], out) -> None:
-    """ECDF of rank / (L + 1) minus the uniform CDF, per quantity, with ``band``
-    (a :class:`forecast.calibration.EcdfBand`); panels outside the band are drawn red."""
-    n = ranks.shape[0]
-    z = band.z
+def ecdf_difference(ranks: np.ndarray, names, n_ranks: int, seed: int, verdicts, out) -> None:
+    """ECDF of rank / (L + 1) minus the uniform CDF, per quantity, with its simultaneous
+    band (:func:`forecast.calibration.ecdf_band`; missing ranks, -1, are left out); panels
+    outside the band are drawn red."""
+    from forecast.calibration import BAND_PROB, ecdf_band
+
+    bands = {}
     fig, axes = _grid(len(names))
     for j, (ax, name) in enumerate(zip(axes, names, strict=False)):
-        counts = np.array([(ranks[:, j] < k).sum() for k in range(1, band.n_ranks + 1)])
+        col = ranks[ranks[:, j] >= 0, j]
+        n = col.size
+        if n == 0:
+            ax.set_title(f"{name}: no ranks", fontsize=8)
+            continue
+        if n not in bands:
+            bands[n] = ecdf_band(n, n_ranks, seed=seed)
+        band = bands[n]
+        z = band.z
+        counts = np.array([(col < k).sum() for k in range(1, n_ranks + 1)])
         ax.fill_between(z, band.lower / n - z, band.upper / n - z, color="0.85", step="mid")
         bad = not verdicts[j]["inside_band"]
         ax.step(z, counts / n - z, where="mid", color="tab:red" if bad else "tab:blue", lw=1.2)
         ax.axhline(0, color="0.5", lw=0.6)
-        ax.set_title(name, fontsize=8, color="tab:red" if bad else "black")
+        title = name if n == ranks.shape[0] else f"{name} (n = {n})"
+        ax.set_title(title, fontsize=8, color="tab:red" if bad else "black")
         ax.tick_params(labelsize=7)
     fig.suptitle(
-        f"SBC: rank ECDF minus uniform, {n} fits, L = {band.n_ranks}; grey: simultaneous "
-        f"{band.prob:.0%} band",
+        f"SBC: rank ECDF minus uniform, {ranks.shape[0]} fits, L = {n_ranks}; grey: "
+        f"simultaneous {BAND_PROB:.0%} band",
         fontsize=10,
     )
     fig.tight_layout()
@@ -67,7 +79,7 @@ def rank_histograms(ranks: np.ndarray, names, n_ranks: int, out) -> None:
     lo, hi = binom.ppf(0.005, n, p), binom.ppf(0.995, n, p)
     fig, axes = _grid(len(names))
     for j, (ax, name) in enumerate(zip(axes, names, strict=False)):
-        counts, _ = np.histogram(ranks[:, j], bins=edges)
+        counts, _ = np.histogram(ranks[ranks[:, j] >= 0, j], bins=edges)
         centres = 0.5 * (edges[:-1] + edges[1:])
         ax.fill_between(centres, lo, hi, color="0.85", step="mid")
         ax.bar(centres, counts, width=np.diff(edges), color="tab:blue", alpha=0.7)

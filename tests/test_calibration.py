@@ -83,6 +83,21 @@ def test_uniformity_reads_the_shape_of_a_departure():
     assert rows[2]["inside_band"] and rows[2]["verdict"].startswith("uniform")
 
 
+def test_missing_ranks_are_left_out_of_their_quantity_only():
+    rng = np.random.default_rng(4)
+    L = 20
+    ranks = rng.integers(0, L + 1, size=(60, 2))
+    ranks[:15, 1] = -1  # the uplift of 15 fits could not be simulated
+    rows = uniformity(ranks, L, ["a", "b"], seed=0)
+    assert (rows[0]["n"], rows[1]["n"]) == (60, 45)
+    kept = ranks[15:, 1]
+    assert rows[1]["mean_rank_fraction"] == pytest.approx(kept.mean() / L)
+    alone = uniformity(kept[:, None], L, ["b"], seed=0)[0]
+    assert rows[1]["p_value"] == pytest.approx(alone["p_value"])
+    none = uniformity(np.full((5, 1), -1), L, ["c"], seed=0)[0]
+    assert none["n"] == 0 and none["verdict"] == "no ranks"
+
+
 @pytest.fixture(scope="module")
 def small_sbc():
     """Three tiny SBC fits on the shipped catalogue's design (one compilation)."""
@@ -111,7 +126,9 @@ def test_small_run_ranks_every_quantity_within_range(small_sbc):
     assert all(f["seed"] == calibration.fit_seed(5, f["fit"]) for f in r.fits)
     # diagnostics recorded per fit; with 20 draws per chain the ESS check must fail
     assert all("bulk ESS" in " ".join(f["problems"]) for f in r.fits if f["ess_bulk_min"] < 20)
+    assert all(f["uplift_refused"] is None for f in r.fits)
     doc = r.to_dict()
+    assert doc["uplift_refused"] == 0
     assert doc["n_fits"] == 3 and len(doc["quantities"]) == len(names)
     assert doc["ranks"]["ceg_global_mean"] == r.ranks[:, 0].tolist()
 
