@@ -82,6 +82,9 @@ def sbc_blocks(doc: dict) -> dict[str, str]:
         f"{doc['horizon_months']:g} months.",
         f"- Verdict: {verdict} ({inside} of {len(doc['quantities'])} "
         "inside their simultaneous 95% band).",
+        f"- U(T) could not be simulated (the simulation's arrival limit) for "
+        f"{doc.get('uplift_refused', 0)} of {n} fits; its test uses the other "
+        f"{n - doc.get('uplift_refused', 0)}.",
         f"- Diagnostics: {div} of {n} fits had divergent transitions; {rhat} had an R-hat above "
         f"1.01 ({rhat_bad} above 1.05); {ess} had a bulk ESS below the {doc['n_ranks']} kept "
         "draws (over every sampled variable, the z-scores included).",
