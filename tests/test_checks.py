@@ -122,7 +122,12 @@ def test_backtest_compares_with_metr(cache_dir):
     assert row["measured"] == pytest.approx(0.38)
     assert 10 < row["months_after"] < 11.5
     assert row["forecast_q05"] <= row["forecast_q50"] <= row["forecast_q95"]
+    assert row["forecast_q25"] <= row["forecast_q50"] <= row["forecast_q75"]
     assert row["verdict"].startswith(("inside", "above", "below"))
+    assert doc["mode"] == "scenario" and row["crps"] >= 0 and 0 <= row["pit"] <= 1
+    assert row["inside_90"] == (row["forecast_q05"] <= 0.38 <= row["forecast_q95"])
+    assert row["inside_50"] == (row["forecast_q25"] <= 0.38 <= row["forecast_q75"])
+    assert doc["totals"]["n"] == 1 and doc["totals"]["inside_90"] == int(row["inside_90"])
 
 
 # regression test (was a package bug: forecast/cli/compare.py export and compare, and

@@ -17,7 +17,17 @@ except ImportError:  # pragma: no cover
     from click import exceptions as click_exceptions
 
 from forecast import __version__
-from forecast.cli import ceg, checks, compare, evidence, explain, priors, run, scenarios
+from forecast.cli import (
+    ceg,
+    check,
+    checks,
+    compare,
+    evidence,
+    explain,
+    priors,
+    run,
+    scenarios,
+)
 from forecast.errors import ForecastError
 
 app = typer.Typer(
@@ -32,6 +42,7 @@ app.add_typer(priors.app, name="priors")
 app.add_typer(scenarios.app, name="scenarios")
 app.add_typer(ceg.app, name="ceg")
 app.add_typer(explain.profiles_app, name="profiles")
+app.add_typer(check.app, name="check")
 app.command("run")(run.run)
 app.command("explain")(explain.explain)
 app.command("compare")(compare.compare)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from forecast.cli import common as c
 from forecast.cli.run import ActorOpt, ConfidenceOpt, HorizonOpt, ScenarioArg
+from forecast.errors import InputError
 
 
 def _result(scenario, horizon, confidence, actor, seed, fit: dict, copies: int = 1):
@@ -138,69 +140,183 @@ def sensitivity(
     )
 
 
+def parse_as_of(text: str | None) -> dt.date | None:
+    """``--as-of`` as YYYY-MM-DD, or YYYY-MM (the first day of that month)."""
+    import re
+
+    from forecast.schemas import EARLIEST_DATE, LATEST_DATE
+
+    if text is None:
+        return None
+    month = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+    try:
+        if month:
+            day = dt.date(int(month.group(1)), int(month.group(2)), 1)
+        else:
+            day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(
+            f"expected a date as YYYY-MM or YYYY-MM-DD, got {text!r}", "--as-of"
+        ) from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise InputError(
+            f"expected a date from {EARLIEST_DATE} to {LATEST_DATE}, got {text!r}", "--as-of"
+        )
+    return day
+
+
 @c.with_fit_options
 def backtest(
-    as_of: Annotated[
-        str,
-        typer.Option(
-            "--as-of", help="Forecast from this date (YYYY-MM-DD); the catalogue is cut there."
-        ),
-    ],
     scenario: Annotated[
         str | None,
         typer.Argument(
-            help="Scenario with evals that name later measurements (default: gpt4-2023-03)."
+            help="A scenario whose evals name later measurements (compare_with); needs "
+            "--as-of. Without one, every measurement pair is backtested.",
+            show_default=False,
         ),
-    ] = ("gpt4-2023-03"),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Backtest one scenario (default gpt4-2023-03) from this date (YYYY-MM or "
+            "YYYY-MM-DD; YYYY-MM is the month's first day); the catalogue is cut there.",
+            show_default=False,
+        ),
+    ] = None,
     seed: c.SeedOpt = 0,
     json: c.JsonOpt = False,
     **fit,
 ):
-    """Forecast from a past date and set the forecast beside what was measured later."""
+    """Forecasts from past dates beside later measurements: every pair, or a scenario."""
     from forecast import api
-    from forecast.cli.run import parse_date
     from forecast.export import check_finite
 
-    doc = api.backtest(parse_date(as_of), scenario, seed=seed, **c.fit_arguments(fit))
+    day = parse_as_of(as_of)
+    if day is None and scenario is not None:
+        raise InputError(
+            "a scenario is backtested from a date: give --as-of (without a scenario, every "
+            "measurement pair is backtested)",
+            "--as-of",
+        )
+    doc = api.backtest(day, scenario, seed=seed, **c.fit_arguments(fit))
     check_finite(doc)
-    c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
+    if doc["mode"] == "scenario":
+        c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
+    else:
+        for row in doc["pairs"]:
+            c.check_diagnostics(row["diagnostics"], fit["strict"], fit["quiet"])
     if json:
         c.emit_json(doc)
         return
     doc = c.shown(doc)
+    if doc["mode"] == "scenario":
+        _print_scenario_backtest(doc)
+    else:
+        _print_pairs_backtest(doc)
+
+
+def _pct(x) -> str:
+    return f"{x:.0%}" if x is not None else "-"
+
+
+def _interval(r: dict, lo: str, hi: str) -> str:
+    return f"{r[lo]:.0%} to {r[hi]:.0%}" if lo in r else "-"
+
+
+def _verdict_cell(r: dict) -> str:
+    colour = "green" if r.get("inside_50") else ("yellow" if r.get("inside_90") else "red")
+    return f"[{colour}]{r['verdict']}[/]"
+
+
+def _print_totals(t: dict) -> None:
+    if not t["n"]:
+        return
+    c.out.print(
+        f"coverage: {t['inside_50']} of {t['n']} measured scores inside the forecast's 50% "
+        f"interval (calibrated: {t['expected_50']:g} expected, 90% range "
+        f"{t['range_50_if_calibrated'][0]}-{t['range_50_if_calibrated'][1]}); "
+        f"{t['inside_90']} of {t['n']} inside the 90% interval (expected {t['expected_90']:g}, "
+        f"range {t['range_90_if_calibrated'][0]}-{t['range_90_if_calibrated'][1]})"
+    )
+    c.out.print(
+        f"mean CRPS {t['mean_crps']:.3f} (score units; lower is better) vs "
+        f"{t['mean_crps_no_change']:.3f} for a no-change forecast; mean PIT "
+        f"{t['mean_pit']:.2f} (0.5 if unbiased)"
+    )
+    if t["n"] < 10:
+        c.out.print(
+            f"[dim]with {t['n']} comparison(s), coverage can reveal only gross "
+            "miscalibration (docs/backtest.md)[/dim]"
+        )
+
+
+def _print_pairs_backtest(doc: dict) -> None:
+    if not doc["pairs"]:
+        c.out.print("no measurement pair can be backtested (none is marked 'backtest: true' "
+                    "with what a forecast needs)")  # fmt: skip
+    else:
+        table = Table(
+            title="Backtest: forecast of the AFTER score from the BEFORE state, catalogue cut "
+            "at the as-of date",
+            caption="score = fraction of tasks; months: as of -> AFTER measurement (~: an "
+            "approximate date); CRPS in score units (no-change forecast in "
+            "brackets); U: simulated uplift at the AFTER date, OOM (median, 95%)",
+            caption_justify="left",
+        )
+        table.add_column("pair", no_wrap=True)
+        for col in ("as of", "months", "before", "measured", "forecast median",
+                    "50% interval", "90% interval", "U OOM", "CRPS", "verdict"):  # fmt: skip
+            table.add_column(col, overflow="fold")
+        for r in doc["pairs"]:
+            pm = f" ± {r['measured_plus_minus']:.0%}" if r.get("measured_plus_minus") else ""
+            table.add_row(
+                r["pair"],
+                r["as_of"],
+                f"{r['months_after']:.1f}" + ("~" if r["date_precision"] != "day" else ""),
+                _pct(r["before"]),
+                _pct(r["measured"]) + pm,
+                _pct(r["forecast_q50"]),
+                _interval(r, "forecast_q25", "forecast_q75"),
+                _interval(r, "forecast_q05", "forecast_q95"),
+                f"{r['uplift_q50_oom']:.2f} ({r['uplift_q95_oom']:.2f})",
+                f"{r['crps']:.3f} ({r['crps_no_change']:.3f})",
+                _verdict_cell(r),
+            )
+        c.out.print(table)
+        _print_totals(doc["totals"])
+    for s in doc["skipped"]:
+        c.out.print(f"skipped {s['pair']}: {s['why']}")
+
+
+def _print_scenario_backtest(doc: dict) -> None:
     c.out.print(
         f"backtest of [bold]{doc['scenario']}[/] from {doc['as_of']}: the catalogue cut "
         f"there holds {doc['catalogue_enhancements']} enhancements"
     )
+    if not doc["comparisons"]:
+        c.out.print(
+            "nothing to compare: no eval in this scenario names a later measurement (compare_with)"
+        )
+        return
     table = Table(title="Forecast beside later measurements (eval score)")
-    for col in (
-        "eval",
-        "measurement",
-        "months after",
-        "measured",
-        "forecast median",
-        "forecast 90% interval",
-        "verdict",
-    ):
+    for col in ("eval", "measurement", "months after", "measured", "forecast median",
+                "50% interval", "90% interval", "CRPS", "verdict"):  # fmt: skip
         table.add_column(col, overflow="fold")
     for r in doc["comparisons"]:
         pm = f" ± {r['measured_plus_minus']:.0%}" if r.get("measured_plus_minus") else ""
         measured = f"{r['measured']:.0%}{pm}" if r["measured"] is not None else "not printed"
         after = f"{r['months_after']:g}" if r["months_after"] is not None else "-"
-        interval = (
-            f"{r['forecast_q05']:.1%} to {r['forecast_q95']:.1%}" if "forecast_q05" in r else "-"
-        )
-        median = f"{r['forecast_q50']:.1%}" if "forecast_q50" in r else "-"
-        colour = "green" if r.get("inside_90") else "red"
         table.add_row(
             r["eval"],
             f"{r['model']}, {r['agent']}" if r["agent"] else r["model"],
             after,
             measured,
-            median,
-            interval,
-            f"[{colour}]{r['verdict']}[/]",
+            _pct(r.get("forecast_q50")),
+            _interval(r, "forecast_q25", "forecast_q75"),
+            _interval(r, "forecast_q05", "forecast_q95"),
+            f"{r['crps']:.3f} ({r['crps_no_change']:.3f})" if "crps" in r else "-",
+            _verdict_cell(r),
         )
     c.out.print(table)
-    if not doc["comparisons"]:
-        c.out.print("no eval in this scenario names a later measurement (compare_with)")
+    _print_totals(doc["totals"])

@@ -71,6 +71,11 @@ MAX_POSTERIOR_DRAWS = 100_000
 MAX_DRAW_STEPS = 2_500_000
 #: forecast draws x tasks of one per-task eval (about 30 bytes each).
 MAX_DRAW_TASKS = 10_000_000
+#: fits of one simulation-based calibration run (``forecast check sbc``): each is a NUTS fit
+#: of a few seconds, so 1,000 fits take about two hours on 2 cores.
+MAX_SBC_FITS = 1_000
+#: chains x draws per chain of each SBC fit.
+MAX_SBC_FIT_DRAWS = 10_000
 
 SeedOpt = Annotated[
     int,

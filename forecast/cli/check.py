@@ -1,0 +1,287 @@
+"""``forecast check sbc`` and ``forecast check figures``: is the model calibrated?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forecast.cli import common as c
+
+app = typer.Typer(
+    help="Calibration checks: simulation-based calibration, leave-one-out PIT of the figures.",
+    no_args_is_help=True,
+)
+
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", help="Write the check's files (JSON, CSV, PNG) into this folder."),
+]
+
+
+def _fit_progress(quiet: bool, total: int):
+    """A Rich progress bar over fits on stderr (None under --quiet) and its update function."""
+    if quiet:
+        return None, lambda done, n, record: None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[dim]SBC fits[/dim]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]left[/dim]"),
+        TimeRemainingColumn(),
+        console=c.err,
+        transient=True,
+    )
+    task = progress.add_task("sbc", total=total)
+
+    def update(done: int, n: int, record: dict) -> None:
+        if done == 1:
+            progress.start()
+        progress.update(task, completed=done)
+
+    return progress, update
+
+
+@app.command("sbc")
+def sbc(
+    scenario: Annotated[
+        str | None,
+        typer.Argument(help="Scenario whose U at its horizon is ranked (default: the default)."),
+    ] = None,
+    fits: Annotated[
+        int,
+        typer.Option(
+            "--fits", min=1, max=c.MAX_SBC_FITS, help="Number of simulated catalogues to fit."
+        ),
+    ] = 20,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=c.MAX_SEED, help="Seed.")] = 0,
+    draws: Annotated[
+        int, typer.Option("--draws", min=1, max=c.MAX_SBC_FIT_DRAWS, help="Draws per chain.")
+    ] = 250,
+    tune: Annotated[
+        int, typer.Option("--tune", min=0, max=c.MAX_FIT_TUNE, help="Tuning steps per chain.")
+    ] = 300,
+    chains: Annotated[int, typer.Option("--chains", min=1, max=c.MAX_CHAINS)] = 4,
+    thin: Annotated[
+        int, typer.Option("--thin", min=1, max=c.MAX_SBC_FIT_DRAWS, help="Keep every n-th draw.")
+    ] = 10,
+    out: OutOpt = None,
+    json: c.JsonOpt = False,
+    quiet: c.QuietOpt = False,
+):
+    """Simulation-based calibration: rank prior-drawn truths among refitted posteriors."""
+    from forecast import api, calibration
+    from forecast.errors import InputError
+    from forecast.files import check_output_folder, os_error, write_files
+    from forecast.simulate import setup_forecast
+
+    if chains * draws > c.MAX_SBC_FIT_DRAWS:
+        raise InputError(
+            f"--chains {chains} x --draws {draws} = {chains * draws:,} draws per fit, above "
+            f"the limit of {c.MAX_SBC_FIT_DRAWS:,}",
+            "--draws",
+        )
+    if draws % thin:
+        raise InputError(f"--draws ({draws}) must be a multiple of --thin ({thin})", "--thin")
+    if out is not None:
+        check_output_folder(out, "--out")
+    settings = calibration.SbcSettings(draws=draws, tune=tune, chains=chains, thin=thin)
+    inputs = api.resolve(scenario)
+    setup = setup_forecast(inputs.scenario, inputs.catalogue, inputs.table)
+    c.note(
+        f"SBC: {fits} fits of {chains} x {draws} draws (every {thin}th kept: L = "
+        f"{settings.kept}) on the shipped catalogue's design; compiling the model first",
+        quiet,
+    )
+    progress, update = _fit_progress(quiet, fits)
+    try:
+        result = calibration.run_sbc(
+            inputs.table,
+            inputs.priors,
+            setup,
+            fits,
+            seed=seed,
+            settings=settings,
+            scenario=inputs.scenario.name,
+            on_fit=update,
+        )
+    finally:
+        if progress is not None:
+            progress.stop()
+    c.note(
+        f"SBC done in {result.seconds:.0f} s (compiling {result.compile_seconds:.0f} s); "
+        f"{len(result.failed_fits())} of {fits} fits failed their diagnostics",
+        quiet,
+    )
+    doc = result.to_dict()
+    if out is not None:
+        try:
+            write_files(out, calibration.export_files(result))
+        except OSError as exc:
+            raise os_error(exc, out, "--out") from None
+        c.note(f"wrote sbc.json, ranks.csv, sbc_ecdf.png and sbc_ranks.png to {out}", quiet)
+    if json:
+        c.emit_json(doc)
+        return
+    _print_sbc(doc)
+
+
+def _print_sbc(doc: dict) -> None:
+    doc = c.shown(doc)
+    table = Table(
+        title=f"Simulation-based calibration: {doc['n_fits']} fits, ranks 0..{doc['n_ranks']}",
+        caption="mean rank: 0.5 if unbiased; outer fifths: share of ranks below 0.2 or above "
+        "0.8 (0.4 if uniform; more: posterior too narrow, less: too wide); p: simultaneous "
+        "ECDF band test; Holm: rejected at 5% family-wise",
+        caption_justify="left",
+    )
+    for col in ("quantity", "mean rank", "outer fifths", "p", "verdict"):
+        table.add_column(col, overflow="fold")
+    for q in doc["quantities"]:
+        colour = "green" if q["inside_band"] else ("red" if q["holm_rejected"] else "yellow")
+        table.add_row(
+            q["quantity"],
+            f"{q['mean_rank_fraction']:.2f}",
+            f"{q['outer_fifths_share']:.2f}",
+            f"{q['p_value']:.3f}",
+            f"[{colour}]{q['verdict']}[/]",
+        )
+    c.out.print(table)
+    failed = [f for f in doc["fits"] if f["problems"]]
+    c.out.print(
+        f"{len(failed)} of {doc['n_fits']} fits failed their diagnostics" + (":" if failed else ".")
+    )
+    for f in failed[:20]:
+        c.out.print(f"  fit {f['fit']} (seed {f['seed']}): {'; '.join(f['problems'])}")
+    if len(failed) > 20:
+        c.out.print(f"  ... and {len(failed) - 20} more (see --json)")
+    c.out.print(
+        "verdict: "
+        + ("every quantity's ranks are consistent with uniform" if doc["all_uniform"] else
+           "some quantities are miscalibrated (Holm-corrected, 5% family-wise)")
+    )  # fmt: skip
+
+
+@app.command("figures")
+@c.with_fit_options
+def figures(
+    seed: c.SeedOpt = 0,
+    out: OutOpt = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every figure, not only those unexplained.")
+    ] = False,
+    json: c.JsonOpt = False,
+    **fit,
+):
+    """Leave-one-out PIT of every figure: which figures the model cannot explain."""
+    from forecast import api, ppc
+    from forecast.export import check_finite
+    from forecast.files import check_output_folder, os_error, write_files
+    from forecast.priors import fixed_value
+
+    if out is not None:
+        check_output_folder(out, "--out")
+    arguments = c.fit_arguments(fit)
+    run_options = {k: arguments.pop(k) for k in ("settings", "use_cache", "log", "on_progress")}
+    inputs = api.resolve(
+        None,
+        priors=arguments["priors"],
+        evidence=arguments["evidence"],
+        shipped_evidence=arguments["shipped_evidence"],
+    )
+    fitted = api.fit_evidence(inputs.catalogue, inputs.priors, table=inputs.table, **run_options)
+    c.check_diagnostics(fitted.fit.diagnostics, fit["strict"], fit["quiet"])
+    doc = ppc.loo_pit(
+        inputs.table, fitted.fit.draws, fixed_value(inputs.priors, "noise_dof"), seed=seed
+    )
+    doc["fit_key"] = fitted.fit.key
+    doc["diagnostics"] = fitted.fit.diagnostics.to_dict()
+    check_finite(doc)
+    if out is not None:
+        import io
+
+        from forecast.export import json_text
+
+        png = io.BytesIO()
+        ppc.pit_plot(doc, png, "Leave-one-out PIT of the catalogue's figures")
+        try:
+            write_files(
+                out, {"loo_pit.json": json_text(doc).encode(), "loo_pit.png": png.getvalue()}
+            )
+        except OSError as exc:
+            raise os_error(exc, out, "--out") from None
+        c.note(f"wrote loo_pit.json and loo_pit.png to {out}", fit["quiet"])
+    if json:
+        c.emit_json(doc)
+        return
+    _print_figures(c.shown(doc), show_all)
+
+
+def _print_figures(doc: dict, show_all: bool) -> None:
+    from forecast.units import fmt_both
+
+    s = doc["summary"]
+    rows = [f for f in doc["figures"] if show_all or f["unexplained"]]
+    if rows:
+        table = Table(
+            title="Catalogue figures the model cannot explain (leave-one-out)"
+            if not show_all
+            else "Leave-one-out PIT of every figure",
+            caption="OOM = log10 of the CEG multiplier. PIT: where the figure falls in the "
+            "model's prediction made without it (0.5 = the median; censored figures: a "
+            "random point within what they say). k: Pareto k (> 0.7: the fit leans on it).",
+            caption_justify="left",
+        )
+        for col in ("figure", "kind", "observed CEG", "LOO 90% interval OOM", "PIT", "k", "why"):
+            table.add_column(col, overflow="fold")
+        for f in rows:
+            observed = fmt_both(f["observed_oom"])
+            if f["kind"] == "lower":
+                observed = "> " + observed
+            elif f["kind"] == "upper":
+                observed = "< " + observed
+            elif f["kind"] == "interval":
+                observed += f" to {fmt_both(f['observed_upper_oom'])}"
+            table.add_row(
+                f["label"],
+                f["kind"],
+                observed,
+                f"{f['loo_q05']:.2f} to {f['loo_q95']:.2f}",
+                f"{f['pit']:.3f}",
+                f"{f['pareto_k']:.2f}",
+                "; ".join(f["reasons"]) or "-",
+            )
+        c.out.print(table)
+    else:
+        c.out.print("every figure falls inside the model's leave-one-out 90% range (k <= 0.7)")
+    c.out.print(
+        f"{s['n_figures']} figures ({s['n_points']} points, {s['n_censored']} censored); "
+        f"{s['n_unexplained']} unexplained, {s['n_high_pareto_k']} with Pareto k > 0.7; "
+        f"mean PIT {s['mean_pit']:.2f} (0.5 if calibrated), {s['share_below_half']:.0%} below "
+        f"0.5; PIT values {'inside' if s['pit_inside_band'] else 'OUTSIDE'} the simultaneous "
+        f"95% uniformity band (p = {s['pit_band_p_value']:.3f})"
+    )
+    if s["points_mean_pit"] is not None:
+        c.out.print(
+            f"points alone ({s['n_points']}, PIT not randomised): mean PIT "
+            f"{s['points_mean_pit']:.2f}, {s['points_below_0_4']} below 0.4; "
+            f"{'inside' if s['points_inside_band'] else 'OUTSIDE'} the 95% band "
+            f"(p = {s['points_band_p_value']:.3f})"
+        )
+    if doc["left_out"]:
+        c.out.print(
+            f"left out: {len(doc['left_out'])} 'no gain' figures (CEG = 1), which inform only "
+            "the relevance hurdle, not the continuous likelihood"
+        )
