@@ -41,8 +41,8 @@ Progress = Callable[[int, int], None]
 class FitSettings:
     """Sampler settings; all of them are part of the cache key."""
 
-    draws: int = 1000
-    tune: int = 700
+    draws: int = 1500
+    tune: int = 1000
     chains: int = 4
     target_accept: float = 0.9
     seed: int = 20231212

@@ -22,6 +22,8 @@ def psis_log_weights(log_weights: np.ndarray) -> tuple[np.ndarray, float]:
     """Smoothed, normalised log weights and the Pareto k of a vector of log weights."""
     x = np.array(log_weights, dtype=float)
     n = x.size
+    if np.isnan(x).any() or not np.isfinite(x.max(initial=-np.inf)):
+        return np.full(n, -np.log(max(n, 1))), np.inf  # undefined weights: never reliable
     x -= x.max()
     cutoff_index = -int(np.ceil(min(n / 5.0, 3 * np.sqrt(n)))) - 1
     order = np.argsort(x)
@@ -29,7 +31,7 @@ def psis_log_weights(log_weights: np.ndarray) -> tuple[np.ndarray, float]:
     exp_cutoff = np.exp(cutoff)
     tail = np.flatnonzero(x > cutoff)
     k = np.inf
-    if tail.size > 4:
+    if tail.size > 4 and np.exp(x[tail]).min() > exp_cutoff:
         tail_order = np.argsort(x[tail])
         excess = np.exp(x[tail]) - exp_cutoff
         k, sigma = _fit_generalized_pareto(excess[tail_order])
@@ -39,7 +41,7 @@ def psis_log_weights(log_weights: np.ndarray) -> tuple[np.ndarray, float]:
             x[x > 0] = 0.0
     top = x.max()
     x -= top + np.log(np.exp(x - top).sum())
-    return x, float(k)
+    return x, float(k) if np.isfinite(k) else np.inf
 
 
 def psis_weights(log_ratios: np.ndarray) -> tuple[np.ndarray, float]:

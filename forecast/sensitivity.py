@@ -77,6 +77,17 @@ class Variation:
         )
 
 
+def _reweighted(name, how, new, log_ratio, final_uplift, confidence, psis) -> Variation:
+    """The buffer under a varied prior by importance reweighting; where the weights are
+    degenerate (no finite Pareto k: the varied prior gives almost no draw any density) the
+    variation is reported as not reweightable rather than as a number."""
+    weights, k = psis(log_ratio)
+    if not (np.isfinite(k) and np.isfinite(weights).all()):
+        return Variation(name, how, str(new), None, "not_reweightable")
+    value = weighted_quantile(final_uplift, confidence, weights)
+    return Variation(name, how, str(new), value, "reweighted", float(k))
+
+
 def weighted_quantile(x: np.ndarray, q: float, weights: np.ndarray) -> float:
     order = np.argsort(x)
     cdf = np.cumsum(weights[order])
@@ -130,9 +141,7 @@ def sensitivity(
                 variations.append(Variation(name, how, str(new), baseline, "no_effect"))
             elif info.drives == "forecast" and forecast_draws is not None:
                 log_ratio = prior_log_ratio(forecast_draws, {name: (info.prior, new)})
-                weights, k = psis(log_ratio)
-                value = weighted_quantile(final_uplift, confidence, weights)
-                variations.append(Variation(name, how, str(new), value, "reweighted", k))
+                variations.append(_reweighted(name, how, new, log_ratio, final_uplift, confidence, psis))
             elif info.drives == "forecast":
                 try:
                     value = buffer_of(priors.with_overrides({name: str(new)}))
@@ -141,9 +150,7 @@ def sensitivity(
                     continue
                 variations.append(Variation(name, how, str(new), value, "resimulated"))
             elif (log_ratio := prior_log_ratio(draws, {name: (info.prior, new)})) is not None:
-                weights, k = psis(log_ratio)
-                value = weighted_quantile(final_uplift, confidence, weights)
-                variations.append(Variation(name, how, str(new), value, "reweighted", k))
+                variations.append(_reweighted(name, how, new, log_ratio, final_uplift, confidence, psis))
             else:
                 variations.append(Variation(name, how, str(new), None, "not_reweightable"))
         values = [v.buffer_oom for v in variations if v.reliable]

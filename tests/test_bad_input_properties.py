@@ -2127,7 +2127,7 @@ def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
 
     monkeypatch.setattr(forecast.forecasting, "fit", fit_then_swap)
     out = warm / "bundle"
-    code, _, err = run_cli(["export", *FAKE_FIT, "--out", out])
+    code, _, err = run_cli(["export", "--no-profiles", *FAKE_FIT, "--out", out])
     assert code == 2, err
     assert "posterior.nc" in err and "Traceback" not in err
     assert not out.exists()
@@ -2327,7 +2327,9 @@ def test_full_disk_fails_cleanly_with_nothing_written(run_cli, warm, command):
     with tmpfs(warm / "disk", "64k") as disk:
         _fill(disk)
         out = disk / "out"
-        code, stdout, err = run_cli([command, *FAKE_FIT, "--out", out])
+        # (profiles would refit a fit this small: not what this test is about)
+        extra = ["--no-profiles"] if command == "export" else []
+        code, stdout, err = run_cli([command, *extra, *FAKE_FIT, "--out", out])
         left = sorted(os.listdir(disk))
     assert code in (1, 2), err
     assert "Traceback" not in err and err.startswith("error: ") and err.count("error:") == 1
@@ -2410,7 +2412,7 @@ def test_export_force_never_replaces_what_is_not_a_bundle(run_cli, warm, monkeyp
     if out in ("home", "a folder of other files"):
         target.mkdir()
         (target / "keep.txt").write_text("precious")
-    refused_quickly(run_cli, warm, ["export", *FAKE_FIT, "--out", target, "--force"], ("--out",))
+    refused_quickly(run_cli, warm, ["export", "--no-profiles", *FAKE_FIT, "--out", target, "--force"], ("--out",))
     assert (warm / "cwd" / "keep.txt").read_text() == "precious"
     if out in ("home", "a folder of other files"):
         assert (target / "keep.txt").read_text() == "precious"
@@ -2418,18 +2420,18 @@ def test_export_force_never_replaces_what_is_not_a_bundle(run_cli, warm, monkeyp
 
 def test_export_force_replaces_only_an_earlier_bundle(run_cli, warm):
     out = warm / "bundle"
-    code, _, err = run_cli(["export", *FAKE_FIT, "--out", out])
+    code, _, err = run_cli(["export", "--no-profiles", *FAKE_FIT, "--out", out])
     assert code == 0, err
     (out / "notes.txt").write_text("mine")
-    refused_quickly(run_cli, warm, ["export", *FAKE_FIT, "--out", out, "--force"], ("notes.txt",))
+    refused_quickly(run_cli, warm, ["export", "--no-profiles", *FAKE_FIT, "--out", out, "--force"], ("notes.txt",))
     (out / "notes.txt").unlink()
-    code, _, err = run_cli(["export", *FAKE_FIT, "--out", out, "--force"])
+    code, _, err = run_cli(["export", "--no-profiles", *FAKE_FIT, "--out", out, "--force"])
     assert code == 0, err
 
 
 def test_export_to_an_existing_file_says_it_is_a_file(run_cli, warm):
     (warm / "file").write_text("x")
-    refused_quickly(run_cli, warm, ["export", *FAKE_FIT, "--out", warm / "file"], ("a file",))
+    refused_quickly(run_cli, warm, ["export", "--no-profiles", *FAKE_FIT, "--out", warm / "file"], ("a file",))
 
 
 # --------------------------------------------------------------------------- the cache folder

@@ -33,3 +33,11 @@ def test_weights_are_normalised_and_k_flags_bad_reweighting():
     assert k < 0.7  # a small change of prior: reliable
     _, k_bad = psis_weights(rng.standard_cauchy(4000) * 10)
     assert k_bad > 0.7  # weights with a very heavy tail: refit instead
+
+
+def test_undefined_weights_are_never_reliable():
+    """All -inf or NaN log weights (a varied prior that gives no draw any density) have no
+    Pareto k: the result is k = inf, never NaN (which would pass no comparison)."""
+    for bad in (np.full(200, -np.inf), np.r_[np.zeros(199), np.nan]):
+        weights, k = psis_weights(bad)
+        assert k == np.inf and np.isfinite(weights).all()
