@@ -1214,6 +1214,11 @@ def render(name: str, runs: Runs, api_outputs: dict) -> str:
     return "\n" + BLOCKS[name](runs) + "\n"
 
 
+#: Blocks of calibration.md and backtest.md written by docs/calibration.py (from the saved
+#: SBC run, the leave-one-out PIT and the backtest); this script leaves them alone.
+CALIBRATION_BLOCKS = frozenset({"sbc-summary", "sbc-table", "ppc-summary", "ppc-table", "backtest-table"})
+
+
 def generate(
     docs: Path,
     runs: Runs,
@@ -1245,7 +1250,7 @@ def generate(
 
         def fill(match, path=path, inside=inside):
             name = match["name"]
-            if inside(match.start()) or _source(name) in skip:
+            if inside(match.start()) or _source(name) in skip or name in CALIBRATION_BLOCKS:
                 return match.group(0)
             if (name in MEASURED or name.startswith("tolerance:")) and not measure:
                 return match.group(0)
