@@ -737,7 +737,8 @@ def block_drives_table(runs: Runs) -> str:
         "simulation reruns",
         "fit": "the cached fit is reweighted to the new prior when that is reliable (Pareto "
         "k at most 0.7; seconds), else the run refits (NUTS, 4 chains x 1500 draws, about 20 s "
-        "of sampling on 2 cores once the model is compiled in the process) and caches the new fit under its own key",
+        "of sampling on 2 cores once the model is compiled in the process) and caches the "
+        "new fit under its own key",
     }
     return _table(
         ["drives", "priors", "what an override costs"],
@@ -1216,7 +1217,9 @@ def render(name: str, runs: Runs, api_outputs: dict) -> str:
 
 #: Blocks of calibration.md and backtest.md written by docs/calibration.py (from the saved
 #: SBC run, the leave-one-out PIT and the backtest); this script leaves them alone.
-CALIBRATION_BLOCKS = frozenset({"sbc-summary", "sbc-table", "ppc-summary", "ppc-table", "backtest-table"})
+CALIBRATION_BLOCKS = frozenset(
+    {"sbc-summary", "sbc-table", "ppc-summary", "ppc-table", "backtest-table"}
+)
 
 
 def generate(

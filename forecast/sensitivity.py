@@ -141,7 +141,9 @@ def sensitivity(
                 variations.append(Variation(name, how, str(new), baseline, "no_effect"))
             elif info.drives == "forecast" and forecast_draws is not None:
                 log_ratio = prior_log_ratio(forecast_draws, {name: (info.prior, new)})
-                variations.append(_reweighted(name, how, new, log_ratio, final_uplift, confidence, psis))
+                variations.append(
+                    _reweighted(name, how, new, log_ratio, final_uplift, confidence, psis)
+                )
             elif info.drives == "forecast":
                 try:
                     value = buffer_of(priors.with_overrides({name: str(new)}))
@@ -150,7 +152,9 @@ def sensitivity(
                     continue
                 variations.append(Variation(name, how, str(new), value, "resimulated"))
             elif (log_ratio := prior_log_ratio(draws, {name: (info.prior, new)})) is not None:
-                variations.append(_reweighted(name, how, new, log_ratio, final_uplift, confidence, psis))
+                variations.append(
+                    _reweighted(name, how, new, log_ratio, final_uplift, confidence, psis)
+                )
             else:
                 variations.append(Variation(name, how, str(new), None, "not_reweightable"))
         values = [v.buffer_oom for v in variations if v.reliable]

@@ -2412,7 +2412,12 @@ def test_export_force_never_replaces_what_is_not_a_bundle(run_cli, warm, monkeyp
     if out in ("home", "a folder of other files"):
         target.mkdir()
         (target / "keep.txt").write_text("precious")
-    refused_quickly(run_cli, warm, ["export", "--no-profiles", *FAKE_FIT, "--out", target, "--force"], ("--out",))
+    refused_quickly(
+        run_cli,
+        warm,
+        ["export", "--no-profiles", *FAKE_FIT, "--out", target, "--force"],
+        ("--out",),
+    )
     assert (warm / "cwd" / "keep.txt").read_text() == "precious"
     if out in ("home", "a folder of other files"):
         assert (target / "keep.txt").read_text() == "precious"
@@ -2423,7 +2428,12 @@ def test_export_force_replaces_only_an_earlier_bundle(run_cli, warm):
     code, _, err = run_cli(["export", "--no-profiles", *FAKE_FIT, "--out", out])
     assert code == 0, err
     (out / "notes.txt").write_text("mine")
-    refused_quickly(run_cli, warm, ["export", "--no-profiles", *FAKE_FIT, "--out", out, "--force"], ("notes.txt",))
+    refused_quickly(
+        run_cli,
+        warm,
+        ["export", "--no-profiles", *FAKE_FIT, "--out", out, "--force"],
+        ("notes.txt",),
+    )
     (out / "notes.txt").unlink()
     code, _, err = run_cli(["export", "--no-profiles", *FAKE_FIT, "--out", out, "--force"])
     assert code == 0, err
@@ -2431,7 +2441,9 @@ def test_export_force_replaces_only_an_earlier_bundle(run_cli, warm):
 
 def test_export_to_an_existing_file_says_it_is_a_file(run_cli, warm):
     (warm / "file").write_text("x")
-    refused_quickly(run_cli, warm, ["export", "--no-profiles", *FAKE_FIT, "--out", warm / "file"], ("a file",))
+    refused_quickly(
+        run_cli, warm, ["export", "--no-profiles", *FAKE_FIT, "--out", warm / "file"], ("a file",)
+    )
 
 
 # --------------------------------------------------------------------------- the cache folder
