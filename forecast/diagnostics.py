@@ -25,7 +25,9 @@ class Diagnostics:
     def problems(self) -> list[str]:
         """What failed, in words; empty when the fit passes."""
         out = []
-        if not math.isfinite(self.r_hat_max) or self.r_hat_max > R_HAT_MAX:
+        if self.chains < 2:
+            out.append("R-hat needs at least 2 chains (this fit ran 1)")
+        elif not math.isfinite(self.r_hat_max) or self.r_hat_max > R_HAT_MAX:
             out.append(f"R-hat {self.r_hat_max:.3f} > {R_HAT_MAX} ({self.worst_r_hat})")
         if not math.isfinite(self.ess_bulk_min) or self.ess_bulk_min < ESS_BULK_MIN:
             out.append(f"bulk ESS {self.ess_bulk_min:.0f} < {ESS_BULK_MIN} ({self.worst_ess})")
@@ -38,18 +40,28 @@ class Diagnostics:
         return not self.problems
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self) | {"ok": self.ok, "problems": self.problems}
+        """As JSON: an undefined statistic (R-hat of one chain) is null."""
+        d = dataclasses.asdict(self)
+        for key in ("r_hat_max", "ess_bulk_min", "ess_tail_min"):
+            if not math.isfinite(d[key]):
+                d[key] = None
+        return d | {"ok": self.ok, "problems": self.problems}
 
     @classmethod
     def from_dict(cls, d: dict) -> Diagnostics:
         """From ``to_dict`` output; wrong types raise TypeError or ValueError."""
         return cls(
-            r_hat_max=float(d["r_hat_max"]),
-            ess_bulk_min=float(d["ess_bulk_min"]),
-            ess_tail_min=float(d["ess_tail_min"]),
+            r_hat_max=_number(d["r_hat_max"]),
+            ess_bulk_min=_number(d["ess_bulk_min"]),
+            ess_tail_min=_number(d["ess_tail_min"]),
             divergences=int(d["divergences"]),
             chains=int(d["chains"]),
             draws=int(d["draws"]),
             worst_r_hat=d.get("worst_r_hat"),
             worst_ess=d.get("worst_ess"),
         )
+
+
+def _number(value) -> float:
+    """A statistic from JSON: null (undefined) is NaN."""
+    return math.nan if value is None else float(value)

@@ -22,9 +22,17 @@ def diagnose(idata, var_names: list[str] | None = None) -> Diagnostics:
     """R-hat (max), bulk and tail ESS (min) over the sampled variables, and divergences."""
     posterior = idata.posterior
     names = var_names or [v for v in posterior.data_vars if not v.startswith("_")]
-    rhat = az.rhat(posterior, var_names=names)
-    ess_bulk = az.ess(posterior, var_names=names, method="bulk")
-    ess_tail = az.ess(posterior, var_names=names, method="tail")
+    import logging
+
+    quiet = logging.getLogger("arviz")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its shape warning for one chain: said by Diagnostics
+    try:
+        rhat = az.rhat(posterior, var_names=names)
+        ess_bulk = az.ess(posterior, var_names=names, method="bulk")
+        ess_tail = az.ess(posterior, var_names=names, method="tail")
+    finally:
+        quiet.setLevel(level)
 
     divergences = int(np.asarray(idata.sample_stats["diverging"]).sum())
     chains = int(posterior.sizes["chain"])

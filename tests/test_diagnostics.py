@@ -85,3 +85,17 @@ def test_from_dict_with_nan_keeps_failing():
     back = Diagnostics.from_dict(json.loads(json.dumps(bad.to_dict())))
     assert math.isnan(back.r_hat_max)
     assert not back.ok
+
+
+def test_one_chain_has_no_r_hat_and_its_json_is_null():
+    """R-hat is undefined for one chain: the fit is flagged in words and the JSON carries
+    null, never NaN (which the output check refuses)."""
+    import json
+    import math
+
+    d = Diagnostics(math.nan, 2.0, 12.0, 0, 1, 50, None, "category_spread")
+    assert not d.ok and "at least 2 chains" in d.problems[0]
+    doc = json.loads(json.dumps(d.to_dict(), allow_nan=False))
+    assert doc["r_hat_max"] is None
+    back = Diagnostics.from_dict(doc)
+    assert math.isnan(back.r_hat_max) and back.chains == 1
