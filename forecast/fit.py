@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -236,7 +237,7 @@ def _reweighted(table: EvidenceTable, priors: PriorSet, settings: FitSettings, l
 
 
 def _sample(table, priors, settings, key, use_cache, replace, log, on_progress) -> Fit:
-    estimate = _expected_seconds()
+    estimate = _expected_seconds(table, priors, settings)
     log(
         "no cached fit for these priors and this evidence: fitting the model "
         + (f"(about {estimate:.0f} s on this machine)" if estimate else "(about a minute)")
@@ -281,7 +282,7 @@ def _sample(table, priors, settings, key, use_cache, replace, log, on_progress) 
         f"fitted in {done - started:.0f} s (compiling {compiled_at - started:.0f} s, sampling "
         f"{done - compiled_at:.0f} s): {verdict}"
     )
-    _record_seconds(done - started)
+    _record_seconds(compiled_at - started, done - compiled_at, settings)
     meta = {
         "enhancement_ids": list(table.enhancement_ids),
         "diagnostics": diagnostics.to_dict(),
@@ -313,19 +314,39 @@ def _timing_file() -> Path:
     return cache.cache_dir() / "fit-seconds.json"
 
 
-def _expected_seconds() -> float | None:
-    """How long the last fit on this machine took (None if unknown)."""
+def _steps(settings: FitSettings) -> int:
+    return settings.chains * (settings.draws + settings.tune)
+
+
+def _expected_seconds(table, priors, settings: FitSettings) -> float | None:
+    """How long this fit should take, from the last one on this machine (None if unknown):
+    its sampling time scaled to these settings, plus its compile time unless this process
+    has already compiled a model of the same structure."""
     try:
-        return float(json.loads(_timing_file().read_text())["seconds"])
+        last = json.loads(_timing_file().read_text())
+        compile_s, sampling_s = float(last["compile"]), float(last["sampling"])
+        steps = max(int(last["steps"]), 1)
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    seconds = sampling_s * _steps(settings) / steps
+    sampler = sys.modules.get("forecast.sampler")  # only imported once a fit has run
+    if sampler is None or not sampler.is_compiled(_structure(table, priors)):
+        seconds += compile_s
+    return seconds
 
 
-def _record_seconds(seconds: float) -> None:
+def _structure(table, priors) -> str:
+    from forecast.model_data import structure_key
+
+    return structure_key(table, priors)
+
+
+def _record_seconds(compile_s: float, sampling_s: float, settings: FitSettings) -> None:
     from forecast.files import atomic_write_text
 
+    record = {"compile": round(compile_s, 1), "sampling": round(sampling_s, 1)}
     try:
-        atomic_write_text(_timing_file(), json.dumps({"seconds": round(seconds, 1)}))
+        atomic_write_text(_timing_file(), json.dumps(record | {"steps": _steps(settings)}))
     except OSError:  # a read-only cache only loses the estimate
         pass
 

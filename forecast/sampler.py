@@ -57,6 +57,11 @@ def _responsive(work: Callable[[], object]):
     return box["value"]
 
 
+def is_compiled(key: str) -> bool:
+    """Whether this process has already compiled a model of graph structure ``key``."""
+    return key in _COMPILED
+
+
 def compiled_for(key: str, build: Callable[[], object], data: dict):
     """A compiled model for graph structure ``key``, with ``data`` in its containers.
 
