@@ -57,6 +57,7 @@ def sbc_blocks(doc: dict) -> dict[str, str]:
     rhat_bad = sum(f["r_hat_max"] > 1.05 for f in fits)
     ess = sum(f["ess_bulk_min"] < doc["n_ranks"] for f in fits)
     seconds = sorted(f["seconds"] for f in fits)
+    refused = doc.get("uplift_refused", 0)
     bench = doc.get("benchmark", {})
     worst = sorted(fits, key=lambda f: -f["r_hat_max"])[:5]
     s = doc["settings"]
@@ -82,9 +83,12 @@ def sbc_blocks(doc: dict) -> dict[str, str]:
         f"{doc['horizon_months']:g} months.",
         f"- Verdict: {verdict} ({inside} of {len(doc['quantities'])} "
         "inside their simultaneous 95% band).",
-        f"- U(T) could not be simulated (the simulation's arrival limit) for "
-        f"{doc.get('uplift_refused', 0)} of {n} fits; its test uses the other "
-        f"{n - doc.get('uplift_refused', 0)}.",
+        (
+            f"- U(T) could not be simulated (the simulation's arrival limit) for "
+            f"{refused} of {n} fits; its test uses the other {n - refused}."
+            if refused
+            else f"- U(T) was simulated for all {n} fits (none reached the arrival limit)."
+        ),
         f"- Diagnostics: {div} of {n} fits had divergent transitions; {rhat} had an R-hat above "
         f"1.01 ({rhat_bad} above 1.05); {ess} had a bulk ESS below the {doc['n_ranks']} kept "
         "draws (over every sampled variable, the z-scores included).",
