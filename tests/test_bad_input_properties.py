@@ -1938,7 +1938,12 @@ def test_work_too_large_for_the_limits_is_refused_before_any_fit(
 ):
     """draws x time steps and chains x draws have documented limits (docs/reliability.md):
     `run --draws 5000000 --horizon 120` ran for 20 minutes into MemoryError."""
-    from forecast.cli.common import MAX_DRAW_STEPS, MAX_DRAW_TASKS, MAX_POSTERIOR_DRAWS
+    from forecast.cli.common import (
+        MAX_DRAW_STEPS,
+        MAX_DRAW_TASKS,
+        MAX_FORECAST_DRAWS,
+        MAX_POSTERIOR_DRAWS,
+    )
     from forecast.policies import policy_months, select_shipped
     from forecast.simulate import time_grid
 
@@ -1946,7 +1951,9 @@ def test_work_too_large_for_the_limits_is_refused_before_any_fit(
     n = draws if draws is not None else chains * fit_draws
     tasks = len(TASK_ROWS) - 1
     too_big = (
-        chains * fit_draws > MAX_POSTERIOR_DRAWS or n * steps > MAX_DRAW_STEPS
+        chains * fit_draws > MAX_POSTERIOR_DRAWS
+        or n > MAX_FORECAST_DRAWS
+        or n * steps > MAX_DRAW_STEPS
     ) or n * tasks > MAX_DRAW_TASKS
     assume(too_big)
     tried("test_work_too_large_for_the_limits_is_refused_before_any_fit", "too large")

@@ -69,6 +69,9 @@ MAX_CHAINS = 16
 MAX_POSTERIOR_DRAWS = 100_000
 #: forecast draws x time steps of the simulation (about 200 bytes and 5 microseconds each).
 MAX_DRAW_STEPS = 2_500_000
+#: forecast draws held at once: each keeps its gains by source for the explanation (about
+#: 35 kB a draw for the default scenario: 40,000 draws peak at about 2 GB).
+MAX_FORECAST_DRAWS = 40_000
 #: forecast draws x tasks of one per-task eval (about 30 bytes each).
 MAX_DRAW_TASKS = 10_000_000
 #: fits of one simulation-based calibration run (``forecast check sbc``): each is a NUTS fit
@@ -324,8 +327,9 @@ def check_work(inputs, draws: int | None, fit: dict, copies: int = 1) -> None:
     The forecast simulates ``draws`` (default: chains x draws per chain) over every time
     step up to the horizon (and the policies' re-evaluation periods), and compares each
     draw with every task of each per-task eval; ``copies`` counts simulations held at
-    once (the prior check holds two). Limits: :data:`MAX_DRAW_STEPS` draws x steps and
-    :data:`MAX_DRAW_TASKS` draws x tasks, documented in docs/reliability.md.
+    once (the prior check holds two). Limits: :data:`MAX_FORECAST_DRAWS` draws,
+    :data:`MAX_DRAW_STEPS` draws x steps and :data:`MAX_DRAW_TASKS` draws x tasks,
+    documented in docs/reliability.md.
 
     Raises
     ------
@@ -342,6 +346,14 @@ def check_work(inputs, draws: int | None, fit: dict, copies: int = 1) -> None:
     n = draws if draws is not None else fit["chains"] * fit["fit_draws"]
     what = f"{n:,} draws" + ("" if draws is not None else " (one per posterior draw)")
     option = "--draws" if draws is not None or copies > 1 else "--draws / --fit-draws"
+    if n * copies > MAX_FORECAST_DRAWS:
+        raise InputError(
+            f"{what}"
+            + (f" x {copies} simulations" if copies > 1 else "")
+            + f" is above the limit of {MAX_FORECAST_DRAWS:,} forecast draws held at once "
+            f"(memory): use --draws {MAX_FORECAST_DRAWS // copies:,} or fewer",
+            option,
+        )
     if n * steps * copies > MAX_DRAW_STEPS:
         most = MAX_DRAW_STEPS // (steps * copies)
         raise InputError(
