@@ -215,7 +215,8 @@ def write_report(r: dict, path: Path) -> None:
             f"| of which sampling | {f['cold_sampling']:.1f} |",
             f"| a fit prior changed, answered by reweighting the cached fit (`--prior "
             f"composability_within='Beta(3, 4)'`) | {f['prior_reweighted']:.1f} |",
-            f"| a fit prior changed too far to reweight, so refitted (`--prior "
+            f"| a fit prior changed too far to reweight (too few effective draws), so "
+            f"refitted (`--prior "
             f"ceg_global_mean='Normal(2, 0.1)'`) | {f['prior_refit']:.1f} |",
             f"| the evidence changed (`--evidence` with one figure more): refit | "
             f"{f['evidence_refit']:.1f} |",

@@ -708,3 +708,37 @@ def test_fit_time_estimate_counts_the_compile_only_when_it_is_needed(cache_dir, 
     assert fit_module._expected_seconds(table, priors, half) == pytest.approx(45.0)
     fake.is_compiled = lambda key: True
     assert fit_module._expected_seconds(table, priors, settings) == pytest.approx(10.0)
+
+
+def test_reweighting_with_too_few_effective_draws_refits(monkeypatch):
+    """A prior moved far from the posterior can pass the Pareto k test with few effective
+    draws; the tail quantile would rest on a handful of draws, so the fit is redone."""
+    import types
+
+    import numpy as np
+
+    from forecast import fit as fit_module
+    from forecast.evidence import load_catalogue
+    from forecast.fit import FitSettings
+    from forecast.priors import load_priors
+    from forecast.table import build_table
+
+    table = build_table(load_catalogue())
+    n = 6000
+    rng = np.random.default_rng(0)
+    base = types.SimpleNamespace(
+        draws={"ceg_global_mean": rng.normal(1.4, 0.25, n)},
+        n_draws=n,
+        key="base",
+        provenance={},
+        enhancement_ids=table.enhancement_ids,
+        diagnostics=None,
+    )
+    monkeypatch.setattr(fit_module, "_cached", lambda key, table, settings: base)
+    said = []
+    far = load_priors().with_overrides({"ceg_global_mean": "Normal(2.0, 0.1)"})
+    assert fit_module._reweighted(table, far, FitSettings(), said.append) is None
+    assert "effective draws" in said[-1] and "refitting" in said[-1]
+    near = load_priors().with_overrides({"ceg_global_mean": "Normal(1.1, 0.5)"})
+    assert fit_module._reweighted(table, near, FitSettings(), said.append) is not None
+    assert "no refit needed" in said[-1]
