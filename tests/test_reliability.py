@@ -781,6 +781,7 @@ def test_a_fit_starts_no_worker_process_and_ctrl_c_stops_it_cleanly(cache_dir, t
     Ctrl-C (SIGINT) cancels the chains at once, writing no cache entry and no results."""
     ready, out = tmp_path / "ready", tmp_path / "results"
     long_fit = ["--no-cache", "--fit-draws", "20000", "--fit-tune", "2000", "--chains", "4"]
+    long_fit += ["--draws", "4000"]  # forecast draws within the limit
     proc = subprocess.Popen(
         [sys.executable, "-c", SAMPLING, str(ready), "run", "--out", str(out), *long_fit],
         env=_env(cache_dir),
