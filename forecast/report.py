@@ -722,7 +722,7 @@ def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list
             [
                 [
                     r["role"],
-                    f"`{_md(r['path'])}`",
+                    _code(r["path"]),
                     f"`{r['sha256']}`" if r["sha256"] else _md(r.get("problem") or "-"),
                     cell(r.get("bytes")),
                 ]

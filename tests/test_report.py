@@ -424,3 +424,14 @@ def test_the_tornado_shows_the_direction_of_each_variation(drawn, tmp_path):
     assert up[0] == pytest.approx(0.6) and up[1] == pytest.approx(0.3)  # raises
     assert len(ax.patches) == 4  # noise_dof is named, not drawn as a zero bar
     assert "refit needed: noise_dof" in ax.get_title(loc="left")
+
+
+def test_input_paths_are_shown_as_written_in_the_provenance():
+    """A path inside a code span is not Markdown-escaped: an installed package's
+    `site-packages/forecast/_data/...` must not read `\\_data`."""
+    from forecast.report import provenance_section
+
+    path = "/venv/lib/python3.11/site-packages/forecast/_data/scenarios/frontier-api.yaml"
+    inputs = [{"role": "scenario", "path": path, "sha256": "ab" * 32, "bytes": 10}]
+    text = "\n".join(provenance_section({"provenance": {}}, inputs))
+    assert f"`{path}`" in text and "\\_" not in text
