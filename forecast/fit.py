@@ -248,7 +248,10 @@ def _reweighted(table: EvidenceTable, priors: PriorSet, settings: FitSettings, l
 
 
 def _sample(table, priors, settings, key, use_cache, replace, log, on_progress) -> Fit:
-    estimate = _expected_seconds(table, priors, settings)
+    from forecast.model_data import data_values, expected_shapes, prior_values, structure_key
+
+    structure = structure_key(table, priors)
+    estimate = _expected_seconds(structure, settings)
     log(
         "no cached fit for these priors and this evidence: fitting the model "
         + (f"(about {estimate:.0f} s on this machine)" if estimate else "(about a minute)")
@@ -256,11 +259,10 @@ def _sample(table, priors, settings, key, use_cache, replace, log, on_progress) 
     started = time.perf_counter()
     from forecast import posterior, sampler
     from forecast.model import build_model
-    from forecast.model_data import data_values, expected_shapes, prior_values, structure_key
 
     model = build_model(table, priors)
     compiled, _ = sampler.compiled_for(
-        structure_key(table, priors), lambda: model, data_values(table) | prior_values(priors)
+        structure, lambda: model, data_values(table) | prior_values(priors)
     )
     compiled_at = time.perf_counter()
     idata = sampler.sample(
@@ -329,7 +331,7 @@ def _steps(settings: FitSettings) -> int:
     return settings.chains * (settings.draws + settings.tune)
 
 
-def _expected_seconds(table, priors, settings: FitSettings) -> float | None:
+def _expected_seconds(structure: str, settings: FitSettings) -> float | None:
     """How long this fit should take, from the last one on this machine (None if unknown):
     its sampling time scaled to these settings, plus its compile time unless this process
     has already compiled a model of the same structure."""
@@ -341,15 +343,9 @@ def _expected_seconds(table, priors, settings: FitSettings) -> float | None:
         return None
     seconds = sampling_s * _steps(settings) / steps
     sampler = sys.modules.get("forecast.sampler")  # only imported once a fit has run
-    if sampler is None or not sampler.is_compiled(_structure(table, priors)):
+    if sampler is None or not sampler.is_compiled(structure):
         seconds += compile_s
     return seconds
-
-
-def _structure(table, priors) -> str:
-    from forecast.model_data import structure_key
-
-    return structure_key(table, priors)
 
 
 def _record_seconds(compile_s: float, sampling_s: float, settings: FitSettings) -> None:

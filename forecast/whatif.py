@@ -40,9 +40,13 @@ def _with_modes(result: ForecastResult, **modes):
     return _with_scenario(result, extrapolation=extrapolation)
 
 
-def _with_base(result: ForecastResult, **fields):
-    base = result.inputs.scenario.base_model.model_copy(update=fields)
-    return _with_scenario(result, base_model=base)
+def _with_base(result: ForecastResult, modes: dict | None = None, **fields):
+    """The result's inputs with base-model ``fields`` changed (and extrapolation ``modes``)."""
+    scenario = result.inputs.scenario
+    update = {"base_model": scenario.base_model.model_copy(update=fields)}
+    if modes:
+        update["extrapolation"] = scenario.extrapolation.model_copy(update=modes)
+    return _with_scenario(result, **update)
 
 
 def what_drives(result: ForecastResult) -> list[dict]:
@@ -93,11 +97,7 @@ def reference_date_curve(
         day = dt.date(year, 1, 1)
         row = {"reference_date": day.isoformat()}
         for mode in modes:
-            inputs = _with_modes(result, trend=mode)
-            base = inputs.scenario.base_model.model_copy(update={"reference_date": day})
-            inputs = dataclasses.replace(
-                inputs, scenario=inputs.scenario.model_copy(update={"base_model": base})
-            )
+            inputs = _with_base(result, {"trend": mode}, reference_date=day)
             row[mode] = _buffer(result, inputs)
         rows.append(row)
     return rows
@@ -113,11 +113,7 @@ def compute_curve(
     for flop in flops:
         row = {"training_compute_flop": flop}
         for mode in modes:
-            inputs = _with_modes(result, scale=mode)
-            base = inputs.scenario.base_model.model_copy(update={"training_compute_flop": flop})
-            inputs = dataclasses.replace(
-                inputs, scenario=inputs.scenario.model_copy(update={"base_model": base})
-            )
+            inputs = _with_base(result, {"scale": mode}, training_compute_flop=flop)
             row[mode] = _buffer(result, inputs)
         rows.append(row)
     return rows

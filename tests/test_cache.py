@@ -694,20 +694,21 @@ def test_fit_time_estimate_counts_the_compile_only_when_it_is_needed(cache_dir, 
     from forecast import fit as fit_module
     from forecast.evidence import load_catalogue
     from forecast.fit import FitSettings
+    from forecast.model_data import structure_key
     from forecast.priors import load_priors
     from forecast.table import build_table
 
-    table, priors = build_table(load_catalogue()), load_priors()
+    structure = structure_key(build_table(load_catalogue()), load_priors())
     settings = FitSettings()
-    assert fit_module._expected_seconds(table, priors, settings) is None  # nothing recorded
+    assert fit_module._expected_seconds(structure, settings) is None  # nothing recorded
     fit_module._record_seconds(40.0, 10.0, settings)
     fake = types.SimpleNamespace(is_compiled=lambda key: False)
     monkeypatch.setitem(sys.modules, "forecast.sampler", fake)
-    assert fit_module._expected_seconds(table, priors, settings) == pytest.approx(50.0)
+    assert fit_module._expected_seconds(structure, settings) == pytest.approx(50.0)
     half = FitSettings(draws=settings.draws // 2, tune=settings.tune // 2)
-    assert fit_module._expected_seconds(table, priors, half) == pytest.approx(45.0)
+    assert fit_module._expected_seconds(structure, half) == pytest.approx(45.0)
     fake.is_compiled = lambda key: True
-    assert fit_module._expected_seconds(table, priors, settings) == pytest.approx(10.0)
+    assert fit_module._expected_seconds(structure, settings) == pytest.approx(10.0)
 
 
 def test_reweighting_with_too_few_effective_draws_refits(monkeypatch):

@@ -186,28 +186,18 @@ def figures(
     **fit,
 ):
     """Leave-one-out PIT of every figure: which figures the model cannot explain."""
-    from forecast import api, ppc
+    from forecast import ppc
     from forecast.export import check_finite
     from forecast.files import check_output_folder, os_error, write_files
     from forecast.priors import fixed_value
 
     if out is not None:
         check_output_folder(out, "--out")
-    arguments = c.fit_arguments(fit)
-    run_options = {k: arguments.pop(k) for k in ("settings", "use_cache", "log", "on_progress")}
     # The evidence and the priors only: no scenario is read (its absorbed enhancements
     # need not be in a user's own catalogue).
-    from forecast.evidence import load_catalogue
-    from forecast.priors import load_priors
-    from forecast.table import build_table
-
-    prior_set = load_priors().with_overrides(arguments["priors"] or {})
-    fixed_value(prior_set, "noise_dof", "--prior")
-    catalogue = load_catalogue(arguments["evidence"], shipped=arguments["shipped_evidence"])
-    table = build_table(catalogue)
-    fitted = api.fit_evidence(catalogue, prior_set, table=table, **run_options)
-    c.check_diagnostics(fitted.fit.diagnostics, fit["strict"], fit["quiet"])
-    doc = ppc.loo_pit(table, fitted.fit.draws, fixed_value(prior_set, "noise_dof"), seed=seed)
+    fitted = c.evidence_fit(fit)
+    dof = fixed_value(fitted.priors, "noise_dof")
+    doc = ppc.loo_pit(fitted.table, fitted.fit.draws, dof, seed=seed)
     doc["fit_key"] = fitted.fit.key
     doc["diagnostics"] = fitted.fit.diagnostics.to_dict()
     check_finite(doc)

@@ -226,6 +226,34 @@ def fit_arguments(fit: dict) -> dict:
     )
 
 
+def evidence_fit(fit: dict, catalogue=None):
+    """The fit of the catalogue the fit options name (or of ``catalogue``, already loaded
+    from them) under the default priors and the command's ``--prior`` overrides, cached or
+    new, with its diagnostics checked. Reads no scenario (for the commands about the
+    evidence alone). Returns :class:`forecast.forecasting.FittedEvidence`."""
+    from forecast import api
+    from forecast.evidence import load_catalogue
+    from forecast.priors import fixed_value
+
+    arguments = fit_arguments(fit)
+    priors = api.load_priors()
+    if arguments["priors"]:
+        priors = priors.with_overrides(arguments["priors"])
+    fixed_value(priors, "noise_dof", "--prior")  # as a run checks it, before any fit
+    if catalogue is None:
+        catalogue = load_catalogue(arguments["evidence"], shipped=arguments["shipped_evidence"])
+    fitted = api.fit_evidence(
+        catalogue,
+        priors,
+        settings=arguments["settings"],
+        use_cache=arguments["use_cache"],
+        log=arguments["log"],
+        on_progress=arguments["on_progress"],
+    )
+    check_diagnostics(fitted.fit.diagnostics, fit["strict"], fit["quiet"])
+    return fitted
+
+
 def check_fit_size(fit: dict) -> None:
     """Refuse more than :data:`MAX_POSTERIOR_DRAWS` posterior draws (chains x draws)."""
     total = fit["chains"] * fit["fit_draws"]

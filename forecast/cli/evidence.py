@@ -16,30 +16,6 @@ app = typer.Typer(
 )
 
 
-def _posterior(fit: dict, catalogue=None):
-    """The fit of the catalogue the fit options name (or of ``catalogue``, already loaded
-    from them), cached or new, with its diagnostics checked."""
-    from forecast import api
-    from forecast.evidence import load_catalogue
-
-    arguments = c.fit_arguments(fit)
-    if catalogue is None:
-        catalogue = load_catalogue(arguments["evidence"], shipped=arguments["shipped_evidence"])
-    priors = api.load_priors()
-    if arguments["priors"]:
-        priors = priors.with_overrides(arguments["priors"])
-    fitted = api.fit_evidence(
-        catalogue,
-        priors,
-        settings=arguments["settings"],
-        use_cache=arguments["use_cache"],
-        log=arguments["log"],
-        on_progress=arguments["on_progress"],
-    )
-    c.check_diagnostics(fitted.fit.diagnostics, fit["strict"], fit["quiet"])
-    return fitted
-
-
 NoPosteriorOpt = Annotated[
     bool, typer.Option("--no-posterior", help="Show the catalogue without fitting it.")
 ]
@@ -100,7 +76,7 @@ def list_(
         catalogue = load_catalogue(fit["evidence"], shipped=not fit["no_shipped"])
         posterior = None
     else:
-        fitted = _posterior(fit)
+        fitted = c.evidence_fit(fit)
         catalogue, posterior = fitted.catalogue, fitted.fit
     from forecast.export import check_finite
 
@@ -192,7 +168,7 @@ def show(
         )
     from forecast.export import check_finite
 
-    posterior = None if no_posterior else _posterior(fit, catalogue).fit
+    posterior = None if no_posterior else c.evidence_fit(fit, catalogue).fit
     rows = api.enhancement_rows(catalogue, posterior, at_flop=at_flop)
     row = next(r for r in rows if r["id"] == enhancement_id)
     check_finite(row, enhancement_id)

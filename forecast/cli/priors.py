@@ -78,26 +78,11 @@ def show(
 def posterior(json: c.JsonOpt = False, **fit):
     """Every fit prior beside its posterior, with how much the evidence narrows it
     (contraction 0: the prior sets it; 1: the evidence does)."""
-    from forecast import api
     from forecast.cli.run import word_table
-    from forecast.evidence import load_catalogue
     from forecast.summaries import prior_posterior
 
-    arguments = c.fit_arguments(fit)
-    priors = api.load_priors()
-    if arguments["priors"]:
-        priors = priors.with_overrides(arguments["priors"])
-    catalogue = load_catalogue(arguments["evidence"], shipped=arguments["shipped_evidence"])
-    fitted = api.fit_evidence(
-        catalogue,
-        priors,
-        settings=arguments["settings"],
-        use_cache=arguments["use_cache"],
-        log=arguments["log"],
-        on_progress=arguments["on_progress"],
-    )
-    c.check_diagnostics(fitted.fit.diagnostics, fit["strict"], fit["quiet"])
-    rows = prior_posterior(fitted.fit, priors)
+    fitted = c.evidence_fit(fit)
+    rows = prior_posterior(fitted.fit, fitted.priors)
     if json:
         c.emit_json({"priors": rows, "diagnostics": fitted.fit.diagnostics.to_dict()})
         return
