@@ -52,6 +52,19 @@ def words(text: str) -> str:
     return " ".join(ANSI.sub("", text).split())
 
 
+@pytest.fixture(scope="module")
+def shared_cache(request, tmp_path_factory) -> Path:
+    """A fit cache for every test of a module (one small fit per module). A module that sets
+    ``SHARED_CACHE`` to a folder name shares that folder with the other modules that name it
+    (the report's modules: one small fit for all of them)."""
+    name = getattr(request.module, "SHARED_CACHE", None)
+    if name is None:
+        return tmp_path_factory.mktemp("cache")
+    folder = tmp_path_factory.getbasetemp() / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch) -> Path:
     """An empty fit cache, used through ``FORECAST_CACHE_DIR``."""

@@ -14,11 +14,6 @@ SMALL = FitSettings(draws=150, tune=150, chains=2, seed=5)
 CLI_SMALL = ["--fit-draws", "150", "--fit-tune", "150", "--chains", "2", "--quiet"]
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
-
-
 @pytest.fixture
 def cache_dir(shared_cache, monkeypatch):
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(shared_cache))

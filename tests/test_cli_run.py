@@ -24,11 +24,6 @@ RUN_KEYS = {
 }
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
-
-
 @pytest.fixture
 def cache_dir(shared_cache, monkeypatch):  # overrides conftest's: one fit for the module
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(shared_cache))

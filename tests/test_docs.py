@@ -29,11 +29,8 @@ def _generate():
 generate = _generate()
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    folder = tmp_path_factory.getbasetemp() / "report-tests-cache"
-    folder.mkdir(exist_ok=True)
-    return folder
+#: One small fit for every test module of the report (conftest's ``shared_cache``).
+SHARED_CACHE = "report-tests-cache"
 
 
 @pytest.fixture

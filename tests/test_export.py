@@ -42,12 +42,8 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    """One small fit for every test module of the report (same folder, same fit key)."""
-    folder = tmp_path_factory.getbasetemp() / "report-tests-cache"
-    folder.mkdir(exist_ok=True)
-    return folder
+#: One small fit for every test module of the report (conftest's ``shared_cache``).
+SHARED_CACHE = "report-tests-cache"
 
 
 @pytest.fixture

@@ -272,11 +272,6 @@ def test_rows_carry_the_reading_next_to_the_verdict(tmp_path):
 # --------------------------------------------------------------------------- CLI
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("cache")
-
-
 @pytest.fixture
 def cache_dir(shared_cache, monkeypatch):  # one fit for the module
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(shared_cache))

@@ -15,11 +15,8 @@ from forecast.fit import FitSettings
 SMALL = FitSettings(draws=150, tune=150, chains=2)
 
 
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory):
-    folder = tmp_path_factory.getbasetemp() / "report-tests-cache"
-    folder.mkdir(exist_ok=True)
-    return folder
+#: One small fit for every test module of the report (conftest's ``shared_cache``).
+SHARED_CACHE = "report-tests-cache"
 
 
 @pytest.fixture(scope="module")
