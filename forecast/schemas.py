@@ -345,6 +345,14 @@ class Measurement(Strict):
     model_date_precision: DatePrecision = "day"
     measured: Date | None = Field(None, description="when the score was measured")
     date_precision: DatePrecision = "day"
+    published: Date | None = Field(
+        None,
+        description="when the figure first became public (paper, post, leaderboard row): "
+        "a fit cut at an earlier date does not see it",
+    )
+    publisher: str = Field(
+        "", description="who published the figure (an organisation): groups held out together"
+    )
     metric: Metric
     k: Annotated[Count, Field(ge=1)] | None = None
     time_budget_hours: PositiveFinite | None = None
@@ -369,6 +377,11 @@ class Measurement(Strict):
             if high > 1:
                 raise ValueError(
                     f"a {self.metric} is a fraction in [0, 1] (write 38% as 0.38), got {high:g}"
+                )
+        if self.published is not None and self.measured is not None:
+            if self.published < self.measured:
+                raise ValueError(
+                    f"'published' ({self.published}) is before 'measured' ({self.measured})"
                 )
         if self.base_compute_flop is not None and not self.base_compute_basis.strip():
             raise ValueError("'base_compute_flop' needs 'base_compute_basis' (quote or arithmetic)")
