@@ -108,7 +108,7 @@ def sbc_blocks(doc: dict) -> dict[str, str]:
 
 
 def ppc_blocks(doc: dict) -> dict[str, str]:
-    from forecast.units import fmt_both
+    from forecast.core.units import fmt_both
 
     s = doc["summary"]
     lines = [
@@ -193,11 +193,13 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     import numpy as np
 
-    from forecast import api, calibration_plots, ppc
-    from forecast.backtest import backtest_all
-    from forecast.export import json_text
-    from forecast.files import atomic_write_bytes, atomic_write_text
-    from forecast.priors import fixed_value
+    from forecast import api
+    from forecast.checks import ppc
+    from forecast.checks.backtest import backtest_all
+    from forecast.core.files import atomic_write_bytes, atomic_write_text
+    from forecast.inputs.priors import fixed_value
+    from forecast.report import calibration_plots
+    from forecast.report.export import json_text
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
 

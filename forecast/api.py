@@ -11,11 +11,7 @@ dicts, numpy arrays) and none prints. A typical session (docs/api.md):
 
 from __future__ import annotations
 
-from forecast.backtest import backtest
-from forecast.checks import prior_check, prior_sensitivity
-from forecast.explain import explain
-from forecast.fit import Fit, FitSettings
-from forecast.forecasting import (
+from forecast.buffer.forecasting import (
     FittedEvidence,
     ForecastResult,
     fit_evidence,
@@ -23,10 +19,14 @@ from forecast.forecasting import (
     run_scenario,
     simulate,
 )
-from forecast.inputs import RunInputs, resolve
-from forecast.priors import load_priors
-from forecast.profiles import profile_table
-from forecast.summaries import enhancement_rows, hyperparameter_summary
+from forecast.checks.backtest import backtest
+from forecast.explain.explanation import explain
+from forecast.explain.prior_check import prior_check, prior_sensitivity
+from forecast.explain.summaries import enhancement_rows, hyperparameter_summary
+from forecast.fit.fitting import Fit, FitSettings
+from forecast.inputs.priors import load_priors
+from forecast.inputs.profiles import profile_table
+from forecast.inputs.resolve import RunInputs, resolve
 
 __all__ = [
     "Fit",

@@ -82,10 +82,11 @@ def sbc(
     quiet: c.QuietOpt = False,
 ):
     """Simulation-based calibration: rank prior-drawn truths among refitted posteriors."""
-    from forecast import api, calibration
-    from forecast.errors import InputError
-    from forecast.files import check_output_folder, os_error, write_files
-    from forecast.simulate import setup_forecast
+    from forecast import api
+    from forecast.checks.sbc import SbcSettings, export_files, run_sbc
+    from forecast.core.errors import InputError
+    from forecast.core.files import check_output_folder, os_error, write_files
+    from forecast.simulate.uplift import setup_forecast
 
     if chains * draws > c.MAX_SBC_FIT_DRAWS:
         raise InputError(
@@ -97,7 +98,7 @@ def sbc(
         raise InputError(f"--draws ({draws}) must be a multiple of --thin ({thin})", "--thin")
     if out is not None:
         check_output_folder(out, "--out")
-    settings = calibration.SbcSettings(draws=draws, tune=tune, chains=chains, thin=thin)
+    settings = SbcSettings(draws=draws, tune=tune, chains=chains, thin=thin)
     inputs = api.resolve(scenario)
     setup = setup_forecast(inputs.scenario, inputs.catalogue, inputs.table)
     c.note(
@@ -107,7 +108,7 @@ def sbc(
     )
     progress, update = _fit_progress(quiet, fits)
     try:
-        result = calibration.run_sbc(
+        result = run_sbc(
             inputs.table,
             inputs.priors,
             setup,
@@ -128,7 +129,7 @@ def sbc(
     doc = result.to_dict()
     if out is not None:
         try:
-            write_files(out, calibration.export_files(result))
+            write_files(out, export_files(result))
         except OSError as exc:
             raise os_error(exc, out, "--out") from None
         c.note(f"wrote sbc.json, ranks.csv, sbc_ecdf.png and sbc_ranks.png to {out}", quiet)
@@ -186,10 +187,10 @@ def figures(
     **fit,
 ):
     """Leave-one-out PIT of every figure: which figures the model cannot explain."""
-    from forecast import ppc
-    from forecast.export import check_finite
-    from forecast.files import check_output_folder, os_error, write_files
-    from forecast.priors import fixed_value
+    from forecast.checks import ppc
+    from forecast.core.files import check_output_folder, os_error, write_files
+    from forecast.inputs.priors import fixed_value
+    from forecast.report.export import check_finite
 
     if out is not None:
         check_output_folder(out, "--out")
@@ -204,7 +205,7 @@ def figures(
     if out is not None:
         import io
 
-        from forecast.export import json_text
+        from forecast.report.export import json_text
 
         png = io.BytesIO()
         ppc.pit_plot(doc, png, "Leave-one-out PIT of the catalogue's figures")
@@ -222,7 +223,7 @@ def figures(
 
 
 def _print_figures(doc: dict, show_all: bool) -> None:
-    from forecast.units import fmt_both
+    from forecast.core.units import fmt_both
 
     s = doc["summary"]
     rows = [f for f in doc["figures"] if show_all or f["unexplained"]]

@@ -1,0 +1,536 @@
+"""Writing results to disk: files appear whole or not at all, as a set.
+
+Before anything is written, :func:`check_finite` refuses a document holding NaN or
+infinity (a computation went out of range: that is an error, never a number shown), and
+the CLI checks the destination with :func:`forecast.core.files.check_output_folder` before
+the work starts. ``run --out`` writes its files as a set (:func:`forecast.core.files.write_files`);
+the export bundle is built in a hidden sibling folder and renamed into place.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+from forecast.core.errors import InputError, NumericalError
+from forecast.core.files import check_output_folder, format_loc, os_error, write_files
+
+
+def _json_safe(x):
+    """Plain JSON values: numpy scalars as Python numbers, NaN and inf as null."""
+    if isinstance(x, dict):
+        return {str(k): _json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_safe(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if hasattr(x, "item"):
+        return _json_safe(x.item())
+    return x
+
+
+def non_finite(document, loc: tuple = ()) -> tuple | None:
+    """The location of the first NaN or infinity in a document of dicts, lists and
+    numbers (numpy scalars and arrays included), or None."""
+    if isinstance(document, dict):
+        for k, v in document.items():
+            found = non_finite(v, (*loc, str(k)))
+            if found is not None:
+                return found
+        return None
+    if isinstance(document, list | tuple):
+        for i, v in enumerate(document):
+            found = non_finite(v, (*loc, i))
+            if found is not None:
+                return found
+        return None
+    if isinstance(document, bool | int | str) or document is None:
+        return None
+    if hasattr(document, "dtype") and hasattr(document, "tolist"):  # numpy
+        return non_finite(document.tolist(), loc)
+    if isinstance(document, float) and not math.isfinite(document):
+        return loc
+    return None
+
+
+def check_finite(document, what: str = "the result") -> None:
+    """Refuse a document that holds NaN or infinity anywhere.
+
+    Raises
+    ------
+    NumericalError
+        Naming the first field that is not a finite number (exit code 1): nothing is
+        printed or written. Extreme inputs are refused earlier with a located exit-2
+        message; this is the last line of defence.
+    """
+    loc = non_finite(document)
+    if loc is not None:
+        raise NumericalError(
+            "a computation produced NaN or infinity (extreme values in the priors, the "
+            "scenario or the fit drove it out of range); nothing was printed or written",
+            what,
+            format_loc(loc) or None,
+        )
+
+
+def json_text(document) -> str:
+    return json.dumps(_json_safe(document), indent=2) + "\n"
+
+
+def uplift_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_results(document: dict, folder: str | Path, field: str = "--out") -> None:
+    """``results.json`` and ``uplift.csv`` in ``folder``, written as a set: both or neither.
+
+    Raises
+    ------
+    NumericalError
+        If the document holds NaN or infinity.
+    InputError, MachineError
+        If the folder cannot be written (exit 2 when another folder would do, 1 for a
+        fault of the machine such as a full disk); nothing is left behind.
+    """
+    folder = Path(folder)
+    check_finite(document)
+    files = {
+        "uplift.csv": uplift_csv(document["uplift"]).encode("utf-8"),
+        "results.json": json_text(document).encode("utf-8"),
+    }
+    try:
+        write_files(folder, files)
+    except OSError as exc:
+        raise os_error(exc, folder, field) from None
+
+
+#: What each file of the export bundle holds (report.md lists them; docs/json-schema.md).
+BUNDLE_CONTENTS = {
+    "report.md": "the report (Markdown)",
+    "report.html": "the same report as one self-contained page (figures embedded; prints well)",
+    "results.json": "the forecast run --json document, explanation included",
+    "explanation.json": "the explanation, the full sensitivity ranking, the buffer under each "
+    "profile and the prior predictive check",
+    "uplift.csv": "uplift quantiles by month (OOM and multipliers)",
+    "sensitivity.csv": "the buffer under each variation of each prior",
+    "profiles.csv": "the buffer under each assumption profile",
+    "scenario.yaml": "the scenario file as run (a byte copy)",
+    "scenario-resolved.yaml": "the scenario as forecast: the command's overrides and the "
+    "profile's priors applied, paths absolute",
+    "provenance.json": "versions, seeds, settings, and every input file with its absolute path "
+    "and SHA-256",
+    "fan_chart.png": "uplift over time, the buffer, and the policies at their periods",
+    "p_cross.png": "P(each eval meets its threshold by month t)",
+    "decomposition.png": "the uplift at the horizon by source",
+    "tornado.png": "sensitivity of the buffer to each prior, with the direction of each swing",
+    "profiles.png": "the buffer under each assumption profile",
+    "posterior.nc": "the posterior draws of the fit (ArviZ InferenceData, netCDF)",
+}
+BUNDLE_FILES = tuple(BUNDLE_CONTENTS)
+#: Calibration and backtest documents given with ``--calibration`` are copied as
+#: ``calibration-KIND.json`` (``calibration-KIND-2.json`` for a second of a kind).
+CALIBRATION_FILE = re.compile(r"^calibration-(sbc|loo_pit|backtest)(-[0-9]+)?\.json$")
+#: Largest calibration document read (a SBC document of many fits is a few MB).
+MAX_CALIBRATION_BYTES = 64 * 1024 * 1024
+
+
+def is_bundle_file(name: str) -> bool:
+    """A name the export bundle may hold (``--force`` replaces only such folders)."""
+    return name in BUNDLE_CONTENTS or bool(CALIBRATION_FILE.match(name))
+
+
+def check_bundle_folder(folder: str | Path, force: bool = False, field: str = "--out") -> Path:
+    """Check, before any work, that the bundle can be written to ``folder``.
+
+    ``folder`` must not exist, be an empty folder, or (with ``force``) hold an earlier
+    bundle and nothing else: ``--force`` replaces a bundle, never a folder of other files.
+    The working folder, the home folder, the file system's root and their parents are
+    never replaced.
+
+    Raises
+    ------
+    InputError
+        Naming ``folder`` and what is wrong.
+    """
+    folder = Path(folder)
+    check_output_folder(folder, field)
+    if not folder.exists():
+        return folder
+    resolved = folder.resolve()
+    protected = {Path.cwd().resolve(), Path(resolved.anchor)}
+    try:
+        protected.add(Path.home().resolve())
+    except (RuntimeError, KeyError):
+        pass
+    for place in protected:
+        if resolved == place or resolved in place.parents:
+            raise InputError(
+                "the bundle folder cannot be the working folder, the home folder or a "
+                "folder that holds one of them: give a new folder",
+                str(folder),
+                field,
+            )
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise os_error(exc, folder, field, "read") from None
+    if not entries:
+        return folder
+    if not force:
+        raise InputError("folder is not empty (use --force to replace it)", str(folder), field)
+    others = [e for e in entries if not is_bundle_file(e)]
+    if others:
+        shown = ", ".join(repr(e) for e in others[:3]) + (" ..." if len(others) > 3 else "")
+        raise InputError(
+            f"--force replaces an earlier bundle, but this folder holds other files too "
+            f"({shown}); remove them or give another folder",
+            str(folder),
+            field,
+        )
+    return folder
+
+
+def read_calibration(paths) -> list[tuple[str, dict]]:
+    """Read the calibration and backtest documents given to ``export --calibration``.
+
+    Returns ``(absolute path, document)`` pairs in the order given.
+
+    Raises
+    ------
+    InputError
+        For a file that cannot be read, is not JSON, or is not the JSON of ``forecast check
+        sbc``, ``forecast check figures`` or ``forecast backtest``; checked before any work.
+    """
+    from forecast.core.files import read_text
+    from forecast.explain.review import CALIBRATION_KINDS, calibration_kind
+
+    out = []
+    for path in paths or ():
+        path = Path(path)
+        text = read_text(path, "calibration document", MAX_CALIBRATION_BYTES)
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"not a JSON document: {exc.msg}", str(path), None, exc.lineno, exc.colno
+            ) from None
+        if calibration_kind(doc) is None:
+            expected = "; ".join(source for source, _ in CALIBRATION_KINDS.values())
+            raise InputError(
+                f"not a calibration or backtest document (expected the JSON of: {expected})",
+                str(path),
+                "--calibration",
+            )
+        out.append((str(path.absolute()), doc))
+    return out
+
+
+def input_records(result) -> list[dict]:
+    """Every file the run read (:meth:`forecast.inputs.resolve.RunInputs.files`): its role, absolute
+    path, size and SHA-256 (``sha256`` None and ``problem`` said if it cannot be read now)."""
+    import hashlib
+
+    records = []
+    for role, path in result.inputs.files():
+        record = {"role": role, "path": str(Path(path).resolve()), "sha256": None, "bytes": None}
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+            record |= {"sha256": digest.hexdigest(), "bytes": size}
+        except OSError as exc:
+            record["problem"] = f"cannot read it now: {exc.strerror or exc}"
+        records.append(record)
+    return records
+
+
+def provenance_document(result, inputs: list[dict], calibration) -> dict:
+    """``provenance.json``: the run's provenance, the fit's (settings, libraries), every
+    input file with its hash, and the calibration documents included."""
+    import platform
+    import sys
+
+    fit = result.fitted.fit
+    return {
+        "run": result.provenance,
+        "fit": {
+            "key": fit.key,
+            "how": fit.how,
+            "settings": fit.provenance.get("settings"),
+            "created": fit.provenance.get("created"),
+            "model_version": fit.provenance.get("model_version"),
+            "reweighted": fit.provenance.get("reweighted"),
+            "libraries": fit.provenance.get("libraries"),
+        },
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "inputs": inputs,
+        "calibration": [name for name, _ in calibration],
+    }
+
+
+def csv_text(headers: list[str], rows: list[list]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(headers)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def sensitivity_csv(sens: dict) -> str:
+    """One row per prior and variation: the buffer, how it was found, Pareto k, reliable.
+
+    ``swing_oom`` is empty where a number would mislead; ``swing`` says why (refit
+    needed, no effect, unreliable)."""
+    from forecast.report.markdown import swing_text
+
+    rows = []
+    for r in sens["priors"]:
+        swing = swing_text(r)
+        number = r["swing_oom"] if swing[0].isdigit() else ""
+        for v in r["variations"]:
+            rows.append(
+                [
+                    r["prior"],
+                    r["drives"],
+                    r["distribution"],
+                    number,
+                    swing,
+                    v["how"],
+                    v["distribution"],
+                    _csv(v["buffer_oom"]),
+                    v["method"],
+                    _csv(v["pareto_k"]),
+                    "yes" if v["reliable"] else "no",
+                ]
+            )
+    headers = [
+        "prior",
+        "drives",
+        "default",
+        "swing_oom",
+        "swing",
+        "variation",
+        "varied_to",
+        "buffer_oom",
+        "method",
+        "pareto_k",
+        "reliable",
+    ]
+    return csv_text(headers, rows)
+
+
+def profiles_csv(rows: list[dict]) -> str:
+    """One row per profile; a profile that could not be simulated has empty numbers and its
+    reason in ``error``."""
+    headers = [
+        "profile",
+        "title",
+        "buffer_oom",
+        "buffer_multiplier",
+        "median_oom",
+        "uncapped_buffer_oom",
+        "fit",
+        "pareto_k",
+        "trend",
+        "scale",
+        "priors",
+        "error",
+    ]
+    out = []
+    for r in rows:
+        if "error" in r:
+            out.append([r["profile"], r["title"], *[""] * 9, r["error"]])
+            continue
+        out.append(
+            [
+                r["profile"],
+                r["title"],
+                r["buffer_oom"],
+                10 ** r["buffer_oom"],
+                r["median_oom"],
+                r["uncapped_buffer_oom"],
+                r["fit"],
+                _csv((r.get("reweighting") or {}).get("pareto_k")),
+                r["extrapolation"].get("trend"),
+                r["extrapolation"].get("scale"),
+                "; ".join(f"{k} = {v}" for k, v in r["priors"].items()) or "-",
+                "",
+            ]
+        )
+    return csv_text(headers, out)
+
+
+def _csv(value) -> str:
+    """An empty CSV cell for a missing value, never the text ``None``."""
+    return "" if value is None else value
+
+
+def write_bundle(
+    result, review: dict, folder: str | Path, force: bool = False, calibration=()
+) -> Path:
+    """The reviewer's bundle (:data:`BUNDLE_CONTENTS`), staged in a temporary folder and
+    renamed into place: the whole bundle or nothing.
+
+    ``review`` is :func:`forecast.explain.review.review`'s documents and ``calibration`` the
+    documents it summarised (:func:`read_calibration`), copied into the bundle.
+    ``posterior.nc`` is copied from the fit's cache entry only after its checksum and
+    ownership are verified (and never through a link); otherwise it is written from the
+    fit in memory (a fit reweighted to other priors: its resampled draws, one chain).
+
+    Raises
+    ------
+    InputError
+        If ``folder`` is not acceptable (:func:`check_bundle_folder`) or cannot be written.
+    NumericalError
+        If a document holds NaN or infinity.
+    """
+    from forecast.core.files import read_bytes, remove_stale_staging, staged_dir
+    from forecast.explain.review import resolved_scenario
+    from forecast.report import plots
+    from forecast.report.html import html_report
+    from forecast.report.markdown import markdown_report
+
+    folder = Path(folder)
+    document = review["run"]
+    check_finite(document)
+    details = {k: review[k] for k in ("explanation", "sensitivity", "profiles", "prior_check")}
+    check_finite(details, "the explanation")
+    check_bundle_folder(folder, force)
+    inputs = input_records(result)
+    scenario_bytes = read_bytes(result.scenario_path, "scenario file")
+    caption = plots.caption(document)
+    title = result.scenario.title
+    copies = _calibration_names(review["calibration"])
+    try:
+        with staged_dir(folder, replace=True) as tmp:
+
+            def put(name: str, data: bytes | str) -> None:
+                (tmp / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+            put("results.json", json_text(document))
+            put("uplift.csv", uplift_csv(document["uplift"]))
+            figures = {
+                "fan_chart.png": _png(plots.fan_chart, document),
+                "p_cross.png": _png(plots.p_cross_chart, document),
+                "decomposition.png": _png(
+                    plots.decomposition_chart,
+                    review["explanation"],
+                    title=f"Where the uplift at the horizon comes from: {title}",
+                    subtitle=caption,
+                ),
+                "tornado.png": _png(
+                    plots.tornado_chart,
+                    review["sensitivity"]["priors"],
+                    review["sensitivity"]["buffer_oom"],
+                    title=f"Sensitivity of the buffer to each prior: {title}",
+                    subtitle=caption,
+                ),
+            }
+            if review["profiles"]:
+                figures["profiles.png"] = _png(
+                    plots.profiles_chart,
+                    review["profiles"],
+                    title=f"The buffer under each assumption profile: {title}",
+                    subtitle=plots.caption(document, profile=False),
+                )
+                put("profiles.csv", profiles_csv(review["profiles"]))
+            for name, png in figures.items():
+                put(name, png)
+            put("explanation.json", json_text(details))
+            put("sensitivity.csv", sensitivity_csv(review["sensitivity"]))
+            put("scenario.yaml", scenario_bytes)
+            put("scenario-resolved.yaml", _resolved_yaml(result, resolved_scenario))
+            for name, (_, doc) in zip(copies, calibration, strict=True):
+                put(name, json_text(doc))
+            put("provenance.json", json_text(provenance_document(result, inputs, calibration)))
+            _write_posterior(result.fitted.fit, tmp / "posterior.nc")
+            later = ("report.md", "report.html")  # written below
+            files = {k: v for k, v in BUNDLE_CONTENTS.items() if k in later or (tmp / k).exists()}
+            files |= {
+                name: f"{summary['title']} ({summary['file']})"
+                for name, summary in zip(copies, review["calibration"], strict=True)
+            }
+            report = markdown_report(document, dict(review, inputs=inputs, files=files), figures)
+            put("report.md", report)
+            put("report.html", html_report(report, figures, f"Forecast: {title}"))
+    except OSError as exc:
+        raise os_error(exc, folder, "--out") from None
+    remove_stale_staging(folder.parent, name=folder.name)  # left by an export that was killed
+    return folder
+
+
+def _png(plot, *args, **kwargs) -> bytes:
+    """A figure drawn into memory: ``plot(*args, buffer, **kwargs)``."""
+    buffer = io.BytesIO()
+    plot(*args, buffer, **kwargs)
+    return buffer.getvalue()
+
+
+def _calibration_names(summaries) -> list[str]:
+    """The bundle's names of the calibration documents: ``calibration-KIND[-N].json``."""
+    names, seen = [], {}
+    for summary in summaries:
+        kind = summary["kind"]
+        seen[kind] = seen.get(kind, 0) + 1
+        names.append(f"calibration-{kind}" + (f"-{seen[kind]}" if seen[kind] > 1 else "") + ".json")
+    return names
+
+
+def _resolved_yaml(result, resolved_scenario) -> str:
+    import yaml
+
+    prov = result.provenance
+    header = [
+        "# The scenario as forecast by this bundle (forecast export): the command's options",
+        "# and the profile's priors applied, paths made absolute. To run it again:",
+        f"#   forecast run scenario-resolved.yaml --seed {prov['seed']} --fit-seed "
+        f"{prov['fit_seed']}" + (f" --as-of {prov['as_of']}" if prov.get("as_of") else ""),
+        "# with the same evidence (see provenance.json for every input file and its hash).",
+    ]
+    body = yaml.safe_dump(resolved_scenario(result.inputs), sort_keys=False, allow_unicode=True)
+    return "\n".join(header) + "\n" + body
+
+
+def _write_posterior(fit, path: Path) -> None:
+    """``posterior.nc``: a verified copy from the cache, or written from the fit in memory."""
+    from forecast.fit import cache
+
+    if fit.directory is not None:
+        try:
+            cache.copy_file(fit.key, "posterior.nc", path)
+            return
+        except cache.CorruptEntry as exc:
+            if fit.inference_data is None:
+                raise InputError(
+                    f"the cached fit's posterior.nc cannot be used ({exc}); rerun "
+                    "with --no-cache to refit",
+                    str(fit.directory),
+                ) from None
+    if fit.inference_data is not None:
+        from forecast.fit.posterior import write_netcdf
+
+        write_netcdf(fit.inference_data, path)
+        return
+    if fit.how == "reweighted":
+        from forecast.fit.posterior import write_draws_netcdf
+
+        write_draws_netcdf(
+            fit.draws,
+            path,
+            {"forecast_reweighted": json.dumps(fit.provenance.get("reweighted"), default=str)},
+        )
+        return
+    raise InputError("the fit has no posterior.nc; rerun with --no-cache", str(fit.directory))
