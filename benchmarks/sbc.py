@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore")
     from forecast import api
     from forecast.checks import sbc
-    from forecast.core.files import write_files
+    from forecast.core.writing import write_files
     from forecast.fit.fitting import _versions
     from forecast.report.export import json_text
     from forecast.simulate.uplift import setup_forecast

@@ -196,7 +196,7 @@ def main() -> None:
     from forecast import api
     from forecast.checks import ppc
     from forecast.checks.backtest import backtest_all
-    from forecast.core.files import atomic_write_bytes, atomic_write_text
+    from forecast.core.writing import atomic_write_bytes, atomic_write_text
     from forecast.inputs.priors import fixed_value
     from forecast.report import calibration_plots
     from forecast.report.export import json_text

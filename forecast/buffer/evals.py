@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from forecast.core.errors import InputError
-from forecast.core.files import MAX_CSV_BYTES, MAX_CSV_ROWS, read_text, suggest
+from forecast.core.reading import MAX_CSV_BYTES, MAX_CSV_ROWS, read_text
 from forecast.core.schemas import EvalSpec
+from forecast.core.validation import suggest
 from forecast.inputs.priors import PriorSet, parse_distribution
 
 TASK_COLUMNS = ("task_id", "successes", "attempts")

@@ -332,7 +332,7 @@ def backtest_scenario(
     for spec in loaded.scenario.evals:
         for mid in spec.compare_with:
             if mid not in measured:
-                from forecast.core.files import suggest
+                from forecast.core.validation import suggest
 
                 raise InputError(
                     f"unknown measurement {mid!r}{suggest(mid, list(measured))}",

@@ -85,7 +85,7 @@ def sbc(
     from forecast import api
     from forecast.checks.sbc import SbcSettings, export_files, run_sbc
     from forecast.core.errors import InputError
-    from forecast.core.files import check_output_folder, os_error, write_files
+    from forecast.core.writing import check_output_folder, os_error, write_files
     from forecast.simulate.uplift import setup_forecast
 
     if chains * draws > c.MAX_SBC_FIT_DRAWS:
@@ -188,7 +188,7 @@ def figures(
 ):
     """Leave-one-out PIT of every figure: which figures the model cannot explain."""
     from forecast.checks import ppc
-    from forecast.core.files import check_output_folder, os_error, write_files
+    from forecast.core.writing import check_output_folder, os_error, write_files
     from forecast.inputs.priors import fixed_value
     from forecast.report.export import check_finite
 

@@ -89,7 +89,7 @@ def sensitivity(
 ):
     """Rank every prior by how far tightening, widening or shifting it moves the buffer."""
     from forecast import api
-    from forecast.core.files import check_output_folder
+    from forecast.core.writing import check_output_folder
     from forecast.report.export import check_finite
 
     if out is not None:
@@ -100,7 +100,7 @@ def sensitivity(
     if out is not None:
         import io
 
-        from forecast.core.files import os_error, write_files
+        from forecast.core.writing import os_error, write_files
         from forecast.report import plots
         from forecast.report.markdown import result_document
 

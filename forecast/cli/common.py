@@ -444,7 +444,7 @@ def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:
 
 
 def require_file(path: Path, what: str = "file") -> Path:
-    from forecast.core.files import exists
+    from forecast.core.reading import exists
 
     if not exists(path, what):
         raise InputError(f"{what} not found", str(path))

@@ -154,7 +154,7 @@ def show(
     another base-model scale."""
     from forecast import api
     from forecast.core.errors import InputError
-    from forecast.core.files import suggest
+    from forecast.core.validation import suggest
     from forecast.evidence.catalogue import load_catalogue
 
     _check_flop(at_flop)

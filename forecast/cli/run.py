@@ -140,7 +140,7 @@ def run(
     from forecast.report.markdown import result_document
 
     if out is not None:
-        from forecast.core.files import check_output_folder
+        from forecast.core.writing import check_output_folder
 
         check_output_folder(out, "--out")
     result = forecast_result(

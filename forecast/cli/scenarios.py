@@ -69,7 +69,7 @@ def show(
         c.emit_json(loaded.scenario.model_dump(mode="json"))
         return
     from forecast.core.errors import printable
-    from forecast.core.files import MAX_YAML_BYTES, read_text
+    from forecast.core.reading import MAX_YAML_BYTES, read_text
 
     text = read_text(loaded.path, "scenario file", MAX_YAML_BYTES)
     if not c.out.is_terminal:  # redirected: the file as it is, to start a scenario from

@@ -133,9 +133,24 @@ class LocatedValueError(ValueError):
 
     Raise it in a pydantic validator with ``loc`` relative to the validated value, e.g.
     ``LocatedValueError("duplicate name 'x'", (3, "name"))`` from a validator of ``evals``;
-    :func:`forecast.core.files.validate` then reports ``evals[3].name`` at its line.
+    :func:`forecast.core.validation.validate` then reports ``evals[3].name`` at its line.
     """
 
     def __init__(self, message: str, loc: tuple = ()):
         super().__init__(message)
         self.loc = tuple(loc)
+
+
+#: Where a value sits in a document: its field path, e.g. ``("enhancements", 2, "category")``.
+Loc = tuple[str | int, ...]
+
+
+def format_loc(loc: Loc) -> str:
+    """``('enhancements', 2, 'category')`` -> ``enhancements[2].category``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out

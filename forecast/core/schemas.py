@@ -1,6 +1,6 @@
 """Every file format the tool reads, as pydantic models (one place for all schemas).
 
-All models reject unknown keys (``extra="forbid"``); :func:`forecast.core.files.validate`
+All models reject unknown keys (``extra="forbid"``); :func:`forecast.core.validation.validate`
 turns their errors into located messages with the nearest valid name.
 """
 

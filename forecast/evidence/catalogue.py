@@ -10,8 +10,10 @@ import datetime as dt
 from pathlib import Path
 
 from forecast.core.errors import InputError
-from forecast.core.files import YamlDocument, data_dir, exists, locate, read_yaml, suggest, validate
+from forecast.core.paths import data_dir
+from forecast.core.reading import YamlDocument, exists, read_yaml
 from forecast.core.schemas import Catalogue, Combination, Enhancement
+from forecast.core.validation import locate, suggest, validate
 
 #: The shipped catalogue files, in load order: the seeds, then later primary sources.
 SHIPPED_CATALOGUES = ("catalogue.yaml", "catalogue-outside-seeds.yaml")

@@ -65,7 +65,8 @@ from pathlib import Path
 from typing import Any
 
 from forecast.core.errors import InputError
-from forecast.core.files import MAX_CSV_BYTES, read_text, suggest
+from forecast.core.reading import MAX_CSV_BYTES, read_text
+from forecast.core.validation import suggest
 
 REQUIRED_COLUMNS = ("model", "compute_flop", "enhanced", "score")
 OPTIONAL_COLUMNS = ("benchmark", "higher_is_better")
@@ -299,7 +300,7 @@ def read_results_csv(path: str | Path) -> list[Row]:
 
 def _records(reader, file: str) -> list[tuple[int, list[str]]]:
     """Non-blank CSV records with the line each ends on (at most the header and
-    :data:`~forecast.core.files.MAX_CSV_ROWS` rows)."""
+    :data:`~forecast.core.reading.MAX_CSV_ROWS` rows)."""
     out = []
     for cells in reader:
         if any(c.strip() for c in cells):

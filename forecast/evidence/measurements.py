@@ -17,7 +17,8 @@ import datetime as dt
 from pathlib import Path
 
 from forecast.core.errors import InputError
-from forecast.core.files import YamlDocument, data_dir, exists, locate, read_yaml, suggest, validate
+from forecast.core.paths import data_dir
+from forecast.core.reading import YamlDocument, exists, read_yaml
 from forecast.core.schemas import (
     Applied,
     Catalogue,
@@ -26,6 +27,7 @@ from forecast.core.schemas import (
     Measurements,
     Suite,
 )
+from forecast.core.validation import locate, suggest, validate
 
 #: The shipped measurement files, in load order: the seeds, then later primary sources.
 SHIPPED_MEASUREMENTS = ("measurements.yaml", "measurements-outside-seeds.yaml")

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast.core.errors import ForecastWarning
-from forecast.core.files import remove_stale_staging, staged_dir
+from forecast.core.writing import remove_stale_staging, staged_dir
 
 #: Largest meta.json read.
 MAX_META_BYTES = 1 << 20

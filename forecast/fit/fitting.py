@@ -350,7 +350,7 @@ def _expected_seconds(structure: str, settings: FitSettings) -> float | None:
 
 
 def _record_seconds(compile_s: float, sampling_s: float, settings: FitSettings) -> None:
-    from forecast.core.files import atomic_write_text
+    from forecast.core.writing import atomic_write_text
 
     record = {"compile": round(compile_s, 1), "sampling": round(sampling_s, 1)}
     try:

@@ -25,18 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from forecast.buffer.intervals import policy_verdict
-from forecast.core.errors import InputError
-from forecast.core.files import (
-    YamlDocument,
-    data_dir,
-    exists,
-    format_loc,
-    locate,
-    read_yaml,
-    suggest,
-    validate,
-)
+from forecast.core.errors import InputError, format_loc
+from forecast.core.paths import data_dir
+from forecast.core.reading import YamlDocument, exists, read_yaml
 from forecast.core.schemas import PolicyFields, PolicyFile
+from forecast.core.validation import locate, suggest, validate
 
 KEYWORDS = ("verified", "current", "superseded", "all", "none")
 DEFAULT_SELECTION = ("verified",)

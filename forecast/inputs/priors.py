@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from forecast.core.errors import InputError
-from forecast.core.files import data_dir, read_yaml, suggest
+from forecast.core.paths import data_dir
+from forecast.core.reading import read_yaml
+from forecast.core.validation import suggest
 
 # name -> (parameter names, support of the variable)
 DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -370,8 +372,8 @@ def load_priors(path: str | Path | None = None) -> PriorSet:
 
 @functools.lru_cache(maxsize=8)
 def _load_priors(path: str, stamp: int | None) -> PriorSet:
-    from forecast.core.files import validate
     from forecast.core.schemas import PriorsFile
+    from forecast.core.validation import validate
 
     doc = read_yaml(path)
     parsed = validate(PriorsFile, doc, "priors file")

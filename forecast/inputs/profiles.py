@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from forecast.core.errors import InputError
-from forecast.core.files import data_dir, exists, locate, read_yaml, suggest, validate
+from forecast.core.paths import data_dir
+from forecast.core.reading import exists, read_yaml
 from forecast.core.schemas import ProfileFile
+from forecast.core.validation import locate, suggest, validate
 from forecast.inputs.priors import PriorSet, load_priors
 
 DEFAULT_PROFILE = "central"

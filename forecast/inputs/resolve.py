@@ -17,8 +17,9 @@ from pathlib import Path
 
 from forecast.buffer.evals import TaskResults, read_task_results
 from forecast.core.errors import InputError
-from forecast.core.files import YamlDocument, exists, locate, suggest
+from forecast.core.reading import YamlDocument, exists
 from forecast.core.schemas import ACTORS, Catalogue, Scenario
+from forecast.core.validation import locate, suggest
 from forecast.evidence.table import EvidenceTable, build_table
 from forecast.inputs.priors import PriorSet, fixed_value
 
@@ -71,7 +72,7 @@ class RunInputs:
         """Every file this run read, as (role, absolute path), in reading order: the
         scenario, the default priors, the profile, the catalogue files, the measurements
         files (when the evals compare with them), the policy files and the tasks files."""
-        from forecast.core.files import data_dir
+        from forecast.core.paths import data_dir
         from forecast.evidence.catalogue import _catalogue_files, shipped_catalogue_paths
         from forecast.inputs.policies import shipped_policy_files
 

@@ -6,8 +6,10 @@ import dataclasses
 from pathlib import Path
 
 from forecast.core.errors import InputError
-from forecast.core.files import YamlDocument, data_dir, exists, locate, read_yaml, suggest, validate
+from forecast.core.paths import data_dir
+from forecast.core.reading import YamlDocument, exists, read_yaml
 from forecast.core.schemas import Catalogue, Scenario
+from forecast.core.validation import locate, suggest, validate
 
 DEFAULT_SCENARIO = "frontier-api"
 

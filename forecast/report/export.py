@@ -2,9 +2,10 @@
 
 Before anything is written, :func:`check_finite` refuses a document holding NaN or
 infinity (a computation went out of range: that is an error, never a number shown), and
-the CLI checks the destination with :func:`forecast.core.files.check_output_folder` before
-the work starts. ``run --out`` writes its files as a set (:func:`forecast.core.files.write_files`);
-the export bundle is built in a hidden sibling folder and renamed into place.
+the CLI checks the destination with :func:`forecast.core.writing.check_output_folder`
+before the work starts. ``run --out`` writes its files as a set
+(:func:`forecast.core.writing.write_files`); the export bundle is built in a hidden
+sibling folder and renamed into place.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import os
 import re
 from pathlib import Path
 
-from forecast.core.errors import InputError, NumericalError
-from forecast.core.files import check_output_folder, format_loc, os_error, write_files
+from forecast.core.errors import InputError, NumericalError, format_loc
+from forecast.core.writing import check_output_folder, os_error, write_files
 
 
 def _json_safe(x):
@@ -210,7 +211,7 @@ def read_calibration(paths) -> list[tuple[str, dict]]:
         For a file that cannot be read, is not JSON, or is not the JSON of ``forecast check
         sbc``, ``forecast check figures`` or ``forecast backtest``; checked before any work.
     """
-    from forecast.core.files import read_text
+    from forecast.core.reading import read_text
     from forecast.explain.review import CALIBRATION_KINDS, calibration_kind
 
     out = []
@@ -397,7 +398,8 @@ def write_bundle(
     NumericalError
         If a document holds NaN or infinity.
     """
-    from forecast.core.files import read_bytes, remove_stale_staging, staged_dir
+    from forecast.core.reading import read_bytes
+    from forecast.core.writing import remove_stale_staging, staged_dir
     from forecast.explain.review import resolved_scenario
     from forecast.report import plots
     from forecast.report.html import html_report

@@ -1353,9 +1353,9 @@ def test_yaml_control_character_is_refused(run_cli, sandbox, char):
 # try: the pure-Python  yaml.SafeLoader raises ReaderError there (PyYAML without libyaml))
 @CONTROL_CHARACTERS
 def test_fixed_bug_yaml_control_character_pure_python(run_cli, sandbox, monkeypatch, char):
-    import forecast.core.files
+    import forecast.core.reading
 
-    monkeypatch.setattr(forecast.core.files, "SafeLoader", yaml.SafeLoader, raising=False)
+    monkeypatch.setattr(forecast.core.reading, "SafeLoader", yaml.SafeLoader, raising=False)
     monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
     with input_file(sandbox, "scenario.yaml", dump(SCENARIO) + f"# {char}\n") as path:
         assert_refused(run_cli, sandbox, ["scenarios", "validate", path], (str(path),))
@@ -1738,11 +1738,11 @@ CAPPED_NODES = 5000
 @fuzz(5)
 @given(extra=st.integers(1, 3000), nesting=st.sampled_from(["flow", "block"]))
 def test_yaml_with_too_many_values_is_refused(run_cli, sandbox, monkeypatch, kind, extra, nesting):
-    import forecast.core.files
+    import forecast.core.reading
 
     # A lowered cap, still above every shipped file the commands read (the largest,
     # measurements-outside-seeds.yaml, has about 2,600 values), so only the input trips it.
-    monkeypatch.setattr(forecast.core.files, "MAX_YAML_NODES", CAPPED_NODES)
+    monkeypatch.setattr(forecast.core.reading, "MAX_YAML_NODES", CAPPED_NODES)
     tried("test_yaml_with_too_many_values_is_refused", nesting)
     spec = INPUT_KINDS[kind]
     items = ["1"] * (CAPPED_NODES + extra)
@@ -2346,12 +2346,12 @@ def test_injected_write_fault_leaves_no_partial_results(run_cli, warm, fail_at, 
     """Where no small file system can be mounted: the OS error injected into the write."""
     import errno
 
-    import forecast.core.files
+    import forecast.core.writing
 
     tried("test_injected_write_fault_leaves_no_partial_results", errno_name)
     number = getattr(errno, errno_name)
     calls = []
-    real = forecast.core.files._write_all
+    real = forecast.core.writing._write_all
 
     def faulty(fh, data):
         calls.append(1)
@@ -2360,11 +2360,11 @@ def test_injected_write_fault_leaves_no_partial_results(run_cli, warm, fail_at, 
         real(fh, data)
 
     out = warm / "out"
-    forecast.core.files._write_all = faulty
+    forecast.core.writing._write_all = faulty
     try:
         code, stdout, err = run_cli(["run", *FAKE_FIT, "--out", out])
     finally:
-        forecast.core.files._write_all = real
+        forecast.core.writing._write_all = real
     assert code == (2 if errno_name == "EROFS" else 1), err
     assert err.count("error:") == 1 and "Traceback" not in err
     assert not out.exists()

@@ -11,7 +11,7 @@ import pytest
 from conftest import LAB_RULE
 
 from forecast.core.errors import InputError
-from forecast.core.files import data_dir
+from forecast.core.paths import data_dir
 from forecast.core.schemas import READING_IS_OURS
 from forecast.inputs.policies import (
     load_policy_file,
