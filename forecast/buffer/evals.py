@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from forecast.core.distributions import parse_distribution
 from forecast.core.errors import InputError
 from forecast.core.reading import MAX_CSV_BYTES, MAX_CSV_ROWS, read_text
-from forecast.core.schemas import EvalSpec
+from forecast.core.schemas.scenario import EvalSpec
 from forecast.core.validation import suggest
-from forecast.inputs.priors import PriorSet, parse_distribution
+from forecast.inputs.priors import PriorSet
 
 TASK_COLUMNS = ("task_id", "successes", "attempts")
 _EPS = 1e-6

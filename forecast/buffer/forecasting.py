@@ -17,7 +17,8 @@ import numpy as np
 
 from forecast import __version__
 from forecast.buffer.intervals import STANDARD_BUFFERS, quantile_interval, reevaluation_months
-from forecast.core.schemas import Catalogue, Scenario
+from forecast.core.schemas.catalogue import Catalogue
+from forecast.core.schemas.scenario import Scenario
 from forecast.evidence.table import EvidenceTable
 from forecast.fit import cache
 from forecast.fit.fitting import Fit, FitSettings, fit

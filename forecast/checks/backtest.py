@@ -148,7 +148,8 @@ def pair_problem(pair: BacktestPair) -> str | None:
 
 
 def pair_scenario(pair: BacktestPair, enhancement_ids, fallback_compute_flop: float = 1e23):
-    """The :class:`forecast.core.schemas.Scenario` of a forecast from the pair's BEFORE state.
+    """The :class:`~forecast.core.schemas.scenario.Scenario` of a forecast from the pair's
+    BEFORE state.
 
     ``enhancement_ids`` are those of the cut catalogue: enhancements the BEFORE state had
     applied that the cut catalogue does not hold yet are left out of ``already_elicited``
@@ -156,7 +157,7 @@ def pair_scenario(pair: BacktestPair, enhancement_ids, fallback_compute_flop: fl
     compute gets ``fallback_compute_flop`` and the scale mode ``off`` (gains are not moved
     to a base-model scale; see :func:`backtest_all`), so the number is never used.
     """
-    from forecast.core.schemas import BaseModelSpec, Elicited, EvalSpec, Scenario
+    from forecast.core.schemas.scenario import BaseModelSpec, Elicited, EvalSpec, Scenario
 
     known = set(enhancement_ids)
     return Scenario(

@@ -49,7 +49,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from forecast.core.schemas import CATEGORIES
+from forecast.core.schemas.common import CATEGORIES
 from forecast.evidence.table import EvidenceTable
 from forecast.fit.model_data import SCALARS, expected_shapes
 from forecast.inputs.priors import PriorSet

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.core.schemas import CATEGORIES
+from forecast.core.schemas.common import CATEGORIES
 from forecast.evidence.table import EvidenceTable
 from forecast.fit.compose import combine
 from forecast.fit.likelihood import mixture

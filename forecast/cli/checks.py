@@ -149,7 +149,7 @@ def parse_as_of(text: str | None) -> dt.date | None:
     """``--as-of`` as YYYY-MM-DD, or YYYY-MM (the first day of that month)."""
     import re
 
-    from forecast.core.schemas import EARLIEST_DATE, LATEST_DATE
+    from forecast.core.schemas.common import EARLIEST_DATE, LATEST_DATE
 
     if text is None:
         return None

@@ -74,7 +74,7 @@ ScenarioArg = Annotated[
 
 def parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
     from forecast.core.errors import InputError
-    from forecast.core.schemas import EARLIEST_DATE, LATEST_DATE
+    from forecast.core.schemas.common import EARLIEST_DATE, LATEST_DATE
 
     if text is None:
         return None

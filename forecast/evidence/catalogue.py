@@ -12,7 +12,7 @@ from pathlib import Path
 from forecast.core.errors import InputError
 from forecast.core.paths import data_dir
 from forecast.core.reading import YamlDocument, exists, read_yaml
-from forecast.core.schemas import Catalogue, Combination, Enhancement
+from forecast.core.schemas.catalogue import Catalogue, Combination, Enhancement
 from forecast.core.validation import locate, suggest, validate
 
 #: The shipped catalogue files, in load order: the seeds, then later primary sources.

@@ -79,7 +79,7 @@ _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 _EXPECTED_BOOL = "expected true or false (also yes/no or 1/0)"
 
-# Bounds of base_compute_flop in forecast.core.schemas.ObservationFields.
+# Bounds of base_compute_flop in forecast.core.schemas.catalogue.ObservationFields.
 _RECORD_FLOP_RANGE = (1e15, 1e30)
 #: Training compute accepted (any unit: FLOP, PF-days, GPU-hours): every ratio of two
 #: computes, and every point estimate, then stays within 10**+-100.
@@ -795,7 +795,8 @@ def to_catalogue_record(
     dict
         Keys ``benchmark``, ``domain``, ``ceg`` (``{point: x}`` or ``{lower: x}``),
         ``base_compute_flop`` (``C(ME)``, when it is within the schema's range of FLOP),
-        ``where`` and ``notes``; it validates as :class:`forecast.core.schemas.Observation`.
+        ``where`` and ``notes``; it validates as
+        :class:`forecast.core.schemas.catalogue.Observation`.
 
     Raises
     ------

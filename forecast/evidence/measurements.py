@@ -19,9 +19,9 @@ from pathlib import Path
 from forecast.core.errors import InputError
 from forecast.core.paths import data_dir
 from forecast.core.reading import YamlDocument, exists, read_yaml
-from forecast.core.schemas import (
+from forecast.core.schemas.catalogue import Catalogue
+from forecast.core.schemas.measurements import (
     Applied,
-    Catalogue,
     ElicitationGain,
     Measurement,
     Measurements,

@@ -1,6 +1,6 @@
 """The catalogue as arrays for the model: one row per CEG figure (stage 1 -> 2).
 
-:func:`build_table` turns a checked :class:`~forecast.core.schemas.Catalogue` into an
+:func:`build_table` turns a checked :class:`~forecast.core.schemas.catalogue.Catalogue` into an
 :class:`EvidenceTable`. Everything the fit depends on is in the table, and
 :meth:`EvidenceTable.digest` hashes it for the fit's cache key.
 
@@ -25,7 +25,8 @@ import json
 import numpy as np
 
 from forecast.core.errors import InputError
-from forecast.core.schemas import CATEGORIES, Catalogue, Combination, Observation
+from forecast.core.schemas.catalogue import Catalogue, Combination, Observation
+from forecast.core.schemas.common import CATEGORIES
 
 #: Reference point of the model: base-model compute is measured from 1e23 FLOP.
 REFERENCE_LOG10_FLOP = 23.0

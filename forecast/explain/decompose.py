@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from forecast.core.schemas import CATEGORIES
+from forecast.core.schemas.common import CATEGORIES
 from forecast.fit.compose import rank_discounted_sum, saturate
 
 #: The bands of draws the split is reported for: (name, lower quantile, upper quantile).

@@ -14,10 +14,11 @@ import dataclasses
 
 import numpy as np
 
+from forecast.core.distributions import Prior
 from forecast.core.errors import InputError
 from forecast.fit.fitting import prior_log_ratio
 from forecast.fit.psis import PARETO_K_MAX
-from forecast.inputs.priors import Prior, PriorSet
+from forecast.inputs.priors import PriorSet
 
 VARIATIONS = ("tighten", "widen", "shift_down", "shift_up")
 

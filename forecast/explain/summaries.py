@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.core.schemas import CATEGORIES, Catalogue
+from forecast.core.schemas.catalogue import Catalogue
+from forecast.core.schemas.common import CATEGORIES
 from forecast.core.units import plain_summary, quantile_summary
 from forecast.fit.fitting import Fit
 

@@ -15,7 +15,7 @@ import datetime as dt
 import numpy as np
 
 from forecast.buffer.forecasting import ForecastResult, simulate
-from forecast.core.schemas import Absorbed, Elicited
+from forecast.core.schemas.scenario import Absorbed, Elicited
 
 
 def _buffer(result: ForecastResult, inputs=None, priors=None, draws=None) -> float:

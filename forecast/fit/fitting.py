@@ -26,12 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from forecast import __version__
-from forecast.core.schemas import CATEGORIES
+from forecast.core.distributions import Prior
+from forecast.core.schemas.common import CATEGORIES
 from forecast.evidence.table import REFERENCE_LOG10_FLOP, EvidenceTable
 from forecast.fit import cache
 from forecast.fit.diagnostics import Diagnostics
 from forecast.fit.psis import PARETO_K_MAX, psis_weights
-from forecast.inputs.priors import Prior, PriorSet, load_priors
+from forecast.inputs.priors import PriorSet, load_priors
 
 #: Shown to users and stored with fits; bump when the model's structure changes.
 MODEL_VERSION = "4"

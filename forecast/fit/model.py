@@ -39,12 +39,13 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from forecast.core.schemas import CATEGORIES
+from forecast.core.distributions import Prior
+from forecast.core.schemas.common import CATEGORIES
 from forecast.evidence.table import REFERENCE_LOG10_FLOP, EvidenceTable
 from forecast.fit.compose import combine
 from forecast.fit.likelihood import log_likelihood
 from forecast.fit.model_data import data_values, likelihood_groups
-from forecast.inputs.priors import Prior, PriorSet, fixed_value
+from forecast.inputs.priors import PriorSet, fixed_value
 
 #: The scalar priors that are sampled (the rest of the model's inputs are arrays or data).
 SCALAR_PRIORS = (

@@ -18,7 +18,7 @@ import json
 
 import numpy as np
 
-from forecast.core.schemas import CATEGORIES
+from forecast.core.schemas.common import CATEGORIES
 from forecast.evidence.table import EvidenceTable
 from forecast.fit.likelihood import censoring_arrays
 from forecast.inputs.priors import PriorSet

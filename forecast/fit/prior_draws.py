@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.core.schemas import CATEGORIES
+from forecast.core.schemas.common import CATEGORIES
 from forecast.evidence.table import REFERENCE_LOG10_FLOP, EvidenceTable
 from forecast.inputs.priors import PriorSet
 

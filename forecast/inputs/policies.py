@@ -28,7 +28,7 @@ from forecast.buffer.intervals import policy_verdict
 from forecast.core.errors import InputError, format_loc
 from forecast.core.paths import data_dir
 from forecast.core.reading import YamlDocument, exists, read_yaml
-from forecast.core.schemas import PolicyFields, PolicyFile
+from forecast.core.schemas.policy import PolicyFields, PolicyFile
 from forecast.core.validation import locate, suggest, validate
 
 KEYWORDS = ("verified", "current", "superseded", "all", "none")

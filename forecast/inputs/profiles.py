@@ -16,7 +16,7 @@ import numpy as np
 from forecast.core.errors import InputError
 from forecast.core.paths import data_dir
 from forecast.core.reading import exists, read_yaml
-from forecast.core.schemas import ProfileFile
+from forecast.core.schemas.profile import ProfileFile
 from forecast.core.validation import locate, suggest, validate
 from forecast.inputs.priors import PriorSet, load_priors
 

@@ -18,7 +18,9 @@ from pathlib import Path
 from forecast.buffer.evals import TaskResults, read_task_results
 from forecast.core.errors import InputError
 from forecast.core.reading import YamlDocument, exists
-from forecast.core.schemas import ACTORS, Catalogue, Scenario
+from forecast.core.schemas.catalogue import Catalogue
+from forecast.core.schemas.common import ACTORS
+from forecast.core.schemas.scenario import Scenario
 from forecast.core.validation import locate, suggest
 from forecast.evidence.table import EvidenceTable, build_table
 from forecast.inputs.priors import PriorSet, fixed_value

@@ -8,7 +8,8 @@ from pathlib import Path
 from forecast.core.errors import InputError
 from forecast.core.paths import data_dir
 from forecast.core.reading import YamlDocument, exists, read_yaml
-from forecast.core.schemas import Catalogue, Scenario
+from forecast.core.schemas.catalogue import Catalogue
+from forecast.core.schemas.scenario import Scenario
 from forecast.core.validation import locate, suggest, validate
 
 DEFAULT_SCENARIO = "frontier-api"

@@ -45,7 +45,9 @@ import dataclasses
 import numpy as np
 
 from forecast.core.errors import InputError
-from forecast.core.schemas import ACCESS_LEVELS, CATEGORIES, Catalogue, Scenario
+from forecast.core.schemas.catalogue import Catalogue
+from forecast.core.schemas.common import ACCESS_LEVELS, CATEGORIES
+from forecast.core.schemas.scenario import Scenario
 from forecast.evidence.table import (
     REFERENCE_LOG10_FLOP,
     EvidenceTable,

@@ -23,7 +23,7 @@ from forecast.buffer.evals import (
 )
 from forecast.buffer.intervals import implied_buffer, policy_verdict, reevaluation_months
 from forecast.core.errors import InputError
-from forecast.core.schemas import EvalSpec
+from forecast.core.schemas.scenario import EvalSpec
 
 RNG_SEED = 4
 #: The shipped per-task results (scenarios/data/autonomy-tasks.csv): 12 of 20 tasks at 0/10.

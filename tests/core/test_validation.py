@@ -7,7 +7,7 @@ import pytest
 
 from forecast.core.errors import InputError
 from forecast.core.reading import parse_yaml
-from forecast.core.schemas import Catalogue
+from forecast.core.schemas.catalogue import Catalogue
 from forecast.core.validation import suggest, validate
 
 ENHANCEMENT = """\

@@ -12,7 +12,8 @@ from conftest import MINIMAL_CATALOGUE, flat, words
 
 from forecast.core.errors import InputError
 from forecast.core.reading import read_yaml
-from forecast.core.schemas import CATEGORIES, Catalogue
+from forecast.core.schemas.catalogue import Catalogue
+from forecast.core.schemas.common import CATEGORIES
 from forecast.core.validation import validate
 from forecast.evidence.catalogue import catalogue_cut, load_catalogue, shipped_catalogue_path
 from forecast.evidence.table import build_table

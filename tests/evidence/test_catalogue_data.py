@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from forecast.core.schemas import METRICS
+from forecast.core.schemas.measurements import METRICS
 from forecast.evidence.catalogue import load_catalogue, shipped_catalogue_paths
 from forecast.evidence.measurements import (
     backtest_pairs,

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from forecast.cli import ceg
 from forecast.core.errors import InputError
-from forecast.core.schemas import Observation
+from forecast.core.schemas.catalogue import Observation
 from forecast.evidence.ceg_estimate import Row, _fieller, _scales, estimate, read_results_csv
 from forecast.evidence.ceg_estimate import to_catalogue_record as record
 

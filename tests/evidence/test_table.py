@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from forecast.core.errors import InputError
-from forecast.core.schemas import CATEGORIES, Catalogue
+from forecast.core.schemas.catalogue import Catalogue
+from forecast.core.schemas.common import CATEGORIES
 from forecast.evidence.catalogue import load_catalogue
 from forecast.evidence.table import (
     ARRIVAL_BIN_YEARS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.core.schemas import Catalogue
+from forecast.core.schemas.catalogue import Catalogue
 from forecast.evidence.table import build_table
 from forecast.fit.fitting import FitSettings, fit
 from forecast.inputs.priors import load_priors

@@ -12,7 +12,7 @@ from conftest import LAB_RULE
 
 from forecast.core.errors import InputError
 from forecast.core.paths import data_dir
-from forecast.core.schemas import READING_IS_OURS
+from forecast.core.schemas.policy import READING_IS_OURS
 from forecast.inputs.policies import (
     load_policy_file,
     load_shipped,

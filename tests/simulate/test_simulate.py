@@ -9,7 +9,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from forecast.core.schemas import CATEGORIES, Absorbed, Elicited, Extrapolation
+from forecast.core.schemas.common import CATEGORIES
+from forecast.core.schemas.scenario import Absorbed, Elicited, Extrapolation
 from forecast.evidence.catalogue import load_catalogue
 from forecast.evidence.table import build_table
 from forecast.inputs.priors import load_priors
