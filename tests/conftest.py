@@ -269,3 +269,15 @@ def write_yaml(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    """Write CSV text (dedented) to ``tmp_path/name`` and return the path."""
+
+    def write(text: str, name: str = "results.csv"):
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write

@@ -65,7 +65,7 @@ def estimate(
     """
     from forecast.core.errors import InputError
     from forecast.evidence.ceg_estimate import estimate as run_estimate
-    from forecast.evidence.ceg_estimate import read_results_csv
+    from forecast.evidence.ceg_results import read_results_csv
 
     if json and emit_record is not None:
         raise InputError("give either --json or --emit-record, not both", path="--emit-record")
@@ -97,7 +97,7 @@ def _emit_records(estimates, enhancement_id: str, domain: str, data: Path) -> No
     import yaml
 
     from forecast.core.errors import InputError
-    from forecast.evidence.ceg_estimate import to_catalogue_record
+    from forecast.evidence.ceg_record import to_catalogue_record
 
     usable = [e for e in estimates if e.point is not None or e.lower_bound is not None]
     for e in estimates:  # (not "e not in usable": comparing estimates is quadratic)

@@ -1,8 +1,8 @@
 """Compute-equivalent gain (CEG) from benchmark results: seed 001, Appendix A.
 
 The input is a table of benchmark results of models with and without a post-training
-enhancement (see :func:`read_results_csv`). For each benchmark and each enhanced model
-ME, :func:`estimate` gives:
+enhancement (:mod:`forecast.evidence.ceg_results`). For each benchmark and each enhanced
+model ME, :func:`estimate` gives:
 
 - a **lower bound** ``C(ML) / C(ME)`` (Appendix A, step 2(b)i): ML is the non-enhanced
   model with the most training compute among those that have more compute than ME and
@@ -46,7 +46,8 @@ Choices where the seed leaves room (all documented in the estimate's fields):
   just short of ML) needs a judgement of "small relative to the overall variation in
   performance from scaling"; it is not automated.
 - A point estimate below the lower bound (the baseline bends away from its line) is
-  reported with a warning; :func:`to_catalogue_record` then records the bound.
+  reported with a warning; :func:`~forecast.evidence.ceg_record.to_catalogue_record` then
+  records the bound.
 - Compute beyond the baseline's range is extrapolated along the line (as the seed does
   for LATS) and flagged with a warning.
 """
@@ -54,73 +55,24 @@ Choices where the seed leaves room (all documented in the estimate's fields):
 from __future__ import annotations
 
 import bisect
-import csv
-import difflib
-import io
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from forecast.core.errors import InputError
-from forecast.core.reading import MAX_CSV_BYTES, read_text
-from forecast.core.validation import suggest
+from forecast.evidence.ceg_results import (
+    COMPUTE_RANGE,
+    MAX_ABS_SCORE,
+    Row,
+    _by_benchmark,
+    check_rows,
+)
 
-REQUIRED_COLUMNS = ("model", "compute_flop", "enhanced", "score")
-OPTIONAL_COLUMNS = ("benchmark", "higher_is_better")
-DEFAULT_BENCHMARK = "benchmark"
 DEFAULT_LEVEL = 0.90
 # Beyond this a figure is meaningless (and 10**x overflows a float near 308).
 _MAX_OOM = 100
-
-_TRUE = frozenset({"true", "yes", "1"})
-_FALSE = frozenset({"false", "no", "0"})
-_EXPECTED_BOOL = "expected true or false (also yes/no or 1/0)"
-
-# Bounds of base_compute_flop in forecast.core.schemas.catalogue.ObservationFields.
-_RECORD_FLOP_RANGE = (1e15, 1e30)
-#: Training compute accepted (any unit: FLOP, PF-days, GPU-hours): every ratio of two
-#: computes, and every point estimate, then stays within 10**+-100.
-COMPUTE_RANGE = (1e-30, 1e60)
-#: Largest magnitude of a benchmark score (squares and sums of scores stay finite).
-MAX_ABS_SCORE = 1e12
-#: Most data rows in a benchmark results CSV (a paper's table has dozens; the table and the
-#: emitted records of 10,000 take a few seconds).
-MAX_CSV_ROWS = 10_000
-
-
-@dataclass(frozen=True)
-class Row:
-    """One benchmark result.
-
-    Attributes
-    ----------
-    model
-        The model's name (free text).
-    compute_flop
-        Training compute of the model, in FLOP (any unit works for the ratios, but
-        catalogue records need FLOP).
-    enhanced
-        Whether the post-training enhancement is applied.
-    score
-        The benchmark result.
-    benchmark
-        The benchmark's name; one set of estimates per benchmark.
-    higher_is_better
-        False for perplexity, loss or error rates.
-    line
-        The line of the row in its CSV file (the header is line 1); 0 if not from a file.
-    """
-
-    model: str
-    compute_flop: float
-    enhanced: bool
-    score: float
-    benchmark: str = DEFAULT_BENCHMARK
-    higher_is_better: bool = True
-    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -244,233 +196,6 @@ class Estimate:
         }
 
 
-# --------------------------------------------------------------------------- reading
-
-
-def read_results_csv(path: str | Path) -> list[Row]:
-    """Read benchmark results from a CSV file.
-
-    Parameters
-    ----------
-    path
-        A CSV file with a header line. Required columns: ``model``, ``compute_flop``,
-        ``enhanced`` (true/false, yes/no or 1/0, any case) and ``score``; optional
-        ``benchmark`` (default ``"benchmark"``) and ``higher_is_better`` (default true).
-        Column names are matched without regard to case or surrounding spaces; other
-        columns are ignored unless they look like a misspelt known column.
-
-    Returns
-    -------
-    list of Row
-        In file order.
-
-    Raises
-    ------
-    InputError
-        For a missing, unreadable or empty file, a missing or misspelt column, a value
-        that is not what its column expects, ``higher_is_better`` varying within a
-        benchmark, or a benchmark without both enhanced and non-enhanced rows. The
-        error names the file, the line (the header is line 1) and the column.
-    """
-    path = Path(path)
-    file = str(path)
-    text = read_text(path, "CSV file", MAX_CSV_BYTES)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        records = _records(reader, file)
-    except csv.Error as exc:
-        raise InputError(f"not a valid CSV file: {exc}", file, f"line {reader.line_num}") from None
-
-    if not records:
-        raise InputError(
-            "file is empty: expected a header line naming the columns "
-            + ", ".join(REQUIRED_COLUMNS),
-            file,
-        )
-    header_line, header = records[0]
-    columns = _columns(header, file, header_line)
-    rows: list[Row] = []
-    for line, cells in records[1:]:
-        rows.append(_row(cells, columns, len(header), file, line))
-    if not rows:
-        raise InputError("no data rows after the header line", file, f"line {header_line + 1}")
-    check_rows(rows, file)
-    return rows
-
-
-def _records(reader, file: str) -> list[tuple[int, list[str]]]:
-    """Non-blank CSV records with the line each ends on (at most the header and
-    :data:`~forecast.core.reading.MAX_CSV_ROWS` rows)."""
-    out = []
-    for cells in reader:
-        if any(c.strip() for c in cells):
-            out.append((reader.line_num, cells))
-            if len(out) > MAX_CSV_ROWS + 1:
-                raise InputError(
-                    f"more than {MAX_CSV_ROWS:,} rows (see the limits in docs/reliability.md)",
-                    file,
-                    f"line {reader.line_num}",
-                )
-    return out
-
-
-def _columns(header: list[str], file: str, line: int) -> dict[str, int]:
-    names = [h.strip().lower() for h in header]
-    columns: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if not name:
-            continue
-        if name in columns:
-            raise InputError(
-                f"column {name!r} appears twice in the header", file, f"line {line}, column {name}"
-            )
-        columns[name] = i
-    known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-    unknown = [n for n in columns if n not in known]
-    for name in REQUIRED_COLUMNS:
-        if name not in columns:
-            near = difflib.get_close_matches(name, unknown, n=1, cutoff=0.6)
-            hint = f"; the header has {near[0]!r}{suggest(near[0], [name])}" if near else ""
-            raise InputError(
-                f"required column {name!r} is missing{hint} (the header needs "
-                f"{', '.join(REQUIRED_COLUMNS)}; optional {', '.join(OPTIONAL_COLUMNS)})",
-                file,
-                f"line {line}, column {name}",
-            )
-    # A near-miss of an optional column would otherwise be silently ignored.
-    for name in unknown:
-        near = difflib.get_close_matches(name, OPTIONAL_COLUMNS, n=1, cutoff=0.8)
-        if near and near[0] not in columns:
-            raise InputError(
-                f"unknown column {name!r}{suggest(name, list(OPTIONAL_COLUMNS))}",
-                file,
-                f"line {line}, column {name}",
-            )
-    return columns
-
-
-def _row(cells: list[str], columns: dict[str, int], width: int, file: str, line: int) -> Row:
-    if len(cells) > width:
-        raise InputError(
-            f"{len(cells)} values but the header names {width} columns", file, f"line {line}"
-        )
-
-    def cell(name: str) -> str | None:
-        i = columns.get(name)
-        if i is None or i >= len(cells):
-            return None
-        return cells[i].strip()
-
-    def where(name: str) -> str:
-        return f"line {line}, column {name}"
-
-    model = cell("model")
-    if not model:
-        raise InputError("expected a model name, got an empty value", file, where("model"))
-
-    text = cell("compute_flop") or ""
-    compute = _number(text)
-    lo, hi = COMPUTE_RANGE
-    if compute is None or not lo <= compute <= hi:
-        got = f"got {text[:40]!r}" if text else "got an empty value"
-        raise InputError(
-            f"expected a positive number of training FLOP (e.g. 2e24) from {lo:g} to {hi:g}, {got}",
-            file,
-            where("compute_flop"),
-        )
-
-    text = cell("enhanced") or ""
-    enhanced = _boolean(text)
-    if enhanced is None:
-        got = f"got {text!r}" if text else "got an empty value"
-        raise InputError(f"{_EXPECTED_BOOL}, {got}", file, where("enhanced"))
-
-    text = cell("score") or ""
-    score = _number(text)
-    if score is None or abs(score) > MAX_ABS_SCORE:
-        got = f"got {text[:40]!r}" if text else "got an empty value"
-        raise InputError(
-            f"expected a number (e.g. 52.5) between {-MAX_ABS_SCORE:g} and {MAX_ABS_SCORE:g}, "
-            f"{got}",
-            file,
-            where("score"),
-        )
-
-    benchmark = cell("benchmark") or DEFAULT_BENCHMARK
-    text = cell("higher_is_better")
-    higher = True if not text else _boolean(text)
-    if higher is None:
-        raise InputError(f"{_EXPECTED_BOOL}, got {text!r}", file, where("higher_is_better"))
-    return Row(model, compute, enhanced, score, benchmark, higher, line)
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _boolean(text: str | None) -> bool | None:
-    value = (text or "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    return None
-
-
-def check_rows(rows: Sequence[Row], file: str | None = None) -> None:
-    """Check what :func:`estimate` needs of each benchmark.
-
-    Raises
-    ------
-    InputError
-        If ``higher_is_better`` differs within a benchmark, or a benchmark lacks
-        enhanced or non-enhanced rows.
-    """
-    if not rows:
-        raise InputError("no benchmark results given", file)
-    for name, group in _by_benchmark(rows).items():
-        first = group[0]
-
-        def at(r: Row, column: str) -> str:
-            return f"line {r.line}, column {column}" if r.line else f"column {column}"
-
-        for r in group[1:]:
-            if r.higher_is_better != first.higher_is_better:
-                earlier = f"on line {first.line}" if first.line else "in an earlier row"
-                raise InputError(
-                    f"benchmark {name!r} has higher_is_better "
-                    f"{str(r.higher_is_better).lower()} here but "
-                    f"{str(first.higher_is_better).lower()} {earlier}; "
-                    "give one value per benchmark",
-                    file,
-                    at(r, "higher_is_better"),
-                )
-        if not any(r.enhanced for r in group):
-            raise InputError(
-                f"benchmark {name!r} has no enhanced rows (enhanced = true): nothing to estimate",
-                file,
-                at(first, "enhanced"),
-            )
-        if all(r.enhanced for r in group):
-            raise InputError(
-                f"benchmark {name!r} has no non-enhanced rows (enhanced = false): no "
-                "baseline to compare with",
-                file,
-                at(first, "enhanced"),
-            )
-
-
-def _by_benchmark(rows: Iterable[Row]) -> dict[str, list[Row]]:
-    groups: dict[str, list[Row]] = {}
-    for r in rows:
-        groups.setdefault(r.benchmark, []).append(r)
-    return groups
-
-
 # --------------------------------------------------------------------------- estimating
 
 
@@ -480,7 +205,8 @@ def estimate(rows: Sequence[Row], level: float = DEFAULT_LEVEL) -> list[Estimate
     Parameters
     ----------
     rows
-        Benchmark results, e.g. from :func:`read_results_csv`.
+        Benchmark results, e.g. from
+        :func:`~forecast.evidence.ceg_results.read_results_csv`.
     level
         Probability mass of the ``log_linear`` interval, in (0, 1).
 
@@ -755,95 +481,3 @@ def _fieller(
     root = math.sqrt(disc)
     u1, u2 = (b * d - root) / qa, (b * d + root) / qa
     return (x_bar + u1, x_bar + u2)
-
-
-# --------------------------------------------------------------------------- records
-
-
-def _round(x: float, digits: int = 3) -> float:
-    return float(f"{x:.{digits}g}")
-
-
-def to_catalogue_record(
-    est: Estimate,
-    enhancement_id: str,
-    *,
-    domain: str = "unspecified",
-    where: str | None = None,
-    source: str | None = None,
-) -> dict[str, Any]:
-    """A catalogue observation for ``est``, to paste under an enhancement's ``observations``.
-
-    The figure is the point estimate when there is one and it is not below the lower
-    bound; otherwise the lower bound. Numbers are rounded to three significant digits.
-
-    Parameters
-    ----------
-    est
-        An estimate with a point estimate or a lower bound.
-    enhancement_id
-        The catalogue id of the enhancement, named in ``notes``.
-    domain
-        The observation's domain (``math``, ``code``, ``qa``, ...).
-    where
-        Where the figure stands in its source; by default the CSV line of ME.
-    source
-        The results file, named in ``where`` and ``notes``.
-
-    Returns
-    -------
-    dict
-        Keys ``benchmark``, ``domain``, ``ceg`` (``{point: x}`` or ``{lower: x}``),
-        ``base_compute_flop`` (``C(ME)``, when it is within the schema's range of FLOP),
-        ``where`` and ``notes``; it validates as
-        :class:`forecast.core.schemas.catalogue.Observation`.
-
-    Raises
-    ------
-    ValueError
-        If ``est`` has neither a point estimate nor a lower bound.
-    """
-    use_point = est.point is not None and (est.lower_bound is None or est.point >= est.lower_bound)
-    if use_point:
-        ceg = {"point": _round(est.point)}
-    elif est.lower_bound is not None:
-        ceg = {"lower": _round(est.lower_bound)}
-    else:
-        raise ValueError(f"{est.model!r} on {est.benchmark!r} has neither a bound nor a point")
-
-    src = source or "results file"
-    parts = [
-        f"Enhancement {enhancement_id}: {est.model} ({est.compute_flop:.3g} FLOP) scores "
-        f"{est.score:g} on {est.benchmark} ({'higher' if est.higher_is_better else 'lower'} "
-        f"is better); from {src} by 'forecast ceg estimate' (seed 001 Appendix A), "
-        f"method {est.method}."
-    ]
-    if est.lower_bound is not None:
-        parts.append(
-            f"Lower bound {est.lower_bound:.3g} = C({est.lower_bound_model}) / C(ME): it "
-            f"outperforms {est.lower_bound_model} ({est.lower_bound_compute_flop:.3g} FLOP, "
-            f"score {est.lower_bound_score:g})."
-        )
-    if est.point is not None and est.fit is not None:
-        text = (
-            f"Point {est.point:.3g} from a {est.fit.kind.replace('_', '-')} fit over "
-            f"{est.fit.n_scales} baseline scales (slope {est.fit.slope:.3g} per OOM)"
-        )
-        if est.interval is not None:
-            text += f", {est.level:.0%} interval {est.interval[0]:.3g}-{est.interval[1]:.3g}"
-        if est.weak:
-            text += "; weak: a line through two points, no interval"
-        parts.append(text + ".")
-    parts.extend(w[0].upper() + w[1:] + "." for w in est.warnings)
-
-    record: dict[str, Any] = {"benchmark": est.benchmark, "domain": domain, "ceg": ceg}
-    lo, hi = _RECORD_FLOP_RANGE
-    if lo < est.compute_flop < hi:
-        record["base_compute_flop"] = _round(est.compute_flop)
-    else:
-        parts.append("base_compute_flop omitted: the compute given is not a plausible FLOP.")
-    record["where"] = where or (
-        f"{src}, line {est.line}" if est.line else f"{src}, model {est.model}"
-    )
-    record["notes"] = " ".join(parts)
-    return record
