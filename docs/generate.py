@@ -309,8 +309,8 @@ def block_eval_definitions(runs: Runs) -> str:
     sys.path.insert(0, str(HERE))
     from eval_definitions import definition_rows
 
-    from forecast.buffer.evals import read_task_results
     from forecast.inputs.scenarios import load_scenario
+    from forecast.inputs.tasks import read_task_results
 
     result = runs.result()
     loaded = load_scenario("frontier-api")

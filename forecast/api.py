@@ -22,10 +22,10 @@ from forecast.buffer.forecasting import (
 from forecast.checks.backtest import backtest
 from forecast.explain.explanation import explain
 from forecast.explain.prior_check import prior_check, prior_sensitivity
+from forecast.explain.profiles import profile_table
 from forecast.explain.summaries import enhancement_rows, hyperparameter_summary
 from forecast.fit.fitting import Fit, FitSettings
 from forecast.inputs.priors import load_priors
-from forecast.inputs.profiles import profile_table
 from forecast.inputs.resolve import RunInputs, resolve
 
 __all__ = [

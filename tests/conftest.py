@@ -281,3 +281,11 @@ def csv_file(tmp_path):
         return path
 
     return write
+
+
+def uplift_draws(n=2000, t=13, seed=0):
+    """(n, t) made-up uplift draws over t months: cumulative exponential steps from 0."""
+    rng = np.random.default_rng(seed)
+    steps = rng.exponential(0.05, (n, t))
+    steps[:, 0] = 0.0
+    return np.cumsum(steps, axis=1)

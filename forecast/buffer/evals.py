@@ -3,146 +3,20 @@
 A score moves on the logit scale: ``logit(p_after) = logit(p_now) + b * U`` with b the
 eval's slope (logits per OOM, uncertain). The current state is an aggregate score (with
 binomial uncertainty when ``n_tasks`` is given) or per-task results (task_id, successes,
-attempts), each task's rate carrying its own binomial (Jeffreys Beta) uncertainty.
-
-Pure numerics apart from :func:`read_task_results`, which reads the CSV.
+attempts; read by :mod:`forecast.inputs.tasks`), each task's rate carrying its own
+uncertainty (:mod:`forecast.buffer.rates`). Each eval gets P(cross) by the horizon, the
+trigger for protective measures now, and a status. Pure numerics.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import io
-from pathlib import Path
-
 import numpy as np
 
+from forecast.buffer.rates import expit, logit, rate_posterior
 from forecast.core.distributions import parse_distribution
-from forecast.core.errors import InputError
-from forecast.core.reading import MAX_CSV_BYTES, MAX_CSV_ROWS, read_text
 from forecast.core.schemas.scenario import EvalSpec
-from forecast.core.validation import suggest
 from forecast.inputs.priors import PriorSet
-
-TASK_COLUMNS = ("task_id", "successes", "attempts")
-_EPS = 1e-6
-
-
-@dataclasses.dataclass(frozen=True)
-class TaskResults:
-    task_ids: tuple[str, ...]
-    successes: np.ndarray
-    attempts: np.ndarray
-    path: str
-
-    @property
-    def rates(self) -> np.ndarray:
-        return self.successes / self.attempts
-
-
-def read_task_results(path: str | Path) -> TaskResults:
-    """Read a per-task results CSV; every problem is an InputError naming line and column."""
-    path = Path(path)
-    text = read_text(path, "CSV file", MAX_CSV_BYTES)
-    reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\0extra")
-    try:
-        header = [h.strip() for h in (reader.fieldnames or [])]
-    except csv.Error as exc:
-        raise InputError(f"not a valid CSV file: {exc}", str(path), "line 1") from None
-    seen_columns: set[str] = set()
-    for col in header:
-        if col and col in seen_columns:
-            raise InputError(
-                f"column {col[:80]!r} appears twice in the header",
-                str(path),
-                f"line 1, column {col}",
-            )
-        seen_columns.add(col)
-    for col in TASK_COLUMNS:
-        if col not in header:
-            raise InputError(
-                f"missing column {col!r}{suggest(col, header)} (expected columns: "
-                f"{', '.join(TASK_COLUMNS)})",
-                str(path),
-                "line 1",
-            )
-    ids, successes, attempts = [], [], []
-    first_line: dict[str, int] = {}  # task_id -> its line: a linear-time duplicate check
-    for line, row in _task_rows(reader, path):
-        task = row["task_id"]
-        if not task:
-            raise InputError("empty task_id", str(path), f"line {line}, column task_id")
-        if task in first_line:
-            raise InputError(
-                f"duplicate task_id {task[:80]!r} (first on line {first_line[task]})",
-                str(path),
-                f"line {line}, column task_id",
-            )
-        if len(ids) >= MAX_CSV_ROWS:
-            raise InputError(
-                f"more than {MAX_CSV_ROWS:,} tasks (see the limits in docs/reliability.md)",
-                str(path),
-                f"line {line}",
-            )
-        first_line[task] = line
-        values = {}
-        for col in ("successes", "attempts"):
-            try:
-                number = float(row[col])
-            except (ValueError, OverflowError):
-                raise InputError(
-                    f"expected a whole number, got {row[col][:40]!r}",
-                    str(path),
-                    f"line {line}, column {col}",
-                ) from None
-            if not number.is_integer() or not 0 <= number <= 1e9:
-                raise InputError(
-                    f"expected a whole number >= 0, got {row[col][:40]!r}",
-                    str(path),
-                    f"line {line}, column {col}",
-                )
-            values[col] = int(number)
-        if values["attempts"] == 0 or values["successes"] > values["attempts"]:
-            raise InputError(
-                f"expected 0 <= successes <= attempts and attempts > 0, got "
-                f"{values['successes']} of {values['attempts']}",
-                str(path),
-                f"line {line}",
-            )
-        ids.append(task)
-        successes.append(values["successes"])
-        attempts.append(values["attempts"])
-    if not ids:
-        raise InputError("no task rows", str(path))
-    return TaskResults(tuple(ids), np.array(successes, float), np.array(attempts, float), str(path))
-
-
-def _task_rows(reader: csv.DictReader, path: Path):
-    """(line, row) pairs; the line is where the row ends in the file (1 = the header)."""
-    line = reader.line_num
-    while True:
-        try:
-            raw = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:  # at least the line after the last good row
-            where = f"line {max(reader.line_num, line + 1)}"
-            raise InputError(f"not a valid CSV row: {exc}", str(path), where) from None
-        line = reader.line_num
-        if "\0extra" in raw:
-            raise InputError("more cells than the header has columns", str(path), f"line {line}")
-        if any(v is None for v in raw.values()):
-            raise InputError("fewer cells than the header has columns", str(path), f"line {line}")
-        yield line, {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-
-
-def logit(p):
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(p) - np.log1p(-p)
-
-
-def expit(x):
-    return 1.0 / (1.0 + np.exp(-x))
+from forecast.inputs.tasks import TaskResults
 
 
 def slope_draws(spec: EvalSpec, priors: PriorSet, n: int, rng: np.random.Generator):
@@ -159,93 +33,6 @@ def task_slopes(slope: np.ndarray, n_tasks: int, spread: float, rng: np.random.G
     if spread == 0:
         return np.broadcast_to(slope[:, None], (len(slope), n_tasks))
     return slope[:, None] * np.exp(spread * rng.standard_normal((len(slope), n_tasks)))
-
-
-# --------------------------------------------------------------------------- task rates
-
-#: Hyperprior grid of the beta-binomial: logit(mu) and log(kappa) points.
-MU_POINTS, KAPPA_POINTS = 200, 160
-LOGIT_MU_RANGE = (-9.2, 9.2)  # mu from 1e-4 to 1 - 1e-4
-LOG_KAPPA_RANGE = (np.log(1e-3), np.log(1e5))
-
-
-@dataclasses.dataclass(frozen=True)
-class RatePosterior:
-    """The posterior of each task's per-attempt success rate.
-
-    ``independent``: Jeffreys, ``p_j ~ Beta(s_j + 1/2, a_j - s_j + 1/2)``. ``hierarchical``:
-    ``p_j ~ Beta(mu kappa, (1 - mu) kappa)`` with mu ~ Uniform(0, 1) and
-    ``p(kappa) = 1 / (1 + kappa)^2``; the posterior of (mu, kappa) is computed on a grid
-    (``weights`` over ``logit_mu`` x ``log_kappa``), and given them each ``p_j`` is
-    ``Beta(mu kappa + s_j, (1 - mu) kappa + a_j - s_j)``.
-    """
-
-    successes: np.ndarray
-    attempts: np.ndarray
-    pooling: str
-    logit_mu: np.ndarray | None = None
-    log_kappa: np.ndarray | None = None
-    weights: np.ndarray | None = None  # (MU_POINTS, KAPPA_POINTS), sums to 1
-
-    def hyper_draws(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """(mu, kappa) draws: grid cells by weight, jittered uniformly within the cell."""
-        cells = rng.choice(self.weights.size, size=n, p=self.weights.ravel())
-        i, j = np.unravel_index(cells, self.weights.shape)
-        dm = self.logit_mu[1] - self.logit_mu[0]
-        dk = self.log_kappa[1] - self.log_kappa[0]
-        lm = self.logit_mu[i] + rng.uniform(-dm / 2, dm / 2, n)
-        lk = self.log_kappa[j] + rng.uniform(-dk / 2, dk / 2, n)
-        return expit(lm), np.exp(lk)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, tasks) draws of the per-task rates."""
-        s, a = self.successes, self.attempts
-        if self.pooling == "independent":
-            return rng.beta(s + 0.5, a - s + 0.5, size=(n, len(s)))
-        mu, kappa = self.hyper_draws(n, rng)
-        alpha = (mu * kappa)[:, None] + s
-        beta = ((1 - mu) * kappa)[:, None] + (a - s)
-        return rng.beta(alpha, beta)
-
-    def hyper_summary(self) -> dict | None:
-        """Posterior mean and 90% interval of mu (mean task rate) and kappa (concentration)."""
-        if self.pooling == "independent":
-            return None
-        out = {}
-        for name, grid, axis in (
-            ("mu", expit(self.logit_mu), 1),
-            ("kappa", np.exp(self.log_kappa), 0),
-        ):
-            marginal = self.weights.sum(axis=axis)
-            cdf = np.cumsum(marginal)
-            at = [min(int(np.searchsorted(cdf, p)), len(grid) - 1) for p in (0.05, 0.5, 0.95)]
-            out[name] = {"mean": float((marginal * grid).sum())} | {
-                k: float(grid[i]) for k, i in zip(("q05", "q50", "q95"), at, strict=True)
-            }
-        return out
-
-
-def rate_posterior(successes, attempts, pooling: str = "hierarchical") -> RatePosterior:
-    """The posterior of per-task rates from counts (``pooling``: see :class:`RatePosterior`)."""
-    s = np.asarray(successes, dtype=float)
-    a = np.asarray(attempts, dtype=float)
-    if pooling == "independent":
-        return RatePosterior(s, a, pooling)
-    from scipy.special import betaln
-
-    logit_mu = np.linspace(*LOGIT_MU_RANGE, MU_POINTS)
-    log_kappa = np.linspace(*LOG_KAPPA_RANGE, KAPPA_POINTS)
-    mu = expit(logit_mu)[:, None]
-    kappa = np.exp(log_kappa)[None, :]
-    alpha, beta = mu * kappa, (1 - mu) * kappa
-    loglik = np.zeros((MU_POINTS, KAPPA_POINTS))
-    for sj, aj in zip(s, a, strict=True):
-        loglik += betaln(alpha + sj, beta + aj - sj) - betaln(alpha, beta)
-    # mu ~ Uniform(0, 1) and p(kappa) = 1/(1 + kappa)^2, as densities on the logit/log grid
-    logprior = np.log(mu * (1 - mu)) + np.log(kappa) - 2 * np.log1p(kappa)
-    logpost = loglik + logprior
-    weights = np.exp(logpost - logpost.max())
-    return RatePosterior(s, a, pooling, logit_mu, log_kappa, weights / weights.sum())
 
 
 # --------------------------------------------------------------------------- crossing

@@ -145,7 +145,7 @@ def forecast(
         Forecast draws (default: one per posterior draw).
     """
     from forecast.buffer.evals import evaluate_scenario
-    from forecast.inputs.policies import policy_rows
+    from forecast.buffer.policies import policy_rows
 
     fitted = fit_evidence(
         inputs.catalogue,

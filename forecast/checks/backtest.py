@@ -74,7 +74,7 @@ def score_draws(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Draws of the score measured after ``uplift`` OOM (module docstring)."""
-    from forecast.buffer.evals import expit, logit
+    from forecast.buffer.rates import expit, logit
 
     n = len(uplift)
     if n_tasks:

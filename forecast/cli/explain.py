@@ -39,7 +39,7 @@ def explain(
     uncapped buffers, the full sensitivity ranking and the buffer under each profile."""
     from forecast import api
     from forecast.explain.explanation import explain as explain_result
-    from forecast.inputs.profiles import profile_table
+    from forecast.explain.profiles import profile_table
     from forecast.report.export import check_finite
 
     result = c.forecast_with_options(

@@ -367,7 +367,7 @@ def print_evals(doc: dict) -> None:
 
 
 def print_policies(doc: dict) -> None:
-    from forecast.inputs.policies import trigger_text, verdict_text
+    from forecast.buffer.policies import trigger_text, verdict_text
 
     rows = []
     for p in doc["policies"]:

@@ -70,11 +70,12 @@ def review(
 
 
 def profile_rows(result, log=lambda message: None) -> list[dict]:
-    """The buffer under each shipped profile (:func:`forecast.inputs.profiles.profile_table`), one
+    """The buffer under each shipped profile (:func:`forecast.explain.profiles.profile_table`), one
     profile at a time: a profile whose simulation cannot run (past the arrival limit, say)
     gets a row with ``error`` (the reason) instead of stopping the whole review."""
     from forecast.core.errors import InputError
-    from forecast.inputs.profiles import load_profile, profile_table, shipped_profiles
+    from forecast.explain.profiles import profile_table
+    from forecast.inputs.profiles import load_profile, shipped_profiles
 
     rows = []
     for name in shipped_profiles():
@@ -241,36 +242,3 @@ def _num(x, digits: int = 2) -> str:
 
 def _pct(x) -> str:
     return "-" if not isinstance(x, int | float) or isinstance(x, bool) else f"{x:.1%}"
-
-
-def resolved_scenario(inputs) -> dict:
-    """The scenario exactly as forecast, as a scenario document: the command's overrides
-    (horizon, confidence, actor, reference date, extrapolation) applied, every prior that
-    differs from the defaults (profile, the scenario's block, ``--prior``) in ``priors``
-    at full precision, tasks files and policy files as absolute paths, and the policies
-    shown. ``forecast run`` on it (with the same seeds, ``--as-of`` and evidence) gives the
-    same forecast without the profile or the command's options."""
-    from pathlib import Path
-
-    doc = inputs.scenario.model_dump(mode="json")
-    for spec in doc["evals"]:
-        if spec.get("tasks_file"):
-            spec["tasks_file"] = str(inputs.resolve_path(spec["tasks_file"]).resolve())
-    doc["priors"] = {
-        name: _exact(info.prior) for name, info in inputs.priors.items() if info.overridden
-    }
-    policies: list = []
-    for p in inputs.policies:
-        if p.origin == "shipped":
-            policies.append(p.name)
-        elif " policies[" in p.origin:  # an inline rule of the scenario
-            policies.append(p.rule.model_dump(mode="json"))
-        else:
-            policies.append(str(Path(p.origin).resolve()))
-    doc["policies"] = policies or ["none"]
-    return doc
-
-
-def _exact(prior) -> str:
-    """A prior in the distribution syntax at full precision (``str`` rounds to 6 digits)."""
-    return f"{prior.dist}({', '.join(repr(float(p)) for p in prior.params)})"

@@ -15,15 +15,15 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from forecast.buffer.evals import TaskResults, read_task_results
 from forecast.core.errors import InputError
 from forecast.core.reading import YamlDocument, exists
 from forecast.core.schemas.catalogue import Catalogue
 from forecast.core.schemas.common import ACTORS
-from forecast.core.schemas.scenario import Scenario
+from forecast.core.schemas.scenario import SCALE_MODES, TREND_MODES, Scenario
 from forecast.core.validation import locate, suggest
 from forecast.evidence.table import EvidenceTable, build_table
 from forecast.inputs.priors import PriorSet, fixed_value
+from forecast.inputs.tasks import TaskResults, read_task_results
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,8 +267,6 @@ def _with_overrides(sc: Scenario, **values) -> Scenario:
 
 
 def _mode(option: str, value: str) -> str:
-    from forecast.simulate.uplift import SCALE_MODES, TREND_MODES
-
     allowed = TREND_MODES if option == "trend" else SCALE_MODES
     if value not in allowed:
         raise InputError(
@@ -338,3 +336,34 @@ def _check_measurements(loaded, measurements) -> None:
                     ("evals", j, "compare_with", k),
                     f"unknown measurement {mid!r}{suggest(mid, measured)}{hint}",
                 )
+
+
+def resolved_scenario(inputs) -> dict:
+    """The scenario exactly as forecast, as a scenario document: the command's overrides
+    (horizon, confidence, actor, reference date, extrapolation) applied, every prior that
+    differs from the defaults (profile, the scenario's block, ``--prior``) in ``priors``
+    at full precision, tasks files and policy files as absolute paths, and the policies
+    shown. ``forecast run`` on it (with the same seeds, ``--as-of`` and evidence) gives the
+    same forecast without the profile or the command's options."""
+    doc = inputs.scenario.model_dump(mode="json")
+    for spec in doc["evals"]:
+        if spec.get("tasks_file"):
+            spec["tasks_file"] = str(inputs.resolve_path(spec["tasks_file"]).resolve())
+    doc["priors"] = {
+        name: _exact(info.prior) for name, info in inputs.priors.items() if info.overridden
+    }
+    policies: list = []
+    for p in inputs.policies:
+        if p.origin == "shipped":
+            policies.append(p.name)
+        elif " policies[" in p.origin:  # an inline rule of the scenario
+            policies.append(p.rule.model_dump(mode="json"))
+        else:
+            policies.append(str(Path(p.origin).resolve()))
+    doc["policies"] = policies or ["none"]
+    return doc
+
+
+def _exact(prior) -> str:
+    """A prior in the distribution syntax at full precision (``str`` rounds to 6 digits)."""
+    return f"{prior.dist}({', '.join(repr(float(p)) for p in prior.params)})"

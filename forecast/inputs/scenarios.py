@@ -77,9 +77,9 @@ def check_against(
     values, per-task result files (read in full), the measurements evals compare with (the
     shipped ones, plus the user's ``measurements`` file), and the ``policies:`` block (shipped
     names, policy files, inline rules)."""
-    from forecast.buffer.evals import read_task_results
     from forecast.evidence.measurements import load_measurements
     from forecast.inputs.policies import scenario_block
+    from forecast.inputs.tasks import read_task_results
 
     scenario_priors(loaded)
     if any(spec.compare_with for spec in loaded.scenario.evals) or measurements is not None:

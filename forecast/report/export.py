@@ -400,7 +400,7 @@ def write_bundle(
     """
     from forecast.core.reading import read_bytes
     from forecast.core.writing import remove_stale_staging, staged_dir
-    from forecast.explain.review import resolved_scenario
+    from forecast.inputs.resolve import resolved_scenario
     from forecast.report import plots
     from forecast.report.html import html_report
     from forecast.report.markdown import markdown_report

@@ -180,7 +180,7 @@ def _pct(x: float) -> str:
 def summary_lines(doc: dict) -> list[str]:
     """The report summary's bullets: each policy's verdict, each eval's P(cross) and status."""
     from forecast.buffer.evals import status_text
-    from forecast.inputs.policies import verdict_text
+    from forecast.buffer.policies import verdict_text
 
     lines = []
     for p in doc["policies"]:
@@ -241,7 +241,7 @@ def eval_section(doc: dict, figures=None) -> list[str]:
 def policy_section(doc: dict) -> list[str]:
     """The report's policy comparison: reading, period and verdict of each rule, then the
     quoted text each reading rests on."""
-    from forecast.inputs.policies import trigger_text, verdict_text
+    from forecast.buffer.policies import trigger_text, verdict_text
 
     lines = [
         "## Policy comparison",

@@ -393,7 +393,7 @@ def decomposition_chart(explanation: dict, path, title: str, subtitle: str = "")
 
 
 def profiles_chart(rows: list[dict], path, title: str, subtitle: str = "") -> None:
-    """The buffer under each assumption profile (forecast.inputs.profiles.profile_table): one
+    """The buffer under each assumption profile (forecast.explain.profiles.profile_table): one
     point per profile, with the median uplift, so the range an analyst can defend is seen
     at a glance."""
     from forecast.core.units import fmt_multiplier

@@ -78,8 +78,6 @@ FORECAST_PRIORS = (
     "trend_fade_years",
     "scale_extrapolation_sd",
 )
-TREND_MODES = ("damped", "frozen", "linear")
-SCALE_MODES = ("clamp", "linear", "off")
 #: Arrival-rate multipliers are redrawn every this many years (as the fit's count bins).
 BLOCK_YEARS = 0.5
 #: Most arrivals of one category one draw simulates over the window (the gap and the

@@ -48,10 +48,10 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 import forecast.fit.fitting
-from forecast.buffer.evals import read_task_results
 from forecast.core.errors import InputError, printable
 from forecast.core.schemas.common import ACCESS_LEVELS, ACTORS, CATEGORIES
 from forecast.core.schemas.scenario import BaseModelSpec, Elicited, EvalSpec, Scenario
+from forecast.inputs.tasks import read_task_results
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_FILE = ROOT / "scenarios" / "frontier-api.yaml"

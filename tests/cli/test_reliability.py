@@ -569,8 +569,8 @@ def test_tasks_file_is_relative_to_the_scenario_file(run_cli, tmp_path, monkeypa
         assert code == 0, err
         assert "valid" in out
 
-    from forecast.buffer.evals import read_task_results
     from forecast.inputs.scenarios import load_scenario
+    from forecast.inputs.tasks import read_task_results
 
     loaded = load_scenario(Path("..") / "project" / "scenarios" / "mine.yaml")
     tasks_path = loaded.resolve(loaded.scenario.evals[0].tasks_file)

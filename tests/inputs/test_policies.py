@@ -1,5 +1,5 @@
-"""Policy rules as data (forecast.inputs.policies): the shipped files, selection, users' files and a
-scenario's block, bad input, rows, and the CLI end to end."""
+"""Policy rules as data (forecast.inputs.policies): the shipped files, selection, users' files
+and a scenario's block, bad input, and the CLI end to end."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import LAB_RULE
+from conftest import LAB_RULE, uplift_draws
 
+from forecast.buffer.policies import policy_rows
 from forecast.core.errors import InputError
 from forecast.core.paths import data_dir
 from forecast.core.schemas.policy import READING_IS_OURS
@@ -18,12 +19,9 @@ from forecast.inputs.policies import (
     load_shipped,
     parse_selection,
     policy_months,
-    policy_rows,
     resolve_policies,
     select_shipped,
     shipped_policy_files,
-    trigger_text,
-    verdict_text,
 )
 from forecast.inputs.scenarios import load_scenario
 
@@ -34,13 +32,6 @@ def _write(tmp_path, text, name="rule.yaml"):
     path = tmp_path / name
     path.write_text(text)
     return path
-
-
-def _uplift(n=2000, t=13, seed=0):
-    rng = np.random.default_rng(seed)
-    steps = rng.exponential(0.05, (n, t))
-    steps[:, 0] = 0.0
-    return np.cumsum(steps, axis=1)
 
 
 # --------------------------------------------------------------------------- shipped
@@ -187,7 +178,7 @@ def test_a_scenario_block_names_shipped_rules_and_adds_files_and_inline_rules(tm
     again = resolve_policies(loaded, select=["openai-pf-beta"])
     assert [p.name for p in again] == ["openai-pf-beta", "lab-internal-2026", "lab-draft"]
     # an unverified rule is listed without a verdict and adds no month to the grid
-    rows = policy_rows(chosen, np.arange(13.0), _uplift(), 0.95, 12)
+    rows = policy_rows(chosen, np.arange(13.0), uplift_draws(), 0.95, 12)
     assert rows[2]["verdict"] == "unverified: not evaluated" and "covers" not in rows[2]
     assert policy_months(chosen) == [4.0, 6.0]
 
@@ -220,26 +211,6 @@ def test_a_users_rule_may_not_reuse_a_shipped_name(tmp_path):
     path = _write(tmp_path, LAB_RULE.replace("lab-internal-2026", "anthropic-rsp-v1"))
     with pytest.raises(InputError, match="used twice"):
         resolve_policies(load_scenario("frontier-api"), files=[path])
-
-
-# --------------------------------------------------------------------------- rows
-
-
-def test_rows_carry_the_reading_next_to_the_verdict(tmp_path):
-    chosen = resolve_policies(load_scenario("frontier-api"), files=[_write(tmp_path, LAB_RULE)])
-    months = sorted({0.0, *range(13), *policy_months(chosen)})
-    times = np.array(months)
-    rows = {r["name"]: r for r in policy_rows(chosen, times, _uplift(), 0.95, 12)}
-    lab = rows["lab-internal-2026"]
-    assert lab["reading"]["summary"] == "10x buffer; re-evaluate every 4 months"
-    assert lab["reading"]["interpretation"] == READING_IS_OURS
-    assert lab["period_months"] == 4 and lab["covers"] is not None
-    assert verdict_text(lab).startswith(("covers", "does not cover"))
-    cop = rows["eu-gpai-cop-safety-security"]
-    assert cop["covers"] is None and verdict_text(cop).startswith("needs")
-    assert "trigger" in trigger_text(rows["anthropic-rsp-v2-2"])
-    pf = rows["openai-pf-beta"]
-    assert pf["period_months"] == 12 and pf["period_basis"].startswith("horizon")
 
 
 # --------------------------------------------------------------------------- CLI

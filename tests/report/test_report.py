@@ -287,7 +287,7 @@ def test_a_hostile_title_is_shown_as_text_in_html():
 
 def test_the_resolved_scenario_is_a_valid_scenario(reviewed):
     from forecast.core.schemas.scenario import Scenario
-    from forecast.explain.review import resolved_scenario
+    from forecast.inputs.resolve import resolved_scenario
 
     result, _ = reviewed
     doc = resolved_scenario(result.inputs)

@@ -4,8 +4,6 @@ and extrapolation modes (docs/profiles.md).
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import (
     Field,
     field_validator,
@@ -13,7 +11,7 @@ from pydantic import (
 
 from forecast.core.distributions import parse_distribution
 from forecast.core.schemas.common import Identifier, SchemaVersion, Strict
-from forecast.core.schemas.scenario import ScenarioName
+from forecast.core.schemas.scenario import ScaleMode, ScenarioName, TrendMode
 
 # --------------------------------------------------------------------------- profiles
 
@@ -32,8 +30,8 @@ class ProfileOverride(Strict):
 
 
 class ProfileModes(Strict):
-    trend: Literal["damped", "frozen", "linear"] | None = None
-    scale: Literal["clamp", "linear", "off"] | None = None
+    trend: TrendMode | None = None
+    scale: ScaleMode | None = None
     why: str = ""
 
 

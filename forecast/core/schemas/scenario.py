@@ -5,7 +5,7 @@ thresholds, priors and policies (docs/scenarios.md).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BeforeValidator,
@@ -56,6 +56,14 @@ class Absorbed(Strict):
     enhancements: list[Identifier] = []
 
 
+#: How the fitted date trend is carried past the last record, and the scale slope past the
+#: evidence's compute range (:class:`Extrapolation`).
+TrendMode = Literal["damped", "frozen", "linear"]
+ScaleMode = Literal["clamp", "linear", "off"]
+TREND_MODES: tuple[str, ...] = get_args(TrendMode)
+SCALE_MODES: tuple[str, ...] = get_args(ScaleMode)
+
+
 class Extrapolation(Strict):
     """How gains are carried past the evidence (docs/method.md, "Extrapolation").
 
@@ -66,8 +74,8 @@ class Extrapolation(Strict):
     or ignored (``off``).
     """
 
-    trend: Literal["damped", "frozen", "linear"] = "damped"
-    scale: Literal["clamp", "linear", "off"] = "clamp"
+    trend: TrendMode = "damped"
+    scale: ScaleMode = "clamp"
 
 
 class EvalSpec(Strict):

@@ -1,5 +1,4 @@
-"""Eval mapping, task-pass definitions, pooling, status, buffers, re-evaluation intervals and
-a rule's verdict (forecast.buffer.evals and forecast.buffer.intervals)."""
+"""forecast.buffer.evals and forecast.buffer.rates: P(cross), fresh runs, pooling, status."""
 
 from __future__ import annotations
 
@@ -7,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+from conftest import uplift_draws
 
 from forecast.buffer.evals import (
     SETTLE_STEPS,
@@ -15,26 +15,15 @@ from forecast.buffer.evals import (
     cross_probability,
     eval_state,
     evaluate,
-    expit,
-    logit,
-    rate_posterior,
-    read_task_results,
     task_slopes,
 )
-from forecast.buffer.intervals import implied_buffer, policy_verdict, reevaluation_months
-from forecast.core.errors import InputError
+from forecast.buffer.rates import expit, logit, rate_posterior
 from forecast.core.schemas.scenario import EvalSpec
+from forecast.inputs.tasks import read_task_results
 
 RNG_SEED = 4
 #: The shipped per-task results (scenarios/data/autonomy-tasks.csv): 12 of 20 tasks at 0/10.
 AUTONOMY = [6, 3, 2, 1, 1, 2, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]
-
-
-def _uplift(n=2000, t=13, seed=0):
-    rng = np.random.default_rng(seed)
-    steps = rng.exponential(0.05, (n, t))
-    steps[:, 0] = 0.0
-    return np.cumsum(steps, axis=1)
 
 
 def _tasks(tmp_path, rows):
@@ -57,7 +46,7 @@ def _spec(**kw):
     ["aggregate", "hidden_rate-independent", "hidden_rate-hierarchical", "fresh_run-hierarchical"],
 )
 def test_a_higher_threshold_is_never_crossed_more_often(tmp_path, kind):
-    u = _uplift()
+    u = uplift_draws()
     slope = np.full(len(u), 0.8)
     tasks = _tasks(tmp_path, [(1, 10), (0, 10), (3, 10), (0, 10), (2, 10)])
     previous = 1.1
@@ -89,7 +78,7 @@ def test_zero_horizon_and_nothing_to_elicit_gives_the_probability_already_met(tm
 
 
 def test_the_trigger_score_makes_p_cross_equal_alpha():
-    u = _uplift(20000)
+    u = uplift_draws(20000)
     slope = np.random.default_rng(1).lognormal(-0.2, 0.5, len(u))
     spec = EvalSpec(name="e", score=0.2, threshold=0.5)
     out = evaluate(spec, None, u, slope, 0.95, np.random.default_rng(RNG_SEED))
@@ -153,7 +142,7 @@ def test_fresh_run_crosses_more_often_than_the_hidden_rate_at_one_in_k(tmp_path)
     """A task at rate exactly 1/k passes a k-try run with probability 1 - (1 - 1/k)^k = 0.65;
     tasks below 1/k still pass sometimes, so on data with many 1/10 and 0/10 tasks the
     observed pass@10 reading crosses more often than the hidden-rate one."""
-    u = _uplift()
+    u = uplift_draws()
     slope = np.full(len(u), 0.8)
     tasks = _tasks(tmp_path, [(s, 10) for s in AUTONOMY])
     rate = evaluate(_spec(pooling="independent"), tasks, u, slope, 0.95, np.random.default_rng(1))
@@ -227,7 +216,7 @@ def test_eval_states():
 
 
 def test_cannot_rule_out_says_how_many_attempts_settle_it(tmp_path):
-    u = _uplift()
+    u = uplift_draws()
     slope = np.full(len(u), 0.8)
     tasks = _tasks(tmp_path, [(s, 10) for s in AUTONOMY])
     out = evaluate(_spec(), tasks, u, slope, 0.95, np.random.default_rng(RNG_SEED))
@@ -239,7 +228,7 @@ def test_cannot_rule_out_says_how_many_attempts_settle_it(tmp_path):
     # The same data with that many more attempts at the observed rates is clear
     more = [(s + extra * s / 10, 10 + extra) for s in AUTONOMY]
     spec = _spec()
-    from forecast.buffer.evals import rate_posterior as post
+    from forecast.buffer.rates import rate_posterior as post
 
     rates = post(*zip(*more, strict=True), spec.pooling).sample(len(u), np.random.default_rng(5))
     b = np.broadcast_to(slope[:, None], rates.shape)
@@ -247,7 +236,7 @@ def test_cannot_rule_out_says_how_many_attempts_settle_it(tmp_path):
 
 
 def test_aggregate_status_follows_the_point_estimate_and_the_trigger():
-    u = _uplift(20000)
+    u = uplift_draws(20000)
     slope = np.full(len(u), 1.0)
     low = evaluate(EvalSpec(name="e", score=0.02, threshold=0.5), None, u, slope, 0.95,
                    np.random.default_rng(0))  # fmt: skip
@@ -256,31 +245,6 @@ def test_aggregate_status_follows_the_point_estimate_and_the_trigger():
                     np.random.default_rng(0))  # fmt: skip
     assert high["status"]["state"] == "past the trigger"
     assert high["current"] >= high["trigger"]["score"]
-
-
-# --------------------------------------------------------------------------- task files
-
-
-@pytest.mark.parametrize(
-    "body,where",
-    [
-        ("task,successes,attempts\na,1,10\n", "line 1"),
-        ("task_id,successes,attempts\na,x,10\n", "line 2, column successes"),
-        ("task_id,successes,attempts\na,11,10\n", "line 2"),
-        ("task_id,successes,attempts\na,1,0\n", "line 2"),
-        ("task_id,successes,attempts\na,1,10\na,2,10\n", "line 3, column task_id"),
-        ("task_id,successes,attempts\na,1.5,10\n", "line 2, column successes"),
-        ("task_id,successes,attempts\n", None),
-    ],
-)
-def test_bad_task_files_name_the_line_and_column(tmp_path, body, where):
-    path = tmp_path / "bad.csv"
-    path.write_text(body)
-    with pytest.raises(InputError) as info:
-        read_task_results(path)
-    assert str(path) in str(info.value)
-    if where:
-        assert where in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -300,70 +264,6 @@ def test_bad_eval_definitions_are_refused(fields, message):
         _spec(**fields)
 
 
-# --------------------------------------------------------------------------- buffers
-
-
-def test_a_larger_buffer_never_gives_a_shorter_reevaluation_interval():
-    u = _uplift()
-    times = np.arange(u.shape[1], dtype=float)
-    months = [
-        reevaluation_months(times, u, 0.95, np.log10(b))["months"]
-        for b in (1.5, 2, 3, 4, 6, 10, 30, 100)
-    ]
-    assert months == sorted(months)
-
-
-def test_reevaluation_interval_is_where_the_quantile_meets_the_buffer():
-    times = np.arange(13, dtype=float)
-    u = np.tile(np.linspace(0, 1.2, 13), (100, 1))  # deterministic: 0.1 OOM a month
-    out = reevaluation_months(times, u, 0.95, 0.55)
-    assert out["months"] == pytest.approx(5.5)
-    assert not out["beyond_horizon"]
-    assert reevaluation_months(times, u, 0.95, 5.0)["beyond_horizon"]
-
-
-def test_higher_confidence_or_a_longer_period_never_lowers_the_implied_buffer():
-    u = _uplift(3000)
-    times = np.arange(u.shape[1], dtype=float)
-    grid = [
-        [implied_buffer(times, u, c, m) for m in range(13)] for c in (0.5, 0.8, 0.9, 0.95, 0.99)
-    ]
-    for row in grid:
-        assert row == sorted(row)  # longer period
-    for col in zip(*grid, strict=True):
-        assert list(col) == sorted(col)  # higher confidence
-
-
-def test_a_stated_buffer_covers_exactly_when_it_exceeds_the_uplift_over_the_period():
-    times = np.arange(13, dtype=float)
-    u = np.tile(np.linspace(0, 1.2, 13), (100, 1))  # 0.1 OOM a month
-    six = policy_verdict(times, u, 0.95, 12, buffer_multiplier=6, calendar_months=3)
-    assert six["covers"] and six["verdict"] == "covers"
-    assert six["margin_oom"] == pytest.approx(np.log10(6) - 0.3)
-    assert six["buffer_lasts"]["months"] == pytest.approx(10 * np.log10(6))
-    short = policy_verdict(times, u, 0.95, 12, buffer_multiplier=2, calendar_months=6)
-    assert not short["covers"] and short["margin_oom"] == pytest.approx(np.log10(2) - 0.6)
-
-
-def test_a_rule_without_a_buffer_gets_the_implied_buffer_and_its_compute_trigger():
-    times = np.arange(13, dtype=float)
-    u = np.tile(np.linspace(0, 1.2, 13), (100, 1))
-    out = policy_verdict(times, u, 0.95, 12, compute_multiplier=4, calendar_months=6)
-    assert out["covers"] is None and out["verdict"] == "implied buffer"
-    assert out["implied_buffer_oom"] == pytest.approx(0.6)
-    trigger = out["compute_trigger"]
-    assert trigger["p_reached_within_period"] == 0.0  # 0.6 OOM < log10(4) = 0.602
-    assert trigger["time_to_reach"]["months"] == pytest.approx(10 * np.log10(4))
-    no_cadence = policy_verdict(times, u, 0.95, 12, compute_multiplier=2)
-    assert no_cadence["period_months"] == 12 and no_cadence["period_basis"].startswith("horizon")
-
-
-def test_a_period_off_the_time_grid_is_a_programming_error():
-    times = np.arange(13, dtype=float)
-    with pytest.raises(ValueError, match="not on the simulation's time grid"):
-        implied_buffer(times, _uplift(), 0.95, 2.5)
-
-
 # --------------------------------------------------------------------------- docs
 
 
@@ -379,7 +279,7 @@ def test_the_docs_table_of_definitions_is_generated_and_present(tmp_path):
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
     tasks = _tasks(tmp_path, [(s, 10) for s in AUTONOMY])
-    rows = module.definition_rows(_spec(), tasks, _uplift(), load_priors(), 0.95, 0, 0)
+    rows = module.definition_rows(_spec(), tasks, uplift_draws(), load_priors(), 0.95, 0, 0)
     assert [(r["pooling"]) for r in rows] == ["independent", "hierarchical"] * 2
     assert all(0 <= r["p_cross_point_estimate"] <= r["p_cross"] <= 1 for r in rows)
     method = (script.parent / "method.md").read_text()
