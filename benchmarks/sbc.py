@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     from forecast.core.writing import write_files
     from forecast.fit.fitting import _versions
     from forecast.report.export import json_text
-    from forecast.simulate.uplift import setup_forecast
+    from forecast.simulate.setup import setup_forecast
 
     inputs = api.resolve(None)
     setup = setup_forecast(inputs.scenario, inputs.catalogue, inputs.table)

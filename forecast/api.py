@@ -11,22 +11,16 @@ dicts, numpy arrays) and none prints. A typical session (docs/api.md):
 
 from __future__ import annotations
 
-from forecast.buffer.forecasting import (
-    FittedEvidence,
-    ForecastResult,
-    fit_evidence,
-    forecast,
-    run_scenario,
-    simulate,
-)
+from forecast.buffer.forecasting import ForecastResult, forecast, run_scenario
 from forecast.checks.backtest import backtest
 from forecast.explain.explanation import explain
 from forecast.explain.prior_check import prior_check, prior_sensitivity
 from forecast.explain.profiles import profile_table
 from forecast.explain.summaries import enhancement_rows, hyperparameter_summary
-from forecast.fit.fitting import Fit, FitSettings
+from forecast.fit.fitting import Fit, FitSettings, FittedEvidence, fit_evidence
 from forecast.inputs.priors import load_priors
 from forecast.inputs.resolve import RunInputs, resolve
+from forecast.simulate.uplift import simulate
 
 __all__ = [
     "Fit",

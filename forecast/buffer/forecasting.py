@@ -17,41 +17,11 @@ import numpy as np
 
 from forecast import __version__
 from forecast.buffer.intervals import STANDARD_BUFFERS, quantile_interval, reevaluation_months
-from forecast.core.schemas.catalogue import Catalogue
 from forecast.core.schemas.scenario import Scenario
-from forecast.evidence.table import EvidenceTable
 from forecast.fit import cache
-from forecast.fit.fitting import Fit, FitSettings, fit
-from forecast.inputs.priors import PriorSet
+from forecast.fit.fitting import FitSettings, FittedEvidence, fit_evidence
 from forecast.inputs.resolve import RunInputs, resolve
-from forecast.simulate.uplift import Uplift, setup_forecast, simulate_uplift
-
-
-@dataclasses.dataclass(frozen=True)
-class FittedEvidence:
-    """A catalogue, its model arrays, the priors and the fit of the CEG model."""
-
-    catalogue: Catalogue
-    table: EvidenceTable
-    priors: PriorSet
-    fit: Fit
-
-
-def fit_evidence(
-    catalogue: Catalogue,
-    priors: PriorSet,
-    settings: FitSettings = FitSettings(),
-    use_cache: bool = True,
-    log: Callable[[str], None] = lambda message: None,
-    on_progress: Callable[[int, int], None] | None = None,
-    table: EvidenceTable | None = None,
-) -> FittedEvidence:
-    """Fit the model to ``catalogue`` under ``priors`` (or reuse the cached fit)."""
-    from forecast.evidence.table import build_table
-
-    table = table if table is not None else build_table(catalogue)
-    result = fit(table, priors, settings, use_cache=use_cache, log=log, on_progress=on_progress)
-    return FittedEvidence(catalogue, table, priors, result)
+from forecast.simulate.uplift import Uplift, simulate
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,28 +155,6 @@ def forecast(
         reevaluation,
         _provenance(inputs, fitted, seed, draws, settings),
     )
-
-
-def simulate(
-    inputs: RunInputs, posterior_draws: dict, *, seed: int = 0, draws: int | None = None,
-    priors: PriorSet | None = None, months=None,
-) -> Uplift:  # fmt: skip
-    """U(t) for the inputs' scenario from posterior draws (the policies' periods included).
-
-    ``priors`` replaces the inputs' forecast priors (sensitivity, profiles); ``months``
-    replaces the time grid (e.g. the horizon alone).
-    """
-    from forecast.inputs.policies import policy_months
-
-    setup = setup_forecast(
-        inputs.scenario,
-        inputs.catalogue,
-        inputs.table,
-        extra_months=policy_months(inputs.policies),
-    )
-    if months is not None:
-        setup = dataclasses.replace(setup, times_months=np.asarray(months, dtype=float))
-    return simulate_uplift(posterior_draws, setup, priors or inputs.priors, draws, seed)
 
 
 def run_scenario(

@@ -225,7 +225,8 @@ def backtest_all(
     from forecast.inputs.priors import fixed_value
     from forecast.inputs.profiles import profile_priors
     from forecast.inputs.resolve import _mode
-    from forecast.simulate.uplift import setup_forecast, simulate_uplift
+    from forecast.simulate.setup import setup_forecast
+    from forecast.simulate.uplift import simulate_uplift
 
     catalogue = load_catalogue(evidence, shipped=shipped_evidence)
     measured = load_measurements(measurements, catalogue=catalogue)

@@ -376,7 +376,7 @@ def run_sbc(
     Parameters
     ----------
     setup
-        The :class:`forecast.simulate.uplift.ForecastSetup` whose U at ``setup.horizon_months`` is
+        The :class:`forecast.simulate.setup.ForecastSetup` whose U at ``setup.horizon_months`` is
         ranked (the time grid is cut to 0 and the horizon).
     on_fit
         Called after each fit with (fits done, fits in all, the fit's record).

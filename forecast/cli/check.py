@@ -86,7 +86,7 @@ def sbc(
     from forecast.checks.sbc import SbcSettings, export_files, run_sbc
     from forecast.core.errors import InputError
     from forecast.core.writing import check_output_folder, os_error, write_files
-    from forecast.simulate.uplift import setup_forecast
+    from forecast.simulate.setup import setup_forecast
 
     if chains * draws > c.MAX_SBC_FIT_DRAWS:
         raise InputError(

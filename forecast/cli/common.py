@@ -230,7 +230,7 @@ def evidence_fit(fit: dict, catalogue=None):
     """The fit of the catalogue the fit options name (or of ``catalogue``, already loaded
     from them) under the default priors and the command's ``--prior`` overrides, cached or
     new, with its diagnostics checked. Reads no scenario (for the commands about the
-    evidence alone). Returns :class:`forecast.buffer.forecasting.FittedEvidence`."""
+    evidence alone). Returns :class:`forecast.fit.fitting.FittedEvidence`."""
     from forecast import api
     from forecast.evidence.catalogue import load_catalogue
     from forecast.inputs.priors import fixed_value
@@ -365,7 +365,7 @@ def check_work(inputs, draws: int | None, fit: dict, copies: int = 1) -> None:
         Naming the options that size the work and the largest value that fits.
     """
     from forecast.inputs.policies import policy_months
-    from forecast.simulate.uplift import time_grid
+    from forecast.simulate.setup import time_grid
 
     check_fit_size(fit)
     sc = inputs.scenario

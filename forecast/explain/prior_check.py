@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast.buffer.forecasting import ForecastResult, simulate
+from forecast.buffer.forecasting import ForecastResult
 from forecast.core.units import plain_summary, quantile_summary
+from forecast.simulate.uplift import simulate
 
 QUANTILES = (0.05, 0.5, 0.95)
 

@@ -14,8 +14,9 @@ import datetime as dt
 
 import numpy as np
 
-from forecast.buffer.forecasting import ForecastResult, simulate
+from forecast.buffer.forecasting import ForecastResult
 from forecast.core.schemas.scenario import Absorbed, Elicited
+from forecast.simulate.uplift import simulate
 
 
 def _buffer(result: ForecastResult, inputs=None, priors=None, draws=None) -> float:

@@ -27,8 +27,9 @@ import numpy as np
 
 from forecast import __version__
 from forecast.core.distributions import Prior
+from forecast.core.schemas.catalogue import Catalogue
 from forecast.core.schemas.common import CATEGORIES
-from forecast.evidence.table import REFERENCE_LOG10_FLOP, EvidenceTable
+from forecast.evidence.table import REFERENCE_LOG10_FLOP, EvidenceTable, build_table
 from forecast.fit import cache
 from forecast.fit.diagnostics import Diagnostics
 from forecast.fit.psis import PARETO_K_MAX, psis_weights
@@ -370,3 +371,28 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             pass
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class FittedEvidence:
+    """A catalogue, its model arrays, the priors and the fit of the CEG model."""
+
+    catalogue: Catalogue
+    table: EvidenceTable
+    priors: PriorSet
+    fit: Fit
+
+
+def fit_evidence(
+    catalogue: Catalogue,
+    priors: PriorSet,
+    settings: FitSettings = FitSettings(),
+    use_cache: bool = True,
+    log: Callable[[str], None] = lambda message: None,
+    on_progress: Callable[[int, int], None] | None = None,
+    table: EvidenceTable | None = None,
+) -> FittedEvidence:
+    """Fit the model to ``catalogue`` under ``priors`` (or reuse the cached fit)."""
+    table = table if table is not None else build_table(catalogue)
+    result = fit(table, priors, settings, use_cache=use_cache, log=log, on_progress=on_progress)
+    return FittedEvidence(catalogue, table, priors, result)

@@ -102,7 +102,7 @@ def test_missing_ranks_are_left_out_of_their_quantity_only():
 def small_sbc():
     """Three tiny SBC fits on the shipped catalogue's design (one compilation)."""
     from forecast import api
-    from forecast.simulate.uplift import setup_forecast
+    from forecast.simulate.setup import setup_forecast
 
     inputs = api.resolve(None)
     setup = setup_forecast(inputs.scenario, inputs.catalogue, inputs.table)

@@ -1936,7 +1936,7 @@ def test_work_too_large_for_the_limits_is_refused_before_any_fit(
         MAX_POSTERIOR_DRAWS,
     )
     from forecast.inputs.policies import policy_months, select_shipped
-    from forecast.simulate.uplift import time_grid
+    from forecast.simulate.setup import time_grid
 
     steps = len(time_grid(horizon, 1, policy_months(select_shipped(None))))
     n = draws if draws is not None else chains * fit_draws
@@ -2105,7 +2105,6 @@ def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
     resealed): export refuses to copy it and writes no bundle."""
     import hashlib
 
-    import forecast.buffer.forecasting
     import forecast.fit.fitting
 
     entry = next((warm / "cache" / "fits").iterdir())
@@ -2122,7 +2121,7 @@ def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
         (entry / "meta.json").write_text(json.dumps(meta))
         return result
 
-    monkeypatch.setattr(forecast.buffer.forecasting, "fit", fit_then_swap)
+    monkeypatch.setattr(forecast.fit.fitting, "fit", fit_then_swap)
     out = warm / "bundle"
     code, _, err = run_cli(["export", "--no-profiles", *FAKE_FIT, "--out", out])
     assert code == 2, err

@@ -15,13 +15,8 @@ from forecast.evidence.catalogue import load_catalogue
 from forecast.evidence.table import build_table
 from forecast.inputs.priors import load_priors
 from forecast.inputs.scenarios import load_scenario
-from forecast.simulate.uplift import (
-    ACTOR_ACCESS,
-    scale_target,
-    setup_forecast,
-    simulate_uplift,
-    trend_years,
-)
+from forecast.simulate.setup import ACTOR_ACCESS, scale_target, setup_forecast, trend_years
+from forecast.simulate.uplift import simulate_uplift
 
 N = 600
 
@@ -339,7 +334,7 @@ def test_g_over_time_equals_combining_everything_present_at_each_step(seed):
     gains = rng.normal(0.3, 0.8, (n, len(CATEGORIES), width))  # negative ones count as 0
     months = np.sort(rng.uniform(-6, 24, (n, len(CATEGORIES), width)), axis=-1)
     months[rng.random(months.shape) < 0.3] = np.inf  # unusable: never arrive
-    months = np.sort(months, axis=-1)  # in arrival order, inf last, as _arrivals gives them
+    months = np.sort(months, axis=-1)  # in arrival order, inf last, as simulate_arrivals gives them
     d_w, d_b = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
 
     arrived = _count_by_step(months, times)
