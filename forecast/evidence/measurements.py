@@ -1,9 +1,11 @@
-"""Measurements: a fixed model's score before and after later elicitation.
+"""Measurements: a fixed model's score before and after later elicitation, and scaling groups.
 
-The shipped files are ``priors/measurements.yaml`` (transcribed from the seeds) and, when
-present, ``priors/measurements-outside-seeds.yaml`` (later primary sources); a user's file
-(``--measurements FILE``) is added on top. Ids must be unique across all of them: a user's
-file adds records, it does not replace shipped ones. The format is documented in
+The shipped files (:data:`SHIPPED_MEASUREMENTS`, in load order) are ``priors/measurements.yaml``
+(transcribed from the seeds), ``priors/measurements-outside-seeds.yaml`` (later primary
+sources), the measured histories in ``priors/histories/`` and the eval-slope groups in
+``priors/eval-slopes.yaml``; a user's file (``--measurements FILE``) is added on top. Ids must
+be unique across all of them: a user's file adds records, it does not replace shipped ones, and
+a later file may name an earlier file's suites and measurements. The format is documented in
 docs/catalogue.md ("Measurements").
 
 :func:`backtest_pairs` lists the elicitation gains a backtest can use, each with everything
@@ -29,11 +31,24 @@ from forecast.core.schemas.measurements import (
 )
 from forecast.core.validation import locate, suggest, validate
 
-#: The shipped measurement files, in load order: the seeds, then later primary sources.
-SHIPPED_MEASUREMENTS = ("measurements.yaml", "measurements-outside-seeds.yaml")
+#: The shipped measurement files (under ``priors/``), in load order: the seeds, later primary
+#: sources, the measured histories (a later file names an earlier file's records), the
+#: eval-slope groups.
+SHIPPED_MEASUREMENTS = (
+    "measurements.yaml",
+    "measurements-outside-seeds.yaml",
+    "histories/coding-agents.yaml",
+    "histories/math-reasoning.yaml",
+    "histories/web-os-agents.yaml",
+    "histories/aider-leaderboards.yaml",
+    "histories/github-leaderboards.yaml",
+    "eval-slopes.yaml",
+)
 DAYS_PER_MONTH = 30.44
+#: Metrics whose scores are shares of tasks solved (they move on the logit scale).
+SHARE_METRICS = ("success_rate", "pass_at_k")
 
-_SECTIONS = ("suites", "measurements", "elicitation_gains")
+_SECTIONS = ("suites", "measurements", "elicitation_gains", "scaling_groups")
 
 
 def shipped_measurement_paths() -> list[Path]:
@@ -90,6 +105,7 @@ def load_measurements(
         suites=[s for m, _ in parts for s in m.suites],
         measurements=[x for m, _ in parts for x in m.measurements],
         elicitation_gains=[g for m, _ in parts for g in m.elicitation_gains],
+        scaling_groups=[g for m, _ in parts for g in m.scaling_groups],
     )
     _check_references(parts, merged, catalogue, n_shipped)
     return merged
@@ -156,6 +172,37 @@ def _check_references(
             problem = _pair_problem(g, by_id[g.before], by_id[g.after])
             if problem:
                 raise locate(doc, ("elicitation_gains", i, problem[0]), problem[1])
+        for i, group in enumerate(data.scaling_groups):
+            problem = _group_problem(group, by_id, suites)
+            if problem:
+                raise locate(doc, ("scaling_groups", i, *problem[0]), problem[1])
+
+
+def _group_problem(group, by_id: dict, suites: list[str]) -> tuple[tuple, str] | None:
+    """(field path, message) when a scaling group is not one suite at rising compute."""
+    if group.suite not in suites:
+        return ("suite",), f"unknown suite {group.suite!r}{suggest(group.suite, suites)}"
+    previous = None
+    for j, mid in enumerate(group.measurements):
+        where = ("measurements", j)
+        if mid not in by_id:
+            return where, f"unknown measurement {mid!r}{suggest(mid, list(by_id))}"
+        m = by_id[mid]
+        if m.suite != group.suite:
+            return where, f"{mid!r} is on suite {m.suite!r}, the group on {group.suite!r}"
+        if m.metric not in SHARE_METRICS:
+            return where, f"{mid!r} is a {m.metric}; a scaling group needs shares of tasks solved"
+        if m.score is None or m.score.point is None:
+            return where, f"{mid!r} has no point score"
+        if m.base_compute_flop is None:
+            return where, f"{mid!r} has no base_compute_flop"
+        if previous is not None and m.base_compute_flop <= previous:
+            return where, (
+                f"{mid!r} ({m.base_compute_flop:.3g} FLOP) must have more training compute "
+                f"than the member before it ({previous:.3g} FLOP): list them smallest first"
+            )
+        previous = m.base_compute_flop
+    return None
 
 
 def _pair_problem(

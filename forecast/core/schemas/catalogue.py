@@ -120,6 +120,11 @@ class ObservationFields(Strict):
     origin: Origin = "seed"
     reference: str = Field("", description="the primary source (needed for outside_seeds)")
     quote: str = Field("", description="the exact sentence(s) the figure stands on")
+    published: Date | None = Field(
+        None,
+        description="when this figure was first printed, if later than its enhancement's "
+        "publication (a fit cut at an earlier date does not see it)",
+    )
 
     @model_validator(mode="after")
     def _origin(self) -> ObservationFields:

@@ -1,6 +1,7 @@
-"""The measurements format (``priors/measurements*.yaml``, a user's ``--measurements``):
-suites, measured scores before and after later elicitation, and elicitation gains
-(docs/catalogue.md, "Measurements").
+"""The measurements format (``priors/measurements*.yaml``, ``priors/histories/*.yaml``,
+``priors/eval-slopes.yaml``, a user's ``--measurements``): suites, measured scores, elicitation
+gains (a fixed model before and after later elicitation) and scaling groups (one model family
+at several training computes) (docs/catalogue.md, "Measurements").
 """
 
 from __future__ import annotations
@@ -215,9 +216,31 @@ class ElicitationGain(Strict):
         return self
 
 
+class ScalingGroup(Strict):
+    """Models of one family and one training recipe, evaluated with one setup on one suite,
+    at increasing training compute: their logit differences per OOM of compute measure the
+    suite's eval slope (docs/method.md, "From uplift to scores")."""
+
+    id: Identifier
+    suite: Identifier
+    family: str = Field(min_length=1, max_length=200)
+    setup: str = Field(min_length=1, max_length=500, description="prompt, shots, harness")
+    measurements: list[Identifier] = Field(
+        min_length=2, description="from the smallest training compute to the largest"
+    )
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ScalingGroup:
+        if len(set(self.measurements)) != len(self.measurements):
+            raise ValueError("'measurements' lists a measurement twice")
+        return self
+
+
 class Measurements(Strict):
     schema_version: Annotated[Literal[2], BeforeValidator(whole_number)]
     source_document: str = ""
     suites: list[Suite] = []
     measurements: list[Measurement] = []
     elicitation_gains: list[ElicitationGain] = []
+    scaling_groups: list[ScalingGroup] = []

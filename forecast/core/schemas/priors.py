@@ -24,7 +24,7 @@ class PriorEntry(Strict):
     units: str
     meaning: str
     justification: str
-    drives: Literal["fit", "forecast"]
+    drives: Literal["catalogue", "histories", "forecast"]
     support: Literal["real", "positive", "unit"] | None = Field(
         None, description="range overrides may cover (default: the default's support)"
     )
