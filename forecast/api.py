@@ -17,7 +17,8 @@ from forecast.explain.explanation import explain
 from forecast.explain.prior_check import prior_check, prior_sensitivity
 from forecast.explain.profiles import profile_table
 from forecast.explain.summaries import enhancement_rows, hyperparameter_summary
-from forecast.fit.fitting import Fit, FitSettings, FittedEvidence, fit_evidence
+from forecast.fit.catalogue import FittedEvidence, fit_evidence
+from forecast.fit.engine import Fit, FitSettings
 from forecast.inputs.priors import load_priors
 from forecast.inputs.resolve import RunInputs, resolve
 from forecast.simulate.uplift import simulate

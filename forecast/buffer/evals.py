@@ -15,15 +15,21 @@ import numpy as np
 from forecast.buffer.rates import expit, logit, rate_posterior
 from forecast.core.distributions import parse_distribution
 from forecast.core.schemas.scenario import EvalSpec
-from forecast.inputs.priors import PriorSet
 from forecast.inputs.tasks import TaskResults
 
 
-def slope_draws(spec: EvalSpec, priors: PriorSet, n: int, rng: np.random.Generator):
-    prior = (
-        priors.prior("eval_slope") if spec.slope == "default" else parse_distribution(spec.slope)
-    )
-    return np.maximum(prior.sample(rng, n), 0.0)
+def slope_draws(spec: EvalSpec, population, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The eval's slope (logits per OOM) in each of ``n`` forecast draws.
+
+    ``population`` is ``(median, spread)``, two arrays of ``n`` draws of the uplift model's
+    ``eval_slope`` and ``eval_slope_spread``: an eval is a suite the histories have not seen,
+    so its slope is ``median * exp(spread * z)`` (docs/method.md section 6.2). An eval's own
+    ``slope:`` distribution replaces that.
+    """
+    if spec.slope != "default":
+        return np.maximum(parse_distribution(spec.slope).sample(rng, n), 0.0)
+    median, spread = (np.asarray(a, dtype=float) for a in population)
+    return median * np.exp(spread * rng.standard_normal(n))
 
 
 def task_slopes(slope: np.ndarray, n_tasks: int, spread: float, rng: np.random.Generator):
@@ -326,17 +332,18 @@ def _passing_now(spec: EvalSpec, observed: np.ndarray) -> float:
 
 
 def evaluate_scenario(
-    specs, tasks, priors: PriorSet, times, uplift_oom, confidence, seed
+    specs, tasks, slope_population, times, uplift_oom, confidence, seed
 ) -> list[dict]:
     """Every eval of a scenario, each with its own random stream ``[seed, 500 + j]``.
 
     ``tasks`` holds each eval's per-task results (None for aggregate evals), read once when
-    the inputs were resolved; the caller passes the uplift up to the horizon.
+    the inputs were resolved; ``slope_population`` the (median, spread) of suites' slopes in
+    each forecast draw (:func:`slope_draws`); the caller passes the uplift up to the horizon.
     """
     out = []
     for j, (spec, results) in enumerate(zip(specs, tasks, strict=True)):
         rng = np.random.default_rng([seed, 500 + j])
-        slope = slope_draws(spec, priors, len(uplift_oom), rng)
+        slope = slope_draws(spec, slope_population, len(uplift_oom), rng)
         result = evaluate(spec, results, uplift_oom, slope, confidence, rng)
         out.append(result | {"months": np.asarray(times).tolist()})
     return out

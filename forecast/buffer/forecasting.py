@@ -1,6 +1,8 @@
 """A forecast from resolved inputs: fit (or reuse), simulate, evaluate, compare (stages 2-4).
 
-:func:`forecast` takes the :class:`~forecast.inputs.resolve.RunInputs` of one run and returns a
+:func:`forecast` takes the :class:`~forecast.inputs.resolve.RunInputs` of one run, fits (or
+reads, or reweights) the catalogue model and then the uplift model, whose ``catalogue_gain``
+prior comes from the catalogue fit (:func:`fit_both`), simulates the uplift, and returns a
 :class:`ForecastResult` holding the uplift draws and everything the report shows;
 :func:`run_scenario` resolves a scenario and forecasts it in one call (what the CLI's
 ``forecast run`` does). Nothing here prints or writes files.
@@ -19,9 +21,72 @@ from forecast import __version__
 from forecast.buffer.intervals import STANDARD_BUFFERS, quantile_interval, reevaluation_months
 from forecast.core.schemas.scenario import Scenario
 from forecast.fit import cache
-from forecast.fit.fitting import FitSettings, FittedEvidence, fit_evidence
+from forecast.fit.catalogue import FittedEvidence, catalogue_gain_summary, fit_evidence
+from forecast.fit.engine import Fit, FitSettings
+from forecast.fit.histories import fit_histories
+from forecast.inputs.priors import PriorSet
 from forecast.inputs.resolve import RunInputs, resolve
 from forecast.simulate.uplift import Uplift, simulate
+
+#: Sampler settings of the uplift model: more draws and a higher target acceptance than the
+#: catalogue model's, because its attention and increment spreads trade off (a ridge that
+#: mixes slowly: docs/method.md section 6.4).
+HISTORIES_SETTINGS = FitSettings(draws=2500, tune=1500, target_accept=0.95)
+#: Forecast draws by default (resampled from the uplift model's posterior draws).
+DEFAULT_DRAWS = 6000
+
+
+@dataclasses.dataclass(frozen=True)
+class Fits:
+    """Both fits of a run: the catalogue's and the uplift model's, and the priors the uplift
+    model was fitted under (the run's, with ``catalogue_gain`` from the catalogue fit)."""
+
+    catalogue: FittedEvidence
+    histories: Fit
+    histories_priors: PriorSet
+
+
+def histories_priors(priors: PriorSet, catalogue_fit: Fit) -> PriorSet:
+    """The run's priors with ``catalogue_gain`` set from the catalogue fit, unless the user
+    overrode it (then the user's value wins)."""
+    if priors["catalogue_gain"].overridden:
+        return priors
+    summary = catalogue_gain_summary(catalogue_fit)
+    moved = priors.with_overrides({"catalogue_gain": summary}, origin="the catalogue fit")
+    # The shipped catalogue's summary is the default itself: keep it marked as a default.
+    if moved.prior("catalogue_gain") == priors["catalogue_gain"].default:
+        return priors
+    return moved
+
+
+def fit_both(
+    inputs: RunInputs,
+    settings: FitSettings = FitSettings(),
+    histories_settings: FitSettings = HISTORIES_SETTINGS,
+    use_cache: bool = True,
+    log: Callable[[str], None] = lambda message: None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Fits:
+    """The catalogue fit, then the uplift model's (each cached, shipped or reweighted)."""
+    fitted = fit_evidence(
+        inputs.catalogue,
+        inputs.priors,
+        settings,
+        use_cache=use_cache,
+        log=log,
+        on_progress=on_progress,
+        table=inputs.table,
+    )
+    priors = histories_priors(inputs.priors, fitted.fit)
+    histories = fit_histories(
+        inputs.histories,
+        priors,
+        histories_settings,
+        use_cache=use_cache,
+        log=log,
+        on_progress=on_progress,
+    )
+    return Fits(fitted, histories, priors)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +100,7 @@ class ForecastResult:
     inputs: RunInputs
     seed: int
     uplift: Uplift
-    fitted: FittedEvidence
+    fits: Fits
     evals: list[dict]
     policies: list[dict]
     reevaluation: dict[str, dict]
@@ -86,9 +151,19 @@ class ForecastResult:
         return float(np.quantile(self.at_horizon, self.confidence))
 
     @property
-    def uncapped_buffer_oom(self) -> float:
-        """The same quantile without the soft ceiling: what the ceiling takes off."""
-        return float(np.quantile(self.uplift.drivers["uncapped"], self.confidence))
+    def fitted(self) -> FittedEvidence:
+        """The catalogue fit (with its catalogue and table)."""
+        return self.fits.catalogue
+
+    @property
+    def posterior(self) -> dict[str, np.ndarray]:
+        """The uplift model's posterior draws (what the simulation reads)."""
+        return self.fits.histories.draws
+
+    def slope_population(self) -> tuple[np.ndarray, np.ndarray]:
+        """(median, spread) of suites' eval slopes in each forecast draw."""
+        index = self.uplift.drivers["posterior_index"]
+        return self.posterior["eval_slope"][index], self.posterior["eval_slope_spread"][index]
 
     def buffer_interval(self, mass: float = 0.9) -> tuple[float, float]:
         """Monte Carlo interval of the buffer quantile (order statistics of the draws)."""
@@ -112,27 +187,29 @@ def forecast(
     seed
         Seed of the forward simulation (the fit has its own, in ``settings``).
     draws
-        Forecast draws (default: one per posterior draw).
+        Forecast draws (default :data:`DEFAULT_DRAWS`, resampled from the posterior).
+    settings
+        Sampler settings of the catalogue model (the uplift model's are
+        :data:`HISTORIES_SETTINGS`, with the same seed).
     """
     from forecast.buffer.evals import evaluate_scenario
     from forecast.buffer.policies import policy_rows
 
-    fitted = fit_evidence(
-        inputs.catalogue,
-        inputs.priors,
-        settings,
-        use_cache=use_cache,
-        log=log,
-        on_progress=on_progress,
-        table=inputs.table,
-    )
-    uplift = simulate(inputs, fitted.fit.draws, seed=seed, draws=draws)
+    histories_settings = dataclasses.replace(HISTORIES_SETTINGS, seed=settings.seed)
+    fits = fit_both(inputs, settings, histories_settings, use_cache, log, on_progress)
+    n_draws = DEFAULT_DRAWS if draws is None else draws
+    uplift = simulate(inputs, fits.histories.draws, seed=seed, draws=n_draws)
     horizon, confidence = inputs.horizon_months, inputs.confidence
     end = int(np.flatnonzero(uplift.times_months == horizon)[0]) + 1
+    index = uplift.drivers["posterior_index"]
+    population = (
+        fits.histories.draws["eval_slope"][index],
+        fits.histories.draws["eval_slope_spread"][index],
+    )
     evals = evaluate_scenario(
         inputs.scenario.evals,
         inputs.tasks,
-        inputs.priors,
+        population,
         uplift.times_months[:end],
         uplift.oom[:, :end],
         confidence,
@@ -149,11 +226,11 @@ def forecast(
         inputs,
         seed,
         uplift,
-        fitted,
+        fits,
         evals,
         policies,
         reevaluation,
-        _provenance(inputs, fitted, seed, draws, settings),
+        _provenance(inputs, fits, seed, n_draws, settings),
     )
 
 
@@ -186,20 +263,27 @@ def run_scenario(
     )
 
 
-def _provenance(inputs: RunInputs, fitted: FittedEvidence, seed, draws, settings) -> dict:
+def _provenance(inputs: RunInputs, fits: Fits, seed, draws, settings) -> dict:
     sc = inputs.scenario
+    catalogue, histories = fits.catalogue.fit, fits.histories
     return {
         "version": __version__,
         "seed": seed,
+        "draws": draws,
         "fit_seed": settings.seed,
-        "fit_key": fitted.fit.key,
-        "fit": fitted.fit.how,
-        "fit_from_cache": fitted.fit.from_cache,
-        "reweighted": fitted.fit.provenance.get("reweighted"),
+        "fit_key": catalogue.key,
+        "fit": catalogue.how,
+        "fit_from_cache": catalogue.from_cache,
+        "reweighted": catalogue.provenance.get("reweighted"),
+        "histories_fit_key": histories.key,
+        "histories_fit": histories.how,
+        "histories_reweighted": histories.provenance.get("reweighted"),
+        "catalogue_gain": str(fits.histories_priors.prior("catalogue_gain")),
         "inputs_sha256": cache.key_of(
             {
                 "scenario": sc.model_dump(mode="json"),
                 "evidence": inputs.table.digest(),
+                "histories": inputs.histories.digest(),
                 "priors": {n: str(p.prior) for n, p in inputs.priors.items()},
                 "seed": seed,
                 "draws": draws,
@@ -209,7 +293,8 @@ def _provenance(inputs: RunInputs, fitted: FittedEvidence, seed, draws, settings
             }
         ),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "fit_created": fitted.fit.provenance.get("created"),
+        "fit_created": catalogue.provenance.get("created"),
+        "histories_fit_created": histories.provenance.get("created"),
         "scenario_file": str(inputs.path.resolve()),
         "profile": inputs.profile,
         "as_of": inputs.as_of.isoformat() if inputs.as_of else None,

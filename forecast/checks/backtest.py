@@ -42,7 +42,7 @@ import numpy as np
 
 from forecast.core.errors import InputError
 from forecast.evidence.measurements import BacktestPair
-from forecast.fit.fitting import FitSettings
+from forecast.fit.engine import FitSettings
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 _QNAMES = ("q05", "q25", "q50", "q75", "q95")

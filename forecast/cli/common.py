@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from forecast.core.errors import DiagnosticsError, InputError
-from forecast.fit.fitting import FitSettings
+from forecast.fit.engine import FitSettings
 
 # emoji=False: ":warning:" in a user's title stays text; highlight=False: no colouring guesses.
 out = Console(highlight=False, soft_wrap=False, emoji=False)
@@ -230,7 +230,7 @@ def evidence_fit(fit: dict, catalogue=None):
     """The fit of the catalogue the fit options name (or of ``catalogue``, already loaded
     from them) under the default priors and the command's ``--prior`` overrides, cached or
     new, with its diagnostics checked. Reads no scenario (for the commands about the
-    evidence alone). Returns :class:`forecast.fit.fitting.FittedEvidence`."""
+    evidence alone). Returns :class:`forecast.fit.catalogue.FittedEvidence`."""
     from forecast import api
     from forecast.evidence.catalogue import load_catalogue
     from forecast.inputs.priors import fixed_value

@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 
 from forecast.buffer.forecasting import forecast
-from forecast.fit.fitting import FitSettings
+from forecast.fit.engine import FitSettings
 from forecast.inputs.profiles import load_profile, profile_priors, shipped_profiles
 
 

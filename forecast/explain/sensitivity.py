@@ -16,7 +16,7 @@ import numpy as np
 
 from forecast.core.distributions import Prior
 from forecast.core.errors import InputError
-from forecast.fit.fitting import prior_log_ratio
+from forecast.fit.engine import prior_log_ratio
 from forecast.fit.psis import PARETO_K_MAX
 from forecast.inputs.priors import PriorSet
 

@@ -10,7 +10,7 @@ import numpy as np
 from forecast.core.schemas.catalogue import Catalogue
 from forecast.core.schemas.common import CATEGORIES
 from forecast.core.units import plain_summary, quantile_summary
-from forecast.fit.fitting import Fit
+from forecast.fit.engine import Fit
 
 
 def enhancement_rows(

@@ -286,6 +286,51 @@ def read_entry(
     return draws, meta, folder
 
 
+def shipped_dir() -> Path | None:
+    """The folder of fits installed with the package (``fits/`` at the top of a checkout,
+    ``forecast/_data/fits`` in a wheel), or None if there is none."""
+    from forecast.core.paths import data_dir
+
+    try:
+        return data_dir("fits")
+    except FileNotFoundError:
+        return None
+
+
+def read_shipped(
+    key: str,
+    expected: Mapping[str, tuple[int, ...]] | None = None,
+    n_draws: int | None = None,
+) -> tuple[dict[str, np.ndarray], dict, Path] | None:
+    """Draws, metadata and folder of the fit with ``key`` installed with the package, if any.
+
+    Shipped fits are part of the package (as trusted as its code), so the owner checks of
+    :func:`read_entry` do not apply; everything else does: the key in ``meta.json``, the
+    checksum of ``draws.npz``, the variables, dtypes, shapes, draw count and finite values.
+    """
+    root = shipped_dir()
+    if root is None or not (root / key / "meta.json").is_file():
+        return None
+    folder = root / key
+    try:
+        meta = json.loads((folder / "meta.json").read_bytes()[:MAX_META_BYTES])
+        if not isinstance(meta, dict) or meta.get("key") != key:
+            raise CorruptEntry("key mismatch")
+        blob = (folder / "draws.npz").read_bytes()
+        if hashlib.sha256(blob).hexdigest() != meta.get("draws_sha256"):
+            raise CorruptEntry("checksum mismatch in draws.npz")
+        if n_draws is not None and meta.get("n_draws") != n_draws:
+            raise CorruptEntry(f"meta.json records {meta.get('n_draws')} draws, not {n_draws}")
+        n = meta["n_draws"]
+        draws = load_draws(blob, expected, n)
+        validate_draws(draws, expected, n)
+    except CorruptEntry:
+        raise
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+        raise CorruptEntry(str(exc) or type(exc).__name__) from None
+    return draws, meta, folder
+
+
 def _read_meta(dir_fd: int, key: str) -> dict:
     meta = json.loads(_read_member(dir_fd, "meta.json", MAX_META_BYTES))
     if not isinstance(meta, dict) or meta.get("key") != key:

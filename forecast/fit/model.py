@@ -1,4 +1,4 @@
-"""The PyMC model of compute-equivalent gains (stage 2, with :mod:`forecast.fit.fitting`).
+"""The PyMC model of compute-equivalent gains (stage 2, fitted by :mod:`forecast.fit.catalogue`).
 
 Everything is in OOM (log10 CEG). The math, with every prior's basis, is in docs/method.md
 ("The model"); in short, for enhancement i of category k published in year t_i, measured in

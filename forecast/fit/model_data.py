@@ -105,7 +105,9 @@ def structure_key(table: EvidenceTable, priors: PriorSet) -> str:
         h.update(np.ascontiguousarray(part).tobytes() + b"|")
     # The prior's families shape the graph; their parameters are data (prior_values), except
     # noise_dof, for which the likelihood's quadrature is built.
-    families = {name: info.prior.dist for name, info in priors.items() if info.drives == "fit"}
+    families = {
+        name: info.prior.dist for name, info in priors.items() if info.drives == "catalogue"
+    }
     noise = str(priors.prior("noise_dof"))
     h.update(json.dumps([families, noise, table.arrival_counts.shape]).encode())
     return h.hexdigest()
@@ -116,7 +118,7 @@ def prior_values(priors: PriorSet) -> dict[str, np.ndarray]:
     return {
         f"prior:{name}:{key}": np.asarray(value, dtype=float)
         for name, info in priors.items()
-        if info.drives == "fit"
+        if info.drives == "catalogue"
         for key, value in info.prior.kwargs.items()
     }
 

@@ -19,8 +19,10 @@ from forecast.core.errors import InputError
 from forecast.core.reading import YamlDocument, exists
 from forecast.core.schemas.catalogue import Catalogue
 from forecast.core.schemas.common import ACTORS
-from forecast.core.schemas.scenario import SCALE_MODES, TREND_MODES, Scenario
+from forecast.core.schemas.measurements import Measurements
+from forecast.core.schemas.scenario import TREND_MODES, Scenario
 from forecast.core.validation import locate, suggest
+from forecast.evidence.histories import HistoryTable, build_history_table
 from forecast.evidence.table import EvidenceTable, build_table
 from forecast.inputs.priors import PriorSet, fixed_value
 from forecast.inputs.tasks import TaskResults, read_task_results
@@ -42,6 +44,7 @@ class RunInputs:
     profile: str | None
     catalogue: Catalogue
     table: EvidenceTable
+    histories: HistoryTable
     tasks: tuple[TaskResults | None, ...]  # one per eval, None for aggregate evals
     policies: tuple  # forecast.inputs.policies.Policy
     as_of: dt.date | None
@@ -115,7 +118,6 @@ def resolve(
     actor: str | None = None,
     reference_date: dt.date | None = None,
     trend_mode: str | None = None,
-    scale_mode: str | None = None,
     priors: Mapping[str, str | float] | None = None,
     profile: str | None = None,
     evidence: str | Path | None = None,
@@ -131,7 +133,7 @@ def resolve(
     ----------
     scenario
         A shipped scenario's name or a scenario file; None for the default.
-    horizon_months, confidence, actor, reference_date, trend_mode, scale_mode
+    horizon_months, confidence, actor, reference_date, trend_mode
         Override the scenario's own values.
     priors
         ``--prior`` overrides, merged last.
@@ -161,7 +163,8 @@ def resolve(
     # Extrapolation modes: the command, else the scenario's own block, else the profile's.
     written = (loaded.document.data or {}).get("extrapolation") or {}
     modes = {f"{k}_mode": v for k, v in profile_modes.items() if k not in written}
-    modes |= {k: v for k, v in (("trend_mode", trend_mode), ("scale_mode", scale_mode)) if v}
+    if trend_mode:
+        modes["trend_mode"] = trend_mode
     sc = _with_overrides(
         loaded.scenario,
         horizon_months=horizon_months,
@@ -183,7 +186,7 @@ def resolve(
             )
     _check_names(loaded, catalogue)
     tasks = _read_tasks(loaded)
-    _check_measurements(loaded, measurements)
+    measured = _load_measurements(loaded, measurements, catalogue)
     policies = resolve_policies(loaded, policy_select, policy_files)
     profile_file = None
     if profile is not None:
@@ -198,6 +201,7 @@ def resolve(
         profile=profile_name,
         catalogue=catalogue,
         table=build_table(catalogue),
+        histories=build_history_table(measured, as_of),
         tasks=tuple(tasks),
         policies=tuple(policies),
         as_of=as_of,
@@ -257,22 +261,18 @@ def _with_overrides(sc: Scenario, **values) -> Scenario:
         update["base_model"] = sc.base_model.model_copy(
             update={"reference_date": values["reference_date"]}
         )
-    modes = {}
-    for key, option in (("trend_mode", "trend"), ("scale_mode", "scale")):
-        if values.get(key) is not None:
-            modes[option] = _mode(option, values[key])
-    if modes:
-        update["extrapolation"] = sc.extrapolation.model_copy(update=modes)
+    if values.get("trend_mode") is not None:
+        trend = _trend_mode(values["trend_mode"])
+        update["extrapolation"] = sc.extrapolation.model_copy(update={"trend": trend})
     return sc.model_copy(update=update) if update else sc
 
 
-def _mode(option: str, value: str) -> str:
-    allowed = TREND_MODES if option == "trend" else SCALE_MODES
-    if value not in allowed:
+def _trend_mode(value: str) -> str:
+    if value not in TREND_MODES:
         raise InputError(
-            f"unknown {option} mode {value!r}{suggest(value, list(allowed))} "
-            f"(expected one of: {', '.join(allowed)})",
-            f"--{option}",
+            f"unknown trend mode {value!r}{suggest(value, list(TREND_MODES))} "
+            f"(expected one of: {', '.join(TREND_MODES)})",
+            "--trend",
         )
     return value
 
@@ -291,7 +291,7 @@ def _scenario_block(prior_set: PriorSet, loaded) -> PriorSet:
 def _check_names(loaded, catalogue: Catalogue) -> None:
     """Enhancement ids the scenario names must be in the catalogue."""
     ids = [e.id for e in catalogue.enhancements]
-    for block in ("already_elicited", "absorbed"):
+    for block in ("already_elicited",):
         for j, name in enumerate(getattr(loaded.scenario, block).enhancements):
             if name not in ids:
                 raise locate(
@@ -320,13 +320,13 @@ def _read_tasks(loaded) -> list[TaskResults | None]:
     return out
 
 
-def _check_measurements(loaded, measurements) -> None:
-    """Measurement ids in the evals' ``compare_with`` must exist (shipped or the user's)."""
-    if not (any(spec.compare_with for spec in loaded.scenario.evals) or measurements):
-        return
+def _load_measurements(loaded, measurements, catalogue: Catalogue) -> Measurements:
+    """The shipped measurements and the user's, checked; measurement ids in the evals'
+    ``compare_with`` must exist among them."""
     from forecast.evidence.measurements import load_measurements
 
-    measured = [m.id for m in load_measurements(measurements).measurements]
+    merged = load_measurements(measurements, catalogue=catalogue)
+    measured = [m.id for m in merged.measurements]
     for j, spec in enumerate(loaded.scenario.evals):
         for k, mid in enumerate(spec.compare_with):
             if mid not in measured:
@@ -336,6 +336,7 @@ def _check_measurements(loaded, measurements) -> None:
                     ("evals", j, "compare_with", k),
                     f"unknown measurement {mid!r}{suggest(mid, measured)}{hint}",
                 )
+    return merged
 
 
 def resolved_scenario(inputs) -> dict:

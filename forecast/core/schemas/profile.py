@@ -7,11 +7,13 @@ from __future__ import annotations
 from pydantic import (
     Field,
     field_validator,
+    model_validator,
 )
 
 from forecast.core.distributions import parse_distribution
+from forecast.core.errors import LocatedValueError
 from forecast.core.schemas.common import Identifier, SchemaVersion, Strict
-from forecast.core.schemas.scenario import ScaleMode, ScenarioName, TrendMode
+from forecast.core.schemas.scenario import REMOVED_EXTRAPOLATION_KEYS, ScenarioName, TrendMode
 
 # --------------------------------------------------------------------------- profiles
 
@@ -31,8 +33,16 @@ class ProfileOverride(Strict):
 
 class ProfileModes(Strict):
     trend: TrendMode | None = None
-    scale: ScaleMode | None = None
     why: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data):
+        if isinstance(data, dict):
+            for key, message in REMOVED_EXTRAPOLATION_KEYS.items():
+                if key in data:
+                    raise LocatedValueError(message, (key,))
+        return data
 
 
 class ProfileFile(Strict):

@@ -1,6 +1,6 @@
 """The scenario format (``scenarios/*.yaml``): the base model, the actor, what the
-evaluation applied and what the model absorbed, extrapolation, horizon, evals and their
-thresholds, priors and policies (docs/scenarios.md).
+evaluation applied, extrapolation past the histories, horizon, evals and their thresholds,
+priors and policies (docs/scenarios.md).
 """
 
 from __future__ import annotations
@@ -36,9 +36,31 @@ ScenarioName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length
 
 class BaseModelSpec(Strict):
     name: str = Field(min_length=1)
-    training_compute_flop: Annotated[Number, Field(ge=1e18, le=1e30)]
-    reference_date: ReferenceDate
+    training_compute_flop: Annotated[Number, Field(ge=1e18, le=1e30)] = Field(
+        description="descriptive: the histories show no dependence on it (docs/method.md)"
+    )
+    reference_date: ReferenceDate = Field(description="the date of the evaluation")
+    released: ReferenceDate | None = Field(
+        None, description="when the model was released (default: the reference date)"
+    )
     weights: Literal["open", "closed"]
+
+    @model_validator(mode="after")
+    def _released(self) -> BaseModelSpec:
+        if self.released is not None and self.released > self.reference_date:
+            raise LocatedValueError(
+                f"'released' ({self.released}) is after 'reference_date' "
+                f"({self.reference_date}): a model is evaluated after its release",
+                ("released",),
+            )
+        return self
+
+    @property
+    def age_months(self) -> float:
+        """Months from the release to the reference date (0 when not given)."""
+        if self.released is None:
+            return 0.0
+        return (self.reference_date - self.released).days / 30.44
 
 
 class Elicited(Strict):
@@ -48,34 +70,44 @@ class Elicited(Strict):
     enhancements: list[Identifier] = []
 
 
-class Absorbed(Strict):
-    """Enhancements the base model has built in (chain of thought in a 2026 model): part of
-    the measured score, no uplift."""
-
-    categories: list[Category] = []
-    enhancements: list[Identifier] = []
-
-
-#: How the fitted date trend is carried past the last record, and the scale slope past the
-#: evidence's compute range (:class:`Extrapolation`).
-TrendMode = Literal["damped", "frozen", "linear"]
-ScaleMode = Literal["clamp", "linear", "off"]
+#: How the calendar trend of the rate of improvements is carried past the histories
+#: (:class:`Extrapolation`).
+TrendMode = Literal["frozen", "damped", "linear"]
 TREND_MODES: tuple[str, ...] = get_args(TrendMode)
-SCALE_MODES: tuple[str, ...] = get_args(ScaleMode)
+#: Keys of earlier model versions, with what replaced them (a clear error, not "unknown key").
+REMOVED_KEYS = {
+    "absorbed": (
+        "'absorbed' was removed in model 5: what a model has built in is part of its "
+        "measured score, and the forecast starts from that score (docs/scenarios.md)"
+    ),
+}
+REMOVED_EXTRAPOLATION_KEYS = {
+    "scale": (
+        "'extrapolation.scale' was removed in model 5: base-model compute does not enter the "
+        "forecast (docs/method.md, 'What base-model compute does')"
+    ),
+}
 
 
 class Extrapolation(Strict):
-    """How gains are carried past the evidence (docs/method.md, "Extrapolation").
+    """How the rate of improvements is carried past the histories' dates (docs/method.md).
 
-    ``trend``: beyond the last record, the fitted date trend is ``frozen`` (0), ``damped``
-    (fades with time constant ``trend_fade_years``) or ``linear`` (continues).
-    ``scale``: the within-enhancement scale slope is applied only within the evidence's
-    compute range and uncertainty grows beyond it (``clamp``), extrapolated (``linear``),
-    or ignored (``off``).
+    ``trend``: within the histories' span the fitted calendar trend of the rate
+    (``rate_trend``) applies; past it the rate is ``frozen`` at its last value (the
+    default), ``damped`` (the trend fades with time constant ``trend_fade_years``) or
+    ``linear`` (the trend continues).
     """
 
-    trend: TrendMode = "damped"
-    scale: ScaleMode = "clamp"
+    trend: TrendMode = "frozen"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data):
+        if isinstance(data, dict):
+            for key, message in REMOVED_EXTRAPOLATION_KEYS.items():
+                if key in data:
+                    raise LocatedValueError(message, (key,))
+        return data
 
 
 class EvalSpec(Strict):
@@ -150,7 +182,6 @@ class Scenario(Strict):
     base_model: BaseModelSpec
     actor: Actor
     already_elicited: Elicited = Elicited()
-    absorbed: Absorbed = Absorbed()
     extrapolation: Extrapolation = Extrapolation()
     horizon_months: Annotated[Count, Field(ge=0, le=120)] = 12
     step_months: Annotated[Count, Field(ge=1, le=12)] = 1
@@ -160,6 +191,15 @@ class Scenario(Strict):
     # Shipped policy names, policy files (relative to the scenario) or inline policies
     # (validated by forecast.inputs.policies, which locates errors in this file; docs/policies.md).
     policies: list[Annotated[str, Field(min_length=1, max_length=1000)] | dict] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data):
+        if isinstance(data, dict):
+            for key, message in REMOVED_KEYS.items():
+                if key in data:
+                    raise LocatedValueError(message, (key,))
+        return data
 
     @field_validator("evals")
     @classmethod
