@@ -7,10 +7,7 @@ from conftest import LAB_RULE, uplift_draws
 
 from forecast.buffer.policies import policy_rows, trigger_text, verdict_text
 from forecast.core.schemas.policy import READING_IS_OURS
-from forecast.inputs.policies import (
-    policy_months,
-    resolve_policies,
-)
+from forecast.inputs.policies import policy_months, resolve_policies
 from forecast.inputs.scenarios import load_scenario
 
 
