@@ -4,10 +4,7 @@ and extrapolation modes (docs/profiles.md).
 
 from __future__ import annotations
 
-from pydantic import (
-    Field,
-    field_validator,
-)
+from pydantic import Field, field_validator
 
 from forecast.core.distributions import parse_distribution
 from forecast.core.schemas.common import Identifier, SchemaVersion, Strict
