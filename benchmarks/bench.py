@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 #: The modules a warm ``forecast run`` loads (Typer builds pydantic TypeAdapters to parse).
 WARM_IMPORTS = (
-    "import forecast.cli.app, forecast.api, forecast.evals, forecast.simulate, "
+    "import forecast.cli.app, forecast.api, forecast.buffer.evals, forecast.simulate.uplift, "
     "pydantic.type_adapter"
 )
 #: Rounds of the quick commands (each round runs every one once).

@@ -40,11 +40,13 @@ def main(argv: list[str] | None = None) -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
-    from forecast import api, calibration
-    from forecast.export import json_text
-    from forecast.files import write_files
-    from forecast.fit import _versions
-    from forecast.simulate import setup_forecast
+    from forecast import api
+    from forecast.checks import sbc
+    from forecast.core.writing import write_files
+    from forecast.fit.fitting import _versions
+    from forecast.report.calibration import ranks_csv
+    from forecast.report.results import json_text
+    from forecast.simulate.setup import setup_forecast
 
     inputs = api.resolve(None)
     setup = setup_forecast(inputs.scenario, inputs.catalogue, inputs.table)
@@ -58,13 +60,13 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
 
-    result = calibration.run_sbc(
+    result = sbc.run_sbc(
         inputs.table,
         inputs.priors,
         setup,
         args.fits,
         seed=args.seed,
-        settings=calibration.SbcSettings(),
+        settings=sbc.SbcSettings(),
         scenario=inputs.scenario.name,
         on_fit=progress,
     )
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         args.out,
         {
             "sbc.json": json_text(doc).encode(),
-            "sbc-ranks.csv": calibration.ranks_csv(result).encode(),
+            "sbc-ranks.csv": ranks_csv(result).encode(),
         },
     )
     print(json.dumps(doc["benchmark"], indent=2))

@@ -108,7 +108,7 @@ def sbc_blocks(doc: dict) -> dict[str, str]:
 
 
 def ppc_blocks(doc: dict) -> dict[str, str]:
-    from forecast.units import fmt_both
+    from forecast.core.units import fmt_both
 
     s = doc["summary"]
     lines = [
@@ -193,11 +193,13 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     import numpy as np
 
-    from forecast import api, calibration_plots, ppc
-    from forecast.backtest import backtest_all
-    from forecast.export import json_text
-    from forecast.files import atomic_write_bytes, atomic_write_text
-    from forecast.priors import fixed_value
+    from forecast import api
+    from forecast.checks import ppc
+    from forecast.checks.backtest import backtest_all
+    from forecast.core.writing import atomic_write_bytes, atomic_write_text
+    from forecast.inputs.priors import fixed_value
+    from forecast.report import calibration_plots
+    from forecast.report.results import json_text
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
 
@@ -223,7 +225,7 @@ def main() -> None:
     loo["diagnostics"] = fitted.fit.diagnostics.to_dict()
     loo["fit_key"] = fitted.fit.key
     png = io.BytesIO()
-    ppc.pit_plot(loo, png, "Leave-one-out PIT of the shipped catalogue's figures")
+    calibration_plots.pit_plot(loo, png, "Leave-one-out PIT of the shipped catalogue's figures")
     atomic_write_bytes(IMG / "loo_pit.png", png.getvalue())
     atomic_write_text(RESULTS / "loo-pit.json", json_text(loo))
     blocks |= ppc_blocks(loo)

@@ -32,8 +32,8 @@ def definition_rows(spec, tasks, uplift_oom, priors, confidence: float, seed: in
 
     ``fresh_run`` uses ``tries = 1 / task_pass_rate`` (10 for 1 in 10) and one success.
     """
-    from forecast.evals import evaluate, slope_draws, status_text
-    from forecast.schemas import EvalSpec
+    from forecast.buffer.evals import evaluate, slope_draws, status_text
+    from forecast.core.schemas.scenario import EvalSpec
 
     rows = []
     for definition, pooling in VARIANTS:

@@ -57,13 +57,13 @@ def _oom(x) -> str:
 
 
 def _both(x) -> str:
-    from forecast.units import fmt_both
+    from forecast.core.units import fmt_both
 
     return fmt_both(x)
 
 
 def _mult(x) -> str:
-    from forecast.units import fmt_multiplier
+    from forecast.core.units import fmt_multiplier
 
     return fmt_multiplier(x)
 
@@ -127,7 +127,7 @@ class Runs:
     """The runs the docs quote, computed once each and only when a marker needs them."""
 
     def __init__(self, quick: bool = False, fit_seed: int = FIT_SEED):
-        from forecast.fit import FitSettings
+        from forecast.fit.fitting import FitSettings
 
         self.quick = quick
         self._documents: dict = {}
@@ -160,8 +160,8 @@ class Runs:
 
     def run_doc(self, scenario: str = "frontier-api", **options) -> dict:
         """The ``run --json`` document (with the explanation for the default scenario)."""
-        from forecast.explain import explain
-        from forecast.report import result_document
+        from forecast.explain.explanation import explain
+        from forecast.report.document import result_document
 
         key = ("run_doc", scenario, tuple(sorted(options.items())))
         if key not in self._documents:
@@ -179,19 +179,19 @@ class Runs:
     @property
     def sensitivity(self) -> dict:
         """The full sensitivity ranking of the default scenario."""
-        from forecast.checks import prior_sensitivity
+        from forecast.explain.sensitivity import prior_sensitivity
 
         return self._once("sensitivity", lambda: _plain(prior_sensitivity(self.result())))
 
     @property
     def profiles(self) -> list:
-        from forecast.review import profile_rows
+        from forecast.explain.review import profile_rows
 
         return self._once("profiles", lambda: _plain(profile_rows(self.result())))
 
     @property
     def prior_check(self) -> dict:
-        from forecast.checks import prior_check
+        from forecast.explain.prior_check import prior_check
 
         return self._once("prior_check", lambda: _plain(prior_check(self.result())))
 
@@ -239,7 +239,7 @@ class Runs:
 
 def _plain(doc):
     """A document as JSON would give it back (tuples as lists, numpy scalars as numbers)."""
-    from forecast.export import json_text
+    from forecast.report.results import json_text
 
     return json.loads(json_text(doc))
 
@@ -259,7 +259,7 @@ DOCUMENTS = {
     "prior-posterior": lambda r: {
         row["prior"]: row
         for row in _plain(
-            __import__("forecast.summaries", fromlist=["x"]).prior_posterior(
+            __import__("forecast.explain.summaries", fromlist=["x"]).prior_posterior(
                 r.result().fitted.fit, r.result().inputs.priors
             )
         )
@@ -267,7 +267,7 @@ DOCUMENTS = {
     "what-drives": lambda r: {
         str(i): row
         for i, row in enumerate(
-            _plain(__import__("forecast.whatif", fromlist=["x"]).what_drives(r.result()))
+            _plain(__import__("forecast.explain.whatif", fromlist=["x"]).what_drives(r.result()))
         )
     },
     "absorption-fast": lambda r: r.run_doc(priors=(("absorption_years", "LogNormal(0, 0.5)"),)),
@@ -279,7 +279,7 @@ DOCUMENTS = {
 
 
 def _table(headers: list[str], rows: list[list], right: set[int] = frozenset()) -> str:
-    from forecast.report import md_table
+    from forecast.report.text import md_table
 
     return "\n".join(md_table(headers, rows, right)).rstrip("\n")
 
@@ -309,8 +309,8 @@ def block_eval_definitions(runs: Runs) -> str:
     sys.path.insert(0, str(HERE))
     from eval_definitions import definition_rows
 
-    from forecast.evals import read_task_results
-    from forecast.scenarios import load_scenario
+    from forecast.inputs.scenarios import load_scenario
+    from forecast.inputs.tasks import read_task_results
 
     result = runs.result()
     loaded = load_scenario("frontier-api")
@@ -366,7 +366,7 @@ def block_run_recommendation(runs: Runs) -> str:
 
 def block_priors_table(runs: Runs) -> str:
     """priors.md: every default prior with its mean, median and 90% interval."""
-    from forecast.priors import load_priors
+    from forecast.inputs.priors import load_priors
 
     doc = runs.cli_json("priors", "show", fit=False)
     by_name = {p["name"]: p for p in doc["priors"]}
@@ -399,7 +399,7 @@ def _median(prior) -> float:
 
 def block_sensitivity_table(runs: Runs) -> str:
     """priors.md: the full sensitivity ranking of the default scenario."""
-    from forecast.report import VARIATION_LABELS, swing_text, variation_text
+    from forecast.report.text import VARIATION_LABELS, swing_text, variation_text
 
     sens = runs.sensitivity
     rows = [
@@ -590,7 +590,7 @@ def block_json_sensitivity(runs: Runs) -> str:
 
 def block_json_export(runs: Runs) -> str:
     """json-schema.md: the files of the export bundle, from the code."""
-    from forecast.export import BUNDLE_CONTENTS
+    from forecast.report.export import BUNDLE_CONTENTS
 
     return _table(["file", "what it holds"], [[f"`{k}`", v] for k, v in BUNDLE_CONTENTS.items()])
 
@@ -689,7 +689,7 @@ def _coverage_scenario(prior: str = "Beta(7, 3)"):
     """my-scenarios/frontier-api-coverage.yaml of tuning-priors.md, in a temporary folder."""
     import tempfile
 
-    from forecast.scenarios import shipped_scenarios
+    from forecast.inputs.scenarios import shipped_scenarios
 
     folder = Path(tempfile.mkdtemp(prefix="forecast-docs-"))
     try:
@@ -727,7 +727,7 @@ def block_cli_bad_prior_block(runs: Runs) -> str:
 
 def block_drives_table(runs: Runs) -> str:
     """tuning-priors.md: which priors refit when changed."""
-    from forecast.priors import load_priors
+    from forecast.inputs.priors import load_priors
 
     names = {"forecast": [], "fit": []}
     for name, info in load_priors().items():
@@ -770,9 +770,10 @@ def block_cli_support_errors(runs: Runs) -> str:
 
 
 FIT_KEYS_CODE = """\
-from forecast.evidence import load_catalogue, build_table
-from forecast.fit import FitSettings, fit_key
-from forecast.priors import load_priors
+from forecast.evidence.catalogue import load_catalogue
+from forecast.evidence.table import build_table
+from forecast.fit.fitting import FitSettings, fit_key
+from forecast.inputs.priors import load_priors
 
 table, priors = build_table(load_catalogue()), load_priors()
 for override in ({}, {"uplift_ceiling": "LogNormal(1, 0.2)"},
@@ -955,9 +956,9 @@ def _curve(runs: Runs, name: str, alt: str, draw) -> str:
 
 
 def block_reference_date_curve(runs: Runs) -> str:
-    from forecast import plots
-    from forecast.errors import InputError
-    from forecast.whatif import reference_date_curve
+    from forecast.core.errors import InputError
+    from forecast.explain.whatif import reference_date_curve
+    from forecast.report import plots
 
     result, doc = runs.result(), runs.run_doc()
     rows, beyond = [], []
@@ -993,8 +994,8 @@ def block_reference_date_curve(runs: Runs) -> str:
 
 
 def block_compute_curve(runs: Runs) -> str:
-    from forecast import plots
-    from forecast.whatif import compute_curve
+    from forecast.explain.whatif import compute_curve
+    from forecast.report import plots
 
     result, doc = runs.result(), runs.run_doc()
     rows = runs._once("compute-curve", lambda: compute_curve(result))
@@ -1023,8 +1024,8 @@ def block_compute_curve(runs: Runs) -> str:
 
 
 def block_ceiling_curve(runs: Runs) -> str:
-    from forecast import plots
-    from forecast.checks import ceiling_curve
+    from forecast.explain.sensitivity import ceiling_curve
+    from forecast.report import plots
 
     result, doc = runs.result(), runs.run_doc()
     points = [r for r in ceiling_curve(result) if r["ceiling_oom"] is not None]
@@ -1052,7 +1053,7 @@ def block_ceiling_curve(runs: Runs) -> str:
 
 def block_worked_example(runs: Runs) -> str:
     """method.md section 12: the recommendation and what it rests on, in words."""
-    from forecast.explain import SOURCE_LABELS
+    from forecast.explain.explanation import SOURCE_LABELS
 
     doc = runs.run_doc()
     ex = doc["explanation"]
@@ -1139,8 +1140,8 @@ BLOCKS = {
 
 def figures(runs: Runs, folder: Path) -> list[Path]:
     """docs/img: the figures of the default scenario, as the export bundle draws them."""
-    from forecast import plots
-    from forecast.explain import explain
+    from forecast.explain.explanation import explain
+    from forecast.report import plots
 
     folder.mkdir(parents=True, exist_ok=True)
     doc = runs.run_doc()

@@ -14,6 +14,7 @@ import textwrap
 import traceback
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -36,6 +37,133 @@ MINIMAL_CATALOGUE = textwrap.dedent(
             where: "table 1"
     """
 )
+
+
+#: A user's measurements: one suite, one model measured before and after an agent scaffold.
+USER_MEASUREMENTS = textwrap.dedent(
+    """\
+    schema_version: 2
+    source_document: "Our lab's elicitation log"
+    suites:
+      - id: lab_cyber_tasks
+        name: Lab cyber tasks
+        n_tasks: 40
+        where: "internal suite v3"
+    measurements:
+      - id: lab_model_plain
+        suite: lab_cyber_tasks
+        model: lab-model-v1
+        base_model: lab-base-1
+        model_date: 2023-05-01
+        measured: 2023-05-15
+        metric: success_rate
+        score: {point: 0.30, plus_minus: 0.07, interval: 0.95}
+        applied:
+          categories: [prompting]
+        where: "log entry 12"
+      - id: lab_model_agent
+        suite: lab_cyber_tasks
+        model: lab-model-v1
+        base_model: lab-base-1
+        measured: 2024-01-15
+        date_precision: month
+        metric: success_rate
+        score: {point: 0.45, plus_minus: 0.08, interval: 0.95}
+        applied:
+          categories: [prompting, scaffolding]
+        where: "log entry 31"
+    elicitation_gains:
+      - id: lab_agent_gain
+        before: lab_model_plain
+        after: lab_model_agent
+        added:
+          categories: [scaffolding]
+          description: "our agent scaffold"
+        actor: public_api
+        as_of: 2023-06-01
+        backtest: true
+        where: "log entries 12 and 31"
+    """
+)
+
+
+#: A lab's own rule, as a user would write it (docs/policies.md).
+LAB_RULE = textwrap.dedent(
+    """\
+    schema_version: 1
+    name: lab-internal-2026
+    title: Our lab's elicitation rule
+    publisher: Example Lab
+    version: "1"
+    date: 2026-03-01
+    status: current
+    verified: true
+    source:
+      document: Example Lab frontier safety policy, v1
+      url: https://example.org/policy.pdf
+      section: "4.2"
+      checked_in: our internal copy
+    quotes:
+      - text: We re-run dangerous-capability evaluations every 4 months with a 10x margin.
+        where: section 4.2
+    reading:
+      interpretation: this tool's reading, not the publisher's
+      buffer_multiplier: 10
+      calendar_months: 4
+      crossing: a red-line evaluation is passed
+      notes: the stated margin and cadence, taken as they are
+    """
+)
+
+
+#: The shape of one draw of each posterior variable (n_enh: enhancements in the catalogue).
+SCALARS = (
+    "ceg_global_mean",
+    "category_spread",
+    "enhancement_spread",
+    "scale_slope",
+    "ceg_trend",
+    "composability_within",
+    "composability_between",
+    "benchmark_spread",
+    "observation_noise",
+)
+
+
+def posterior_shapes(n_enh: int, n_cat: int = 5) -> dict[str, tuple[int, ...]]:
+    return dict.fromkeys(SCALARS, ()) | {
+        "category_mean": (n_cat,),
+        "arrival_rate": (n_cat,),
+        "ceg_oom": (n_enh,),
+    }
+
+
+def fake_posterior(table_or_n_enh, n: int, seed: int = 3) -> dict[str, np.ndarray]:
+    """Made-up posterior draws with every variable a forecast reads (plausible values).
+
+    Given an EvidenceTable, the variables and shapes of a real fit of it
+    (``model_data.expected_shapes``); given a number of enhancements, the generic
+    :func:`posterior_shapes` (for the cache's own checks).
+    """
+    from forecast.fit.model_data import expected_shapes
+
+    if isinstance(table_or_n_enh, int):
+        shapes, n_enh = posterior_shapes(table_or_n_enh), table_or_n_enh
+    else:
+        shapes, n_enh = expected_shapes(table_or_n_enh), table_or_n_enh.n_enhancements
+    rng = np.random.default_rng(seed)
+    draws = {name: rng.uniform(0.2, 0.6, (n, *shape)) for name, shape in shapes.items()}
+    draws["ceg_oom"] = rng.normal(1.0, 0.3, (n, n_enh))
+    draws["category_mean"] = rng.normal(1.0, 0.1, (n, 5))
+    draws["arrival_rate"] = np.full((n, 5), 1.5)
+    draws["scale_slope"] = np.zeros(n)
+    draws["ceg_trend"] = np.zeros(n)
+    for name, value in (("selection_bias", -0.3), ("arrival_dispersion", 1.0)):
+        if name in draws:
+            draws[name] = np.full(n, value)
+    if "enhancement_compute" in draws:
+        draws["enhancement_compute"] = np.zeros((n, n_enh))
+    return draws
 
 
 def flat(text: str) -> str:
@@ -141,3 +269,23 @@ def write_yaml(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def csv_file(tmp_path):
+    """Write CSV text (dedented) to ``tmp_path/name`` and return the path."""
+
+    def write(text: str, name: str = "results.csv"):
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+def uplift_draws(n=2000, t=13, seed=0):
+    """(n, t) made-up uplift draws over t months: cumulative exponential steps from 0."""
+    rng = np.random.default_rng(seed)
+    steps = rng.exponential(0.05, (n, t))
+    steps[:, 0] = 0.0
+    return np.cumsum(steps, axis=1)

@@ -159,7 +159,7 @@ def test_generate_builds_every_part_and_leaves_the_prose_alone(cache_dir, tmp_pa
             assert not re.search(r"\b(None|nan)\b", body), (original.name, name)
             if source and source[2] in generate.CHECKED_FORMATS:
                 generate.first_number(body)  # a number was written
-    from forecast.plots import is_png
+    from forecast.report.plots import is_png
 
     for name in ("fan_chart", "p_cross", "tornado", "decomposition", "profiles"):
         assert is_png(docs / "img" / f"{name}.png")

@@ -28,7 +28,7 @@ from forecast.cli import (
     run,
     scenarios,
 )
-from forecast.errors import ForecastError
+from forecast.core.errors import ForecastError
 
 app = typer.Typer(
     name="forecast",
@@ -82,9 +82,9 @@ def _tolerant_streams() -> None:
 def _show_warnings() -> None:
     """Print :class:`ForecastWarning` as ``warning: ...`` on stderr (the library warns
     once per message and run; call inside ``warnings.catch_warnings``)."""
-    from forecast import cache
     from forecast.cli.common import err, shown
-    from forecast.errors import ForecastWarning
+    from forecast.core.errors import ForecastWarning
+    from forecast.fit import cache
 
     original = warnings.showwarning
 
@@ -101,7 +101,7 @@ def _show_warnings() -> None:
 
 def _usage_error(exc) -> None:
     """Click's usage message, with the user's text in it made printable."""
-    from forecast.errors import printable
+    from forecast.core.errors import printable
 
     ctx = getattr(exc, "ctx", None)
     if ctx is not None:

@@ -63,9 +63,9 @@ def estimate(
 
     Three or more baseline scales give an interval; two give a weak estimate.
     """
-    from forecast.ceg_estimate import estimate as run_estimate
-    from forecast.ceg_estimate import read_results_csv
-    from forecast.errors import InputError
+    from forecast.core.errors import InputError
+    from forecast.evidence.ceg_estimate import estimate as run_estimate
+    from forecast.evidence.ceg_results import read_results_csv
 
     if json and emit_record is not None:
         raise InputError("give either --json or --emit-record, not both", path="--emit-record")
@@ -78,7 +78,7 @@ def estimate(
     if not domain.strip():
         raise InputError("expected a domain name, e.g. math, got an empty value", path="--domain")
 
-    from forecast.export import check_finite
+    from forecast.report.results import check_finite
 
     estimates = run_estimate(read_results_csv(data), level=level)
     check_finite([e.to_dict() for e in estimates], str(data))
@@ -96,8 +96,8 @@ def _emit_records(estimates, enhancement_id: str, domain: str, data: Path) -> No
 
     import yaml
 
-    from forecast.ceg_estimate import to_catalogue_record
-    from forecast.errors import InputError
+    from forecast.core.errors import InputError
+    from forecast.evidence.ceg_record import to_catalogue_record
 
     usable = [e for e in estimates if e.point is not None or e.lower_bound is not None]
     for e in estimates:  # (not "e not in usable": comparing estimates is quadratic)
@@ -140,7 +140,7 @@ def _emit_records(estimates, enhancement_id: str, domain: str, data: Path) -> No
 def _print_table(estimates, data: Path, level: float) -> None:
     from rich.table import Table
 
-    from forecast.units import fmt_multiplier
+    from forecast.core.units import fmt_multiplier
 
     escape = c.shown
     table = Table(

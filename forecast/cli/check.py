@@ -82,10 +82,12 @@ def sbc(
     quiet: c.QuietOpt = False,
 ):
     """Simulation-based calibration: rank prior-drawn truths among refitted posteriors."""
-    from forecast import api, calibration
-    from forecast.errors import InputError
-    from forecast.files import check_output_folder, os_error, write_files
-    from forecast.simulate import setup_forecast
+    from forecast import api
+    from forecast.checks.sbc import SbcSettings, run_sbc
+    from forecast.core.errors import InputError
+    from forecast.core.writing import check_output_folder, os_error, write_files
+    from forecast.report.calibration import export_files
+    from forecast.simulate.setup import setup_forecast
 
     if chains * draws > c.MAX_SBC_FIT_DRAWS:
         raise InputError(
@@ -97,7 +99,7 @@ def sbc(
         raise InputError(f"--draws ({draws}) must be a multiple of --thin ({thin})", "--thin")
     if out is not None:
         check_output_folder(out, "--out")
-    settings = calibration.SbcSettings(draws=draws, tune=tune, chains=chains, thin=thin)
+    settings = SbcSettings(draws=draws, tune=tune, chains=chains, thin=thin)
     inputs = api.resolve(scenario)
     setup = setup_forecast(inputs.scenario, inputs.catalogue, inputs.table)
     c.note(
@@ -107,7 +109,7 @@ def sbc(
     )
     progress, update = _fit_progress(quiet, fits)
     try:
-        result = calibration.run_sbc(
+        result = run_sbc(
             inputs.table,
             inputs.priors,
             setup,
@@ -128,7 +130,7 @@ def sbc(
     doc = result.to_dict()
     if out is not None:
         try:
-            write_files(out, calibration.export_files(result))
+            write_files(out, export_files(result))
         except OSError as exc:
             raise os_error(exc, out, "--out") from None
         c.note(f"wrote sbc.json, ranks.csv, sbc_ecdf.png and sbc_ranks.png to {out}", quiet)
@@ -186,10 +188,10 @@ def figures(
     **fit,
 ):
     """Leave-one-out PIT of every figure: which figures the model cannot explain."""
-    from forecast import ppc
-    from forecast.export import check_finite
-    from forecast.files import check_output_folder, os_error, write_files
-    from forecast.priors import fixed_value
+    from forecast.checks import ppc
+    from forecast.core.writing import check_output_folder, os_error, write_files
+    from forecast.inputs.priors import fixed_value
+    from forecast.report.results import check_finite
 
     if out is not None:
         check_output_folder(out, "--out")
@@ -204,10 +206,11 @@ def figures(
     if out is not None:
         import io
 
-        from forecast.export import json_text
+        from forecast.report.calibration_plots import pit_plot
+        from forecast.report.results import json_text
 
         png = io.BytesIO()
-        ppc.pit_plot(doc, png, "Leave-one-out PIT of the catalogue's figures")
+        pit_plot(doc, png, "Leave-one-out PIT of the catalogue's figures")
         try:
             write_files(
                 out, {"loo_pit.json": json_text(doc).encode(), "loo_pit.png": png.getvalue()}
@@ -222,7 +225,7 @@ def figures(
 
 
 def _print_figures(doc: dict, show_all: bool) -> None:
-    from forecast.units import fmt_both
+    from forecast.core.units import fmt_both
 
     s = doc["summary"]
     rows = [f for f in doc["figures"] if show_all or f["unexplained"]]

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from forecast.cli import common as c
 from forecast.cli.run import ActorOpt, ConfidenceOpt, HorizonOpt, ScenarioArg
-from forecast.errors import InputError
+from forecast.core.errors import InputError
 
 
 def _result(scenario, horizon, confidence, actor, seed, fit: dict, copies: int = 1):
@@ -40,8 +40,8 @@ def priors_check(
 ):
     """Prior predictive check: the uplift the priors alone imply, beside the posterior's."""
     from forecast import api
-    from forecast.export import check_finite
-    from forecast.units import fmt_both
+    from forecast.core.units import fmt_both
+    from forecast.report.results import check_finite
 
     doc = api.prior_check(_result(scenario, horizon, confidence, actor, seed, fit, copies=2))
     check_finite(doc)
@@ -89,8 +89,8 @@ def sensitivity(
 ):
     """Rank every prior by how far tightening, widening or shifting it moves the buffer."""
     from forecast import api
-    from forecast.export import check_finite
-    from forecast.files import check_output_folder
+    from forecast.core.writing import check_output_folder
+    from forecast.report.results import check_finite
 
     if out is not None:
         check_output_folder(out, "--out")  # before the work
@@ -100,9 +100,9 @@ def sensitivity(
     if out is not None:
         import io
 
-        from forecast import plots
-        from forecast.files import os_error, write_files
-        from forecast.report import result_document
+        from forecast.core.writing import os_error, write_files
+        from forecast.report import plots
+        from forecast.report.document import result_document
 
         png = io.BytesIO()
         plots.tornado_chart(
@@ -122,7 +122,12 @@ def sensitivity(
         return
     doc = c.shown(doc)
     from forecast.cli.run import word_table
-    from forecast.report import SENSITIVITY_CAPTION, VARIATION_LABELS, swing_text, variation_text
+    from forecast.report.text import (
+        SENSITIVITY_CAPTION,
+        VARIATION_LABELS,
+        swing_text,
+        variation_text,
+    )
 
     rows = [
         [r["prior"], r["distribution"], r["drives"], swing_text(r)]
@@ -144,7 +149,7 @@ def parse_as_of(text: str | None) -> dt.date | None:
     """``--as-of`` as YYYY-MM-DD, or YYYY-MM (the first day of that month)."""
     import re
 
-    from forecast.schemas import EARLIEST_DATE, LATEST_DATE
+    from forecast.core.schemas.common import EARLIEST_DATE, LATEST_DATE
 
     if text is None:
         return None
@@ -190,7 +195,7 @@ def backtest(
 ):
     """Forecasts from past dates beside later measurements: every pair, or a scenario."""
     from forecast import api
-    from forecast.export import check_finite
+    from forecast.report.results import check_finite
 
     day = parse_as_of(as_of)
     if day is None and scenario is not None:

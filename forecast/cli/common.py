@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from forecast.errors import DiagnosticsError, InputError
-from forecast.fit import FitSettings
+from forecast.core.errors import DiagnosticsError, InputError
+from forecast.fit.fitting import FitSettings
 
 # emoji=False: ":warning:" in a user's title stays text; highlight=False: no colouring guesses.
 out = Console(highlight=False, soft_wrap=False, emoji=False)
@@ -26,7 +26,7 @@ def shown(value):
     a name is never sent to the terminal. Numbers and other values are unchanged."""
     from rich.markup import escape
 
-    from forecast.errors import printable
+    from forecast.core.errors import printable
 
     if isinstance(value, str):
         return escape(printable(value, keep_newlines=True))
@@ -230,10 +230,10 @@ def evidence_fit(fit: dict, catalogue=None):
     """The fit of the catalogue the fit options name (or of ``catalogue``, already loaded
     from them) under the default priors and the command's ``--prior`` overrides, cached or
     new, with its diagnostics checked. Reads no scenario (for the commands about the
-    evidence alone). Returns :class:`forecast.forecasting.FittedEvidence`."""
+    evidence alone). Returns :class:`forecast.fit.fitting.FittedEvidence`."""
     from forecast import api
-    from forecast.evidence import load_catalogue
-    from forecast.priors import fixed_value
+    from forecast.evidence.catalogue import load_catalogue
+    from forecast.inputs.priors import fixed_value
 
     arguments = fit_arguments(fit)
     priors = api.load_priors()
@@ -332,14 +332,14 @@ def _escape(text: str) -> str:
 
 def emit_json(document) -> None:
     """Write one JSON document to stdout (NaN and inf become null)."""
-    from forecast.export import json_text
+    from forecast.report.results import json_text
 
     sys.stdout.write(json_text(document))
     sys.stdout.flush()
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, str]:
-    from forecast.priors import parse_override
+    from forecast.inputs.priors import parse_override
 
     return dict(parse_override(item) for item in items or [])
 
@@ -364,8 +364,8 @@ def check_work(inputs, draws: int | None, fit: dict, copies: int = 1) -> None:
     InputError
         Naming the options that size the work and the largest value that fits.
     """
-    from forecast.policies import policy_months
-    from forecast.simulate import time_grid
+    from forecast.inputs.policies import policy_months
+    from forecast.simulate.setup import time_grid
 
     check_fit_size(fit)
     sc = inputs.scenario
@@ -417,7 +417,7 @@ def forecast_with_options(scenario, *, draws=None, seed=0, copies=1, fit: dict, 
 
 
 def print_warnings(messages) -> None:
-    """Each of a run's warnings (:attr:`forecast.inputs.RunInputs.warnings`) on stderr, also
+    """Each of a run's warnings (:attr:`forecast.inputs.resolve.RunInputs.warnings`) on stderr, also
     under --quiet: they qualify the numbers, as a failed diagnostic does."""
     for message in messages:
         err.print(f"[bold yellow]warning:[/] {shown(message)}", soft_wrap=True)
@@ -426,10 +426,10 @@ def print_warnings(messages) -> None:
 def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:
     """Refuse under --strict, warn otherwise, when the fit fails its checks.
 
-    ``diagnostics`` is a :class:`forecast.diagnostics.Diagnostics` or its ``to_dict()``.
+    ``diagnostics`` is a :class:`forecast.fit.diagnostics.Diagnostics` or its ``to_dict()``.
     """
     if isinstance(diagnostics, dict):
-        from forecast.diagnostics import Diagnostics
+        from forecast.fit.diagnostics import Diagnostics
 
         diagnostics = Diagnostics.from_dict(diagnostics)
     if diagnostics.ok:
@@ -444,7 +444,7 @@ def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:
 
 
 def require_file(path: Path, what: str = "file") -> Path:
-    from forecast.files import exists
+    from forecast.core.reading import exists
 
     if not exists(path, what):
         raise InputError(f"{what} not found", str(path))

@@ -20,7 +20,7 @@ from forecast.cli.run import (
     forecast_result,
     word_table,
 )
-from forecast.units import fmt_both
+from forecast.core.units import fmt_both
 
 
 @c.with_fit_options
@@ -38,8 +38,8 @@ def compare(
     **fit,
 ):
     """Scenarios side by side: buffer, P(cross) per eval, re-evaluation intervals, policies."""
-    from forecast import report
-    from forecast.errors import InputError
+    from forecast.core.errors import InputError
+    from forecast.report.document import result_document
 
     if len(scenarios) < 2:
         raise InputError("compare needs two or more scenarios", "SCENARIO")
@@ -53,9 +53,9 @@ def compare(
         policy=policy,
         policies=policies,
     )
-    from forecast.export import check_finite
+    from forecast.report.results import check_finite
 
-    docs = [report.result_document(forecast_result(s, **options, **fit)) for s in scenarios]
+    docs = [result_document(forecast_result(s, **options, **fit)) for s in scenarios]
     for d in docs:
         check_finite(d, d["scenario"])
     summary = [
@@ -130,7 +130,7 @@ def compare(
 
 def _policy_cell(p: dict | None) -> str:
     """A policy's verdict in a few words for the side-by-side table."""
-    from forecast.units import fmt_both
+    from forecast.core.units import fmt_both
 
     if p is None:
         return "-"
@@ -186,8 +186,8 @@ def export(
     """Write a reviewer's bundle: report.md and a self-contained report.html, results.json,
     the explanation, sensitivity and profiles, the scenario as run and resolved, provenance
     with input hashes, figures and posterior.nc (docs/json-schema.md lists every file)."""
-    from forecast.export import check_bundle_folder, read_calibration, write_bundle
-    from forecast.review import review
+    from forecast.api import review
+    from forecast.report.export import check_bundle_folder, read_calibration, write_bundle
 
     check_bundle_folder(out, force)  # before the work: a bad --out wastes no fit
     documents = read_calibration(calibration)  # a bad document too

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from forecast.cli import common as c
-from forecast.units import fmt_interval
+from forecast.core.units import fmt_interval
 
 app = typer.Typer(
     help="The enhancement catalogue: CEG observations and their sources.", no_args_is_help=True
@@ -31,7 +31,7 @@ AtFlopOpt = Annotated[
 
 
 def _check_flop(at_flop: float | None) -> None:
-    from forecast.errors import InputError
+    from forecast.core.errors import InputError
 
     if at_flop is not None and not 1e15 < at_flop < 1e30:
         raise InputError(
@@ -69,7 +69,7 @@ def list_(
     """Every enhancement with its figures (in the fit or not, independent, origin) and its
     posterior CEG (median, 90% interval)."""
     from forecast import api
-    from forecast.evidence import load_catalogue
+    from forecast.evidence.catalogue import load_catalogue
 
     _check_flop(at_flop)
     if no_posterior:
@@ -78,7 +78,7 @@ def list_(
     else:
         fitted = c.evidence_fit(fit)
         catalogue, posterior = fitted.catalogue, fitted.fit
-    from forecast.export import check_finite
+    from forecast.report.results import check_finite
 
     rows = api.enhancement_rows(catalogue, posterior, at_flop=at_flop)
     hyper = api.hyperparameter_summary(posterior) if posterior is not None else None
@@ -153,9 +153,9 @@ def show(
     independent, origin, quote), its posterior CEG at 1e23 FLOP and, with --at-flop, at
     another base-model scale."""
     from forecast import api
-    from forecast.errors import InputError
-    from forecast.evidence import load_catalogue
-    from forecast.files import suggest
+    from forecast.core.errors import InputError
+    from forecast.core.validation import suggest
+    from forecast.evidence.catalogue import load_catalogue
 
     _check_flop(at_flop)
     catalogue = load_catalogue(fit["evidence"], shipped=not fit["no_shipped"])
@@ -166,7 +166,7 @@ def show(
             " (see 'forecast evidence list --no-posterior')",
             path="ID",
         )
-    from forecast.export import check_finite
+    from forecast.report.results import check_finite
 
     posterior = None if no_posterior else c.evidence_fit(fit, catalogue).fit
     rows = api.enhancement_rows(catalogue, posterior, at_flop=at_flop)
@@ -256,7 +256,7 @@ def validate(
     A user's file is checked on top of the shipped catalogue (its combinations may name
     shipped enhancements) unless --no-shipped-evidence is given.
     """
-    from forecast.evidence import load_catalogue
+    from forecast.evidence.catalogue import load_catalogue
 
     results = []
     for path in files or [None]:
@@ -289,8 +289,8 @@ def measurements(
 ):
     """Measured scores of fixed models before and after later elicitation, and the pairs a
     backtest can use (shipped files, plus --measurements FILE, checked as one set)."""
-    from forecast.evidence import load_catalogue
-    from forecast.measurements import backtest_pairs, load_measurements, measurement_rows
+    from forecast.evidence.catalogue import load_catalogue
+    from forecast.evidence.measurements import backtest_pairs, load_measurements, measurement_rows
 
     catalogue = load_catalogue(evidence)
     data = load_measurements(measurements, catalogue=catalogue)

@@ -38,9 +38,9 @@ def explain(
     """Why the buffer is what it is: sources, the draws that set it, the prior-only and
     uncapped buffers, the full sensitivity ranking and the buffer under each profile."""
     from forecast import api
-    from forecast.explain import explain as explain_result
-    from forecast.export import check_finite
-    from forecast.profiles import profile_table
+    from forecast.explain.explanation import explain as explain_result
+    from forecast.explain.profiles import profile_table
+    from forecast.report.results import check_finite
 
     result = c.forecast_with_options(
         scenario, seed=seed, fit=fit, horizon_months=horizon, confidence=confidence, actor=actor
@@ -84,7 +84,7 @@ def explain(
 
 
 def print_profiles(rows: list[dict]) -> None:
-    from forecast.units import fmt_both
+    from forecast.core.units import fmt_both
 
     c.out.print(
         word_table(
@@ -114,7 +114,7 @@ def print_profiles(rows: list[dict]) -> None:
 @profiles_app.command("list")
 def profiles_list(json: c.JsonOpt = False):
     """The shipped assumption profiles."""
-    from forecast.profiles import load_profile, shipped_profiles
+    from forecast.inputs.profiles import load_profile, shipped_profiles
 
     rows = []
     for name in shipped_profiles():
@@ -156,7 +156,7 @@ def profiles_show(
     name: Annotated[str, typer.Argument(help="A profile name or file.")], json: c.JsonOpt = False
 ):
     """One profile: every change and the reason for it."""
-    from forecast.profiles import load_profile
+    from forecast.inputs.profiles import load_profile
 
     profile = load_profile(name)
     spec = profile.spec

@@ -79,7 +79,7 @@ def posterior(json: c.JsonOpt = False, **fit):
     """Every fit prior beside its posterior, with how much the evidence narrows it
     (contraction 0: the prior sets it; 1: the evidence does)."""
     from forecast.cli.run import word_table
-    from forecast.summaries import prior_posterior
+    from forecast.explain.summaries import prior_posterior
 
     fitted = c.evidence_fit(fit)
     rows = prior_posterior(fitted.fit, fitted.priors)

@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from forecast.cli import common as c
-from forecast.units import fmt_both, fmt_multiplier
+from forecast.core.units import fmt_both, fmt_multiplier
 
 HorizonOpt = Annotated[
     int | None,
@@ -73,8 +73,8 @@ ScenarioArg = Annotated[
 
 
 def parse_date(text: str | None, option: str = "--as-of") -> dt.date | None:
-    from forecast.errors import InputError
-    from forecast.schemas import EARLIEST_DATE, LATEST_DATE
+    from forecast.core.errors import InputError
+    from forecast.core.schemas.common import EARLIEST_DATE, LATEST_DATE
 
     if text is None:
         return None
@@ -104,7 +104,7 @@ def forecast_result(
 ):
     """Run the forecast with CLI options (``fit``: :data:`common.FIT_OPTIONS`); diagnostics
     are checked, and refused under ``--strict``."""
-    from forecast.policies import parse_selection
+    from forecast.inputs.policies import parse_selection
 
     return c.forecast_with_options(
         scenario,
@@ -136,11 +136,11 @@ def run(
     **fit,
 ):
     """Forecast uplift over the horizon and print the safety-buffer recommendation."""
-    from forecast import report
-    from forecast.export import check_finite
+    from forecast.report.document import result_document
+    from forecast.report.results import check_finite
 
     if out is not None:
-        from forecast.files import check_output_folder
+        from forecast.core.writing import check_output_folder
 
         check_output_folder(out, "--out")
     result = forecast_result(
@@ -155,12 +155,12 @@ def run(
         policies=policies,
         **fit,
     )
-    from forecast.explain import explain
+    from forecast.explain.explanation import explain
 
-    doc = report.result_document(result, explain(result))
+    doc = result_document(result, explain(result))
     check_finite(doc)
     if out is not None:
-        from forecast.export import write_results
+        from forecast.report.results import write_results
 
         write_results(doc, out)
         c.note(f"wrote {out}/results.json and {out}/uplift.csv", fit["quiet"])
@@ -171,7 +171,7 @@ def run(
 
 
 def print_forecast(doc: dict) -> None:
-    from forecast.report import fan_chart
+    from forecast.report.text import fan_chart
 
     doc = c.shown(doc)
     base = doc["base_model"]
@@ -232,10 +232,10 @@ def print_forecast(doc: dict) -> None:
 
 
 def print_explanation(ex: dict, full: bool = True) -> None:
-    """Where the buffer comes from (forecast.explain): the split of the uplift by source in
+    """Where the buffer comes from (forecast.explain.explanation): the uplift split by source in
     the median band and the tail, then one line per finding; ``full`` adds the tail profile
     and the decomposition rule."""
-    from forecast.explain import SOURCE_LABELS
+    from forecast.explain.explanation import SOURCE_LABELS
 
     split = ex["decomposition"]
     median, tail = split["median"], split["tail"]
@@ -314,7 +314,7 @@ STATE_STYLE = {"past the trigger": "bold red", "cannot rule out": "yellow", "cle
 
 
 def print_evals(doc: dict) -> None:
-    from forecast.evals import STATE_MEANING, status_text
+    from forecast.buffer.evals import STATE_MEANING, status_text
 
     if not doc["evals"]:
         return
@@ -367,7 +367,7 @@ def print_evals(doc: dict) -> None:
 
 
 def print_policies(doc: dict) -> None:
-    from forecast.policies import trigger_text, verdict_text
+    from forecast.buffer.policies import trigger_text, verdict_text
 
     rows = []
     for p in doc["policies"]:

@@ -17,7 +17,7 @@ app = typer.Typer(help="The shipped scenarios; validate your own.", no_args_is_h
 @app.command("list")
 def list_(json: c.JsonOpt = False):
     """The shipped scenarios (the first column is what `forecast run NAME` takes)."""
-    from forecast.scenarios import DEFAULT_SCENARIO, load_scenario, shipped_scenarios
+    from forecast.inputs.scenarios import DEFAULT_SCENARIO, load_scenario, shipped_scenarios
 
     rows = []
     for name, path in shipped_scenarios().items():
@@ -62,14 +62,14 @@ def show(
     json: c.JsonOpt = False,
 ):
     """Print a scenario file."""
-    from forecast.scenarios import load_scenario
+    from forecast.inputs.scenarios import load_scenario
 
     loaded = load_scenario(name)
     if json:
         c.emit_json(loaded.scenario.model_dump(mode="json"))
         return
-    from forecast.errors import printable
-    from forecast.files import MAX_YAML_BYTES, read_text
+    from forecast.core.errors import printable
+    from forecast.core.reading import MAX_YAML_BYTES, read_text
 
     text = read_text(loaded.path, "scenario file", MAX_YAML_BYTES)
     if not c.out.is_terminal:  # redirected: the file as it is, to start a scenario from
@@ -89,8 +89,8 @@ def validate(
 ):
     """Check scenario files (schema, enhancement names, task files, compare_with
     measurements) without running them."""
-    from forecast.evidence import load_catalogue
-    from forecast.scenarios import check_against, load_scenario
+    from forecast.evidence.catalogue import load_catalogue
+    from forecast.inputs.scenarios import check_against, load_scenario
 
     catalogue = load_catalogue()
     results = []

@@ -1,0 +1,43 @@
+"""The assumption profile format (``profiles/*.yaml``): a documented set of prior overrides
+and extrapolation modes (docs/profiles.md).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from forecast.core.distributions import parse_distribution
+from forecast.core.schemas.common import Identifier, SchemaVersion, Strict
+from forecast.core.schemas.scenario import ScaleMode, ScenarioName, TrendMode
+
+# --------------------------------------------------------------------------- profiles
+
+
+class ProfileOverride(Strict):
+    """One prior a profile changes, with the reason."""
+
+    distribution: str
+    why: str = Field(min_length=1, description="the basis for this value")
+
+    @field_validator("distribution")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        parse_distribution(value)
+        return value
+
+
+class ProfileModes(Strict):
+    trend: TrendMode | None = None
+    scale: ScaleMode | None = None
+    why: str = ""
+
+
+class ProfileFile(Strict):
+    """An assumption profile: a documented set of prior overrides (``profiles/*.yaml``)."""
+
+    schema_version: SchemaVersion
+    name: ScenarioName
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    priors: dict[Identifier, ProfileOverride] = {}
+    extrapolation: ProfileModes = ProfileModes()

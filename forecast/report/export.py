@@ -1,0 +1,353 @@
+"""The reviewer's bundle (``forecast export``): every file at once, or nothing.
+
+:func:`check_bundle_folder` checks the destination before any work (``--force`` replaces an
+earlier bundle, never a folder of other files); :func:`write_bundle` builds the bundle in a
+hidden sibling folder and renames it into place. Its files (:data:`BUNDLE_CONTENTS`) are
+rendered from documents the stages computed: the run document, the explain stage's
+documents (:func:`forecast.explain.review.review_documents`) and the calibration documents
+given with ``--calibration`` (:func:`read_calibration`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+from forecast.core.errors import InputError
+from forecast.core.writing import check_output_folder, os_error
+from forecast.report.results import (
+    check_finite,
+    json_text,
+    profiles_csv,
+    sensitivity_csv,
+    uplift_csv,
+)
+
+#: What each file of the export bundle holds (report.md lists them; docs/json-schema.md).
+BUNDLE_CONTENTS = {
+    "report.md": "the report (Markdown)",
+    "report.html": "the same report as one self-contained page (figures embedded; prints well)",
+    "results.json": "the forecast run --json document, explanation included",
+    "explanation.json": "the explanation, the full sensitivity ranking, the buffer under each "
+    "profile and the prior predictive check",
+    "uplift.csv": "uplift quantiles by month (OOM and multipliers)",
+    "sensitivity.csv": "the buffer under each variation of each prior",
+    "profiles.csv": "the buffer under each assumption profile",
+    "scenario.yaml": "the scenario file as run (a byte copy)",
+    "scenario-resolved.yaml": "the scenario as forecast: the command's overrides and the "
+    "profile's priors applied, paths absolute",
+    "provenance.json": "versions, seeds, settings, and every input file with its absolute path "
+    "and SHA-256",
+    "fan_chart.png": "uplift over time, the buffer, and the policies at their periods",
+    "p_cross.png": "P(each eval meets its threshold by month t)",
+    "decomposition.png": "the uplift at the horizon by source",
+    "tornado.png": "sensitivity of the buffer to each prior, with the direction of each swing",
+    "profiles.png": "the buffer under each assumption profile",
+    "posterior.nc": "the posterior draws of the fit (ArviZ InferenceData, netCDF)",
+}
+BUNDLE_FILES = tuple(BUNDLE_CONTENTS)
+#: Calibration and backtest documents given with ``--calibration`` are copied as
+#: ``calibration-KIND.json`` (``calibration-KIND-2.json`` for a second of a kind).
+CALIBRATION_FILE = re.compile(r"^calibration-(sbc|loo_pit|backtest)(-[0-9]+)?\.json$")
+#: Largest calibration document read (a SBC document of many fits is a few MB).
+MAX_CALIBRATION_BYTES = 64 * 1024 * 1024
+
+
+def is_bundle_file(name: str) -> bool:
+    """A name the export bundle may hold (``--force`` replaces only such folders)."""
+    return name in BUNDLE_CONTENTS or bool(CALIBRATION_FILE.match(name))
+
+
+def check_bundle_folder(folder: str | Path, force: bool = False, field: str = "--out") -> Path:
+    """Check, before any work, that the bundle can be written to ``folder``.
+
+    ``folder`` must not exist, be an empty folder, or (with ``force``) hold an earlier
+    bundle and nothing else: ``--force`` replaces a bundle, never a folder of other files.
+    The working folder, the home folder, the file system's root and their parents are
+    never replaced.
+
+    Raises
+    ------
+    InputError
+        Naming ``folder`` and what is wrong.
+    """
+    folder = Path(folder)
+    check_output_folder(folder, field)
+    if not folder.exists():
+        return folder
+    resolved = folder.resolve()
+    protected = {Path.cwd().resolve(), Path(resolved.anchor)}
+    try:
+        protected.add(Path.home().resolve())
+    except (RuntimeError, KeyError):
+        pass
+    for place in protected:
+        if resolved == place or resolved in place.parents:
+            raise InputError(
+                "the bundle folder cannot be the working folder, the home folder or a "
+                "folder that holds one of them: give a new folder",
+                str(folder),
+                field,
+            )
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise os_error(exc, folder, field, "read") from None
+    if not entries:
+        return folder
+    if not force:
+        raise InputError("folder is not empty (use --force to replace it)", str(folder), field)
+    others = [e for e in entries if not is_bundle_file(e)]
+    if others:
+        shown = ", ".join(repr(e) for e in others[:3]) + (" ..." if len(others) > 3 else "")
+        raise InputError(
+            f"--force replaces an earlier bundle, but this folder holds other files too "
+            f"({shown}); remove them or give another folder",
+            str(folder),
+            field,
+        )
+    return folder
+
+
+def read_calibration(paths) -> list[tuple[str, dict]]:
+    """Read the calibration and backtest documents given to ``export --calibration``.
+
+    Returns ``(absolute path, document)`` pairs in the order given.
+
+    Raises
+    ------
+    InputError
+        For a file that cannot be read, is not JSON, or is not the JSON of ``forecast check
+        sbc``, ``forecast check figures`` or ``forecast backtest``; checked before any work.
+    """
+    from forecast.core.reading import read_text
+    from forecast.report.calibration import CALIBRATION_KINDS, calibration_kind
+
+    out = []
+    for path in paths or ():
+        path = Path(path)
+        text = read_text(path, "calibration document", MAX_CALIBRATION_BYTES)
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"not a JSON document: {exc.msg}", str(path), None, exc.lineno, exc.colno
+            ) from None
+        if calibration_kind(doc) is None:
+            expected = "; ".join(source for source, _ in CALIBRATION_KINDS.values())
+            raise InputError(
+                f"not a calibration or backtest document (expected the JSON of: {expected})",
+                str(path),
+                "--calibration",
+            )
+        out.append((str(path.absolute()), doc))
+    return out
+
+
+def input_records(result) -> list[dict]:
+    """Every file the run read (:meth:`forecast.inputs.resolve.RunInputs.files`): its role, absolute
+    path, size and SHA-256 (``sha256`` None and ``problem`` said if it cannot be read now)."""
+    import hashlib
+
+    records = []
+    for role, path in result.inputs.files():
+        record = {"role": role, "path": str(Path(path).resolve()), "sha256": None, "bytes": None}
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            with open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+            record |= {"sha256": digest.hexdigest(), "bytes": size}
+        except OSError as exc:
+            record["problem"] = f"cannot read it now: {exc.strerror or exc}"
+        records.append(record)
+    return records
+
+
+def provenance_document(result, inputs: list[dict], calibration) -> dict:
+    """``provenance.json``: the run's provenance, the fit's (settings, libraries), every
+    input file with its hash, and the calibration documents included."""
+    import platform
+    import sys
+
+    fit = result.fitted.fit
+    return {
+        "run": result.provenance,
+        "fit": {
+            "key": fit.key,
+            "how": fit.how,
+            "settings": fit.provenance.get("settings"),
+            "created": fit.provenance.get("created"),
+            "model_version": fit.provenance.get("model_version"),
+            "reweighted": fit.provenance.get("reweighted"),
+            "libraries": fit.provenance.get("libraries"),
+        },
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "inputs": inputs,
+        "calibration": [name for name, _ in calibration],
+    }
+
+
+def write_bundle(
+    result, review: dict, folder: str | Path, force: bool = False, calibration=()
+) -> Path:
+    """The reviewer's bundle (:data:`BUNDLE_CONTENTS`), staged in a temporary folder and
+    renamed into place: the whole bundle or nothing.
+
+    ``review`` is :func:`forecast.api.review`'s documents and ``calibration`` the
+    documents it summarised (:func:`read_calibration`), copied into the bundle.
+    ``posterior.nc`` is copied from the fit's cache entry only after its checksum and
+    ownership are verified (and never through a link); otherwise it is written from the
+    fit in memory (a fit reweighted to other priors: its resampled draws, one chain).
+
+    Raises
+    ------
+    InputError
+        If ``folder`` is not acceptable (:func:`check_bundle_folder`) or cannot be written.
+    NumericalError
+        If a document holds NaN or infinity.
+    """
+    from forecast.core.reading import read_bytes
+    from forecast.core.writing import remove_stale_staging, staged_dir
+    from forecast.inputs.resolve import resolved_scenario
+    from forecast.report import plots
+    from forecast.report.html import html_report
+    from forecast.report.markdown import markdown_report
+
+    folder = Path(folder)
+    document = review["run"]
+    check_finite(document)
+    details = {k: review[k] for k in ("explanation", "sensitivity", "profiles", "prior_check")}
+    check_finite(details, "the explanation")
+    check_bundle_folder(folder, force)
+    inputs = input_records(result)
+    scenario_bytes = read_bytes(result.scenario_path, "scenario file")
+    caption = plots.caption(document)
+    title = result.scenario.title
+    copies = _calibration_names(review["calibration"])
+    try:
+        with staged_dir(folder, replace=True) as tmp:
+
+            def put(name: str, data: bytes | str) -> None:
+                (tmp / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+            put("results.json", json_text(document))
+            put("uplift.csv", uplift_csv(document["uplift"]))
+            figures = {
+                "fan_chart.png": _png(plots.fan_chart, document),
+                "p_cross.png": _png(plots.p_cross_chart, document),
+                "decomposition.png": _png(
+                    plots.decomposition_chart,
+                    review["explanation"],
+                    title=f"Where the uplift at the horizon comes from: {title}",
+                    subtitle=caption,
+                ),
+                "tornado.png": _png(
+                    plots.tornado_chart,
+                    review["sensitivity"]["priors"],
+                    review["sensitivity"]["buffer_oom"],
+                    title=f"Sensitivity of the buffer to each prior: {title}",
+                    subtitle=caption,
+                ),
+            }
+            if review["profiles"]:
+                figures["profiles.png"] = _png(
+                    plots.profiles_chart,
+                    review["profiles"],
+                    title=f"The buffer under each assumption profile: {title}",
+                    subtitle=plots.caption(document, profile=False),
+                )
+                put("profiles.csv", profiles_csv(review["profiles"]))
+            for name, png in figures.items():
+                put(name, png)
+            put("explanation.json", json_text(details))
+            put("sensitivity.csv", sensitivity_csv(review["sensitivity"]))
+            put("scenario.yaml", scenario_bytes)
+            put("scenario-resolved.yaml", _resolved_yaml(result, resolved_scenario))
+            for name, (_, doc) in zip(copies, calibration, strict=True):
+                put(name, json_text(doc))
+            put("provenance.json", json_text(provenance_document(result, inputs, calibration)))
+            _write_posterior(result.fitted.fit, tmp / "posterior.nc")
+            later = ("report.md", "report.html")  # written below
+            files = {k: v for k, v in BUNDLE_CONTENTS.items() if k in later or (tmp / k).exists()}
+            files |= {
+                name: f"{summary['title']} ({summary['file']})"
+                for name, summary in zip(copies, review["calibration"], strict=True)
+            }
+            report = markdown_report(document, dict(review, inputs=inputs, files=files), figures)
+            put("report.md", report)
+            put("report.html", html_report(report, figures, f"Forecast: {title}"))
+    except OSError as exc:
+        raise os_error(exc, folder, "--out") from None
+    remove_stale_staging(folder.parent, name=folder.name)  # left by an export that was killed
+    return folder
+
+
+def _png(plot, *args, **kwargs) -> bytes:
+    """A figure drawn into memory: ``plot(*args, buffer, **kwargs)``."""
+    buffer = io.BytesIO()
+    plot(*args, buffer, **kwargs)
+    return buffer.getvalue()
+
+
+def _calibration_names(summaries) -> list[str]:
+    """The bundle's names of the calibration documents: ``calibration-KIND[-N].json``."""
+    names, seen = [], {}
+    for summary in summaries:
+        kind = summary["kind"]
+        seen[kind] = seen.get(kind, 0) + 1
+        names.append(f"calibration-{kind}" + (f"-{seen[kind]}" if seen[kind] > 1 else "") + ".json")
+    return names
+
+
+def _resolved_yaml(result, resolved_scenario) -> str:
+    import yaml
+
+    prov = result.provenance
+    header = [
+        "# The scenario as forecast by this bundle (forecast export): the command's options",
+        "# and the profile's priors applied, paths made absolute. To run it again:",
+        f"#   forecast run scenario-resolved.yaml --seed {prov['seed']} --fit-seed "
+        f"{prov['fit_seed']}" + (f" --as-of {prov['as_of']}" if prov.get("as_of") else ""),
+        "# with the same evidence (see provenance.json for every input file and its hash).",
+    ]
+    body = yaml.safe_dump(resolved_scenario(result.inputs), sort_keys=False, allow_unicode=True)
+    return "\n".join(header) + "\n" + body
+
+
+def _write_posterior(fit, path: Path) -> None:
+    """``posterior.nc``: a verified copy from the cache, or written from the fit in memory."""
+    from forecast.fit import cache
+
+    if fit.directory is not None:
+        try:
+            cache.copy_file(fit.key, "posterior.nc", path)
+            return
+        except cache.CorruptEntry as exc:
+            if fit.inference_data is None:
+                raise InputError(
+                    f"the cached fit's posterior.nc cannot be used ({exc}); rerun "
+                    "with --no-cache to refit",
+                    str(fit.directory),
+                ) from None
+    if fit.inference_data is not None:
+        from forecast.fit.posterior import write_netcdf
+
+        write_netcdf(fit.inference_data, path)
+        return
+    if fit.how == "reweighted":
+        from forecast.fit.posterior import write_draws_netcdf
+
+        write_draws_netcdf(
+            fit.draws,
+            path,
+            {"forecast_reweighted": json.dumps(fit.provenance.get("reweighted"), default=str)},
+        )
+        return
+    raise InputError("the fit has no posterior.nc; rerun with --no-cache", str(fit.directory))

@@ -1,0 +1,352 @@
+"""The Markdown report an analyst can paste into a risk assessment (``report.md``).
+
+:func:`markdown_report` renders the ``run --json`` document (:mod:`forecast.report.document`)
+and, when given, the reviewer's documents (:mod:`forecast.report.review_sections`): the
+summary, why this buffer, profiles, sensitivity, inputs, method, uplift over time,
+evaluations, the policy comparison, the prior predictive check, calibration, diagnostics,
+caveats and provenance. Pure: it builds a string, it never prints or writes files.
+"""
+
+from __future__ import annotations
+
+from forecast.report.review_sections import (
+    calibration_section,
+    explanation_section,
+    prior_check_section,
+    profiles_section,
+    sensitivity_section,
+)
+from forecast.report.text import Figures, cell, md_code, md_table, md_text
+
+CAVEATS = """\
+- **CEG figures are rough.** Most published figures are bounds or log-linear extrapolations
+  from two or three model sizes, often across model families or from undertrained families
+  (seed 001, section 4). The model treats them as noisy and censored, not as exact.
+- **Selection bias.** Authors choose benchmarks and baselines that flatter their method, and
+  the analysis keeps the highest-CEG pairing; the `selection_bias` prior corrects for this,
+  but the evidence cannot measure it, so its posterior is its prior.
+- **A high CEG may mean compute does not help on that benchmark**, not that the enhancement
+  is strong; CEGs of qualitatively new abilities (agents) are not meaningful.
+- **Scale dependence is extrapolated.** Gains measured on 1e20-1e24 FLOP models are carried
+  to this base model through the `scale_slope` prior and weak evidence.
+- **Composability is mostly prior.** Few studies report gains alone and combined, so the
+  discount factors and the ceiling are largely assumptions (tune them with `--prior`).
+- **The eval mapping is a simplification.** A logit shift per OOM of effective compute is a
+  first-order model of how an eval responds; per-eval slopes should be calibrated where
+  possible.
+"""
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def summary_lines(doc: dict) -> list[str]:
+    """The report summary's bullets: each policy's verdict, each eval's P(cross) and status."""
+    from forecast.buffer.evals import status_text
+    from forecast.buffer.policies import verdict_text
+
+    lines = []
+    for p in doc["policies"]:
+        if p["evaluated"]:
+            lines.append(
+                f"- {p['title']} ({p['status']}; this tool's reading: {p['reading']['summary']}): "
+                f"{verdict_text(p)}."
+            )
+    for e in doc["evals"]:
+        lines.append(
+            f"- Eval `{e['name']}`: P(meets its dangerous threshold by month "
+            f"{doc['horizon_months']}) = {_pct(e['p_cross'])}; **{status_text(e)}**."
+        )
+    return lines
+
+
+def eval_section(doc: dict, figures=None) -> list[str]:
+    """The report's Evaluations section: state, threshold, P(cross), trigger and status."""
+    from forecast.buffer.evals import STATE_MEANING, status_text
+
+    if not doc["evals"]:
+        return []
+    lines = [
+        "## Evaluations",
+        "",
+        "| eval | state now | dangerous threshold | P(cross) | at the point estimate | "
+        "already met | trigger now | status |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for e in doc["evals"]:
+        t = e["trigger"]
+        if e["kind"] == "aggregate":
+            now, thr, trig = _pct(e["current"]), _pct(e["threshold"]), f"score {_pct(t['score'])}"
+        else:
+            now = f"{_pct(e['current']['fraction_passing'])} of {e['n_tasks']} tasks pass"
+            thr = (
+                f"{_pct(e['tasks_fraction'])} of tasks; {e['definition_text']} "
+                f"({e['pooling']} task rates)"
+            )
+            trig = (
+                f"{_pct(t['tasks_fraction'])} of tasks at {_pct(t['task_pass_rate'])} "
+                f"(1 in {t['one_in_n_tries']:.0f} tries)"
+                if e["definition"] == "hidden_rate"
+                else "-"
+            )
+        lines.append(
+            f"| {e['name']} | {now} | {thr} | {_pct(e['p_cross'])} | "
+            f"{_pct(e['p_cross_point_estimate'])} | {_pct(e['p_already_met'])} | {trig} | "
+            f"{status_text(e)} |"
+        )
+    lines += [""]
+    for state in dict.fromkeys(e["status"]["state"] for e in doc["evals"]):
+        lines.append(f"- *{state}*: {STATE_MEANING[state]}.")
+    figures = figures or Figures(None)
+    return lines + [""] + figures.image("p_cross.png", "P(cross) over time")
+
+
+def policy_section(doc: dict) -> list[str]:
+    """The report's policy comparison: reading, period and verdict of each rule, then the
+    quoted text each reading rests on."""
+    from forecast.buffer.policies import trigger_text, verdict_text
+
+    lines = [
+        "## Policy comparison",
+        "",
+        f"Each rule's numbers are this tool's reading of its text, not the publisher's. "
+        f"*Needs*: the uplift that accumulates over the rule's period at "
+        f"{doc['confidence']:.0%} confidence, i.e. the buffer the rule would need.",
+        "",
+        "| policy | version, status | this tool's reading | period | verdict | triggers |",
+        "| --- | --- | --- | ---: | --- | --- |",
+    ]
+    for p in doc["policies"]:
+        period = f"{p['period_months']:g} mo" if p["evaluated"] else "-"
+        lines.append(
+            f"| {p['title']} | {p['version']}, {p['date']}, {p['status']}"
+            f"{'' if p['verified'] else ', unverified'} | {p['reading']['summary']} | {period} | "
+            f"{verdict_text(p)} | {trigger_text(p) if p['evaluated'] else '-'} |"
+        )
+    lines += ["", "### What each reading rests on", ""]
+    for p in doc["policies"]:
+        src = p["source"]
+        lines += [
+            f"**{p['title']}**: {src['document']}, {src['section']} (<{src['url']}>). "
+            + ("Where the quotes were checked: " if p["verified"] else "**Unverified.** ")
+            + f"{src['checked_in']}",
+            "",
+        ]
+        for q in p["quotes"]:
+            lines += [f"> {q['text']} ({q['where']})", ""]
+        lines += ["", f"Reading: {p['reading']['notes']}", ""]
+    return lines + [
+        "Re-evaluation interval: the longest time a buffer still covers the uplift at "
+        f"{doc['confidence']:.0%} confidence.",
+        "",
+    ]
+
+
+def markdown_report(doc: dict, review: dict | None = None, figures=None) -> str:
+    """A report an analyst can paste into a risk assessment.
+
+    Parameters
+    ----------
+    doc
+        The ``run --json`` document (:func:`result_document`).
+    review
+        The reviewer's documents (:func:`forecast.api.review`), plus ``inputs`` (the
+        files read, with their hashes) and ``files`` (the bundle's files) when the export
+        bundle adds them; sections without their document are left out.
+    figures
+        Names of the figures in the bundle (``fan_chart.png``, ...); None: every figure
+        the sections refer to.
+    """
+    from forecast.core.units import fmt_both
+
+    review = review or {}
+    figures = Figures(figures)
+    b, prov = doc["buffer"], doc["provenance"]
+    explanation = doc.get("explanation") or review.get("explanation")
+    lines = [
+        f"# Post-training enhancement forecast: {md_text(doc['title'])}",
+        "",
+        f"Scenario {md_code(doc['scenario'])}, profile {md_code(doc.get('profile') or 'central')}, "
+        f"generated {prov['created']} by forecast {prov['version']}.",
+        "",
+        "## Summary",
+        "",
+        f"Over the next **{doc['horizon_months']} months**, post-training enhancements that "
+        f"the evaluation did not apply could raise this model's effective compute by up to "
+        f"**{fmt_both(b['oom'])}** at {doc['confidence']:.0%} confidence (Monte Carlo 90% "
+        f"interval {b['mc_interval_oom'][0]:.2f} to {b['mc_interval_oom'][1]:.2f} OOM over "
+        f"{b['draws']:,} draws). The median uplift is {fmt_both(doc['uplift'][-1]['q50'])}.",
+        "",
+    ]
+    if explanation:
+        lines += [f"- {md_text(line)}" for line in explanation["summary"]]
+    lines += summary_lines(doc)
+    if doc.get("warnings"):
+        lines += ["", "**Warnings about the inputs:**", ""]
+        lines += [f"- {md_text(w)}" for w in doc["warnings"]]
+    lines += [""]
+    if explanation:
+        lines += explanation_section(explanation, doc, figures)
+    if review.get("profiles"):
+        lines += profiles_section(review["profiles"], doc, figures)
+    elif "profiles" in review:
+        lines += ["## Assumption profiles", "", "Not computed for this report (--no-profiles).", ""]
+    if review.get("sensitivity"):
+        lines += sensitivity_section(review["sensitivity"], figures)
+    lines += inputs_section(doc)
+    lines += [
+        "## Method",
+        "",
+        "Published compute-equivalent gains (CEG) of post-training enhancements are fitted by a "
+        "hierarchical Bayesian model (PyMC, NUTS): gains pooled within five categories, lower "
+        "and upper bounds as censored observations, robust Student-t noise and a slope for "
+        "base-model scale. Forward simulation then applies a selection-bias correction "
+        "(a prior: the evidence cannot measure it) and adds, for each "
+        "posterior draw, the enhancements this actor can apply that the evaluation did not, "
+        "and new enhancements arriving as a Poisson process, combined with diminishing "
+        "returns within and across categories and a soft ceiling. Uplift U(t) is in OOM of "
+        "effective compute; evals move on the logit scale by `slope x U`. See docs/method.md.",
+        "",
+    ]
+    lines += uplift_section(doc, figures)
+    lines += eval_section(doc, figures) + policy_section(doc)
+    for k, v in doc["reevaluation"].items():
+        lines.append(f"- {k}: {'at least ' if v['beyond_horizon'] else ''}{v['months']:.1f} months")
+    lines += [""]
+    if review.get("prior_check"):
+        lines += prior_check_section(review["prior_check"])
+    if "calibration" in review:
+        lines += calibration_section(review["calibration"])
+    lines += diagnostics_section(doc["diagnostics"])
+    lines += ["## Caveats (Davidson et al. 2023, section 4)", "", CAVEATS]
+    lines += provenance_section(doc, review.get("inputs"), review.get("files"))
+    return "\n".join(lines) + "\n"
+
+
+def inputs_section(doc: dict) -> list[str]:
+    base, prov = doc["base_model"], doc["provenance"]
+    elicited, absorbed = doc["already_elicited"], doc.get("absorbed") or {}
+    extrapolation = doc.get("extrapolation") or {}
+    return [
+        "## Inputs",
+        "",
+        "| input | value |",
+        "| --- | --- |",
+        f"| base model | {md_text(base['name'])}, {base['training_compute_flop']:.2e} FLOP, as of "
+        f"{base['reference_date']}, weights {base['weights']} |",
+        f"| actor | `{doc['actor']}` |",
+        "| already applied by the evaluation | "
+        + md_text(", ".join(elicited["categories"] + elicited["enhancements"]) or "nothing")
+        + " |",
+        "| built into the base model | "
+        + md_text(
+            ", ".join(absorbed.get("categories", []) + absorbed.get("enhancements", []))
+            or "nothing"
+        )
+        + " |",
+        f"| horizon, confidence | {doc['horizon_months']} months, {doc['confidence']:.0%} |",
+        f"| assumption profile | {md_text(doc.get('profile') or 'central')} |",
+        f"| extrapolation past the evidence | trend {extrapolation.get('trend', '-')}, scale "
+        f"{extrapolation.get('scale', '-')} |",
+        "| priors changed from the defaults | "
+        + (
+            ", ".join(f"`{k}` = {md_text(v)}" for k, v in prov["priors_overridden"].items())
+            or "none"
+        )
+        + " |",
+        f"| catalogue cut at | {prov.get('as_of') or 'not cut (every record)'} |",
+        f"| evidence | {md_text(prov['sources'])} |",
+        "",
+    ]
+
+
+def uplift_section(doc: dict, figures: Figures) -> list[str]:
+    from forecast.core.units import fmt_multiplier
+
+    lines = [
+        "## Uplift over time",
+        "",
+        "| month | 5% | 25% | median | 75% | 95% | median / 95% as multipliers |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in doc["uplift"]:
+        lines.append(
+            f"| {r['month']:g} | {r['q05']:.2f} | {r['q25']:.2f} | {r['q50']:.2f} | "
+            f"{r['q75']:.2f} | {r['q95']:.2f} | {fmt_multiplier(r['q50'])} / "
+            f"{fmt_multiplier(r['q95'])} |"
+        )
+    return (
+        lines
+        + ["", "Quantiles of U(t) in OOM.", ""]
+        + figures.image("fan_chart.png", "Uplift fan chart")
+    )
+
+
+def diagnostics_section(diag: dict) -> list[str]:
+    return [
+        "## Diagnostics",
+        "",
+        f"R-hat max {diag['r_hat_max']:.3f} (needs <= 1.01), bulk ESS min "
+        f"{diag['ess_bulk_min']:.0f} (needs >= 400), tail ESS min "
+        f"{diag['ess_tail_min']:.0f}, divergences {diag['divergences']} (needs 0); "
+        f"{diag['chains']} chains x {diag['draws']} draws: "
+        + (
+            "**passed**."
+            if diag["ok"]
+            else "**FAILED: " + "; ".join(diag["problems"]) + ". Do not rely on these figures.**"
+        ),
+        "",
+    ]
+
+
+PROVENANCE_FIELDS = {
+    "version": "forecast version",
+    "seed": "forecast seed",
+    "fit_seed": "fit seed",
+    "fit": "fit",
+    "inputs_sha256": "SHA-256 of the inputs",
+    "fit_key": "fit cache key",
+    "created": "computed (UTC)",
+    "fit_created": "fit sampled (UTC)",
+    "scenario_file": "scenario file",
+    "profile": "assumption profile",
+    "as_of": "catalogue cut at",
+}
+
+
+def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list[str]:
+    """Versions, seeds, hashes and every input file with its SHA-256."""
+    prov = doc["provenance"]
+    lines = ["## Provenance", "", "| field | value |", "| --- | --- |"]
+    for key, label in PROVENANCE_FIELDS.items():
+        if key in prov:
+            value = prov[key]
+            if key == "profile" and value is None:
+                value = "central (the defaults)"
+            if key == "as_of" and value is None:
+                value = "not cut (every record)"
+            lines.append(f"| {label} | {md_text(cell(value))} |")
+    lines += [""]
+    if inputs:
+        lines += [
+            "Every file the run read, with its SHA-256 (`sha256sum FILE` checks it):",
+            "",
+        ]
+        lines += md_table(
+            ["role", "file", "SHA-256", "bytes"],
+            [
+                [
+                    r["role"],
+                    md_code(r["path"]),
+                    f"`{r['sha256']}`" if r["sha256"] else md_text(r.get("problem") or "-"),
+                    cell(r.get("bytes")),
+                ]
+                for r in inputs
+            ],
+            right={3},
+        )
+    if files:
+        lines += ["Files of this bundle:", ""]
+        lines += [f"- {md_code(name)}: {md_text(what)}" for name, what in files.items()] + [""]
+    return lines

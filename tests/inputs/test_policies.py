@@ -1,0 +1,278 @@
+"""Policy rules as data (forecast.inputs.policies): the shipped files, selection, users' files
+and a scenario's block, bad input, and the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+from conftest import LAB_RULE, uplift_draws
+
+from forecast.buffer.policies import policy_rows
+from forecast.core.errors import InputError
+from forecast.core.paths import data_dir
+from forecast.core.schemas.policy import READING_IS_OURS
+from forecast.inputs.policies import (
+    load_policy_file,
+    load_shipped,
+    parse_selection,
+    policy_months,
+    resolve_policies,
+    select_shipped,
+    shipped_policy_files,
+)
+from forecast.inputs.scenarios import load_scenario
+
+SMALL = ["--fit-draws", "150", "--fit-tune", "150", "--chains", "2", "--quiet"]
+
+
+def _write(tmp_path, text, name="rule.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+# --------------------------------------------------------------------------- shipped
+
+
+def test_every_shipped_policy_is_valid_and_named_as_its_file():
+    shipped = load_shipped()
+    assert set(shipped) == set(shipped_policy_files())
+    assert data_dir("policies").is_dir()
+    for name, p in shipped.items():
+        assert p.name == name
+        assert p.rule.reading.interpretation == READING_IS_OURS
+        if p.rule.verified:
+            assert p.rule.quotes and all(q.where for q in p.rule.quotes)
+        else:
+            assert p.rule.source.checked_in.startswith("Not checked")
+
+
+def test_the_issues_rules_are_shipped_or_marked_unverified():
+    shipped = load_shipped()
+    verified = {n for n, p in shipped.items() if p.rule.verified}
+    assert {
+        "anthropic-rsp-v1",
+        "anthropic-rsp-v2",
+        "anthropic-rsp-v2-2",
+        "openai-pf-beta",
+        "eu-gpai-cop-safety-security",
+    } <= verified
+    for name in ("gdm-fsf-v1", "gdm-fsf-v3-1", "openai-pf-v2", "anthropic-rsp-v3-4"):
+        assert not shipped[name].rule.verified
+    old = ("anthropic-rsp-v1", "anthropic-rsp-v2", "gdm-fsf-v1", "openai-pf-beta")
+    assert all(shipped[n].rule.status == "superseded" for n in old)
+    # the numbers the readings rest on are in the quotes
+    v1 = shipped["anthropic-rsp-v1"].rule
+    assert v1.reading.buffer_multiplier == 6 and "safety buffer to 6x" in v1.quotes[0].text
+    cop = shipped["eu-gpai-cop-safety-security"].rule
+    assert cop.reading.buffer_multiplier is None and cop.reading.calendar_months == 6
+    assert any("at least every six months" in q.text for q in cop.quotes)
+
+
+def test_default_selection_is_every_verified_policy_current_first():
+    chosen = select_shipped(None)
+    assert chosen and all(p.rule.verified for p in chosen)
+    statuses = [p.rule.status for p in chosen]
+    assert statuses == sorted(statuses, key=lambda s: s != "current")
+    names = {p.name for p in chosen}
+    assert {p.name for p in select_shipped(["current"])} | {
+        p.name for p in select_shipped(["superseded"])
+    } == names
+    assert len(select_shipped(["all"])) == len(load_shipped())
+    assert select_shipped(["none"]) == []
+    assert [p.name for p in select_shipped(["openai-pf-beta", "anthropic-rsp-v1"])] == [
+        "openai-pf-beta",
+        "anthropic-rsp-v1",
+    ]
+
+
+def test_an_unknown_policy_name_gets_did_you_mean():
+    with pytest.raises(InputError) as info:
+        select_shipped(["anthropic-rsp-v22"])
+    assert "did you mean 'anthropic-rsp-v2-2'" in str(info.value)
+    assert str(info.value).startswith("--policies")
+    with pytest.raises(InputError):
+        parse_selection(" , ")
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize(
+    "edit,needle",
+    [
+        (lambda t: t.replace("buffer_multiplier: 10", "buffer_multitplier: 10"),
+         "reading.buffer_multitplier: unknown key 'buffer_multitplier', did you mean "
+         "'buffer_multiplier'?"),
+        (lambda t: t.replace("calendar_months: 4", "calendar_months: four"),
+         "reading.calendar_months: Input should be a valid number"),
+        (lambda t: t.replace("buffer_multiplier: 10", "buffer_multiplier: 0.5"),
+         "reading.buffer_multiplier: Input should be greater than 1"),
+        (lambda t: t.replace("calendar_months: 4", "calendar_months: 240"),
+         "reading.calendar_months: Input should be less than or equal to 120"),
+        (lambda t: t.replace("status: current", "status: draft"), "status: Input should be"),
+        (lambda t: t.replace("this tool's reading, not the publisher's", "the lab's rule"),
+         "reading.interpretation"),
+        (lambda t: t.replace("verified: true", "verified: yes please"), "verified"),
+        (lambda t: t.replace("quotes:\n", "qoutes: 1\nquotes:\n"),
+         "qoutes: unknown key 'qoutes', did you mean 'quotes'?"),
+        (lambda t: t.replace("date: 2026-03-01", "date: 2026-02-30"), "date"),
+    ],
+)  # fmt: skip
+def test_bad_policy_files_name_the_file_line_and_field(tmp_path, edit, needle):
+    path = _write(tmp_path, edit(LAB_RULE))
+    with pytest.raises(InputError) as info:
+        load_policy_file(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}:") and needle in text
+    assert info.value.line is not None
+
+
+def test_a_verified_rule_without_quotes_is_refused(tmp_path):
+    text = LAB_RULE.split("quotes:")[0] + "reading:" + LAB_RULE.split("reading:")[1]
+    with pytest.raises(InputError, match="needs at least one quote"):
+        load_policy_file(_write(tmp_path, text))
+
+
+def test_missing_and_malformed_policy_files(tmp_path):
+    with pytest.raises(InputError, match="policy file not found"):
+        load_policy_file(tmp_path / "nope.yaml")
+    with pytest.raises(InputError) as info:
+        load_policy_file(_write(tmp_path, "name: [unclosed\n"))
+    assert "not valid YAML" in str(info.value) and info.value.line is not None
+    with pytest.raises(InputError, match="expected a mapping"):
+        load_policy_file(_write(tmp_path, "- a list\n"))
+
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def _scenario(tmp_path, block: str):
+    base = (data_dir("scenarios") / "frontier-api.yaml").read_text()
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "autonomy-tasks.csv").write_text(
+        (data_dir("scenarios") / "data" / "autonomy-tasks.csv").read_text()
+    )
+    path = tmp_path / "sc.yaml"
+    path.write_text(base.replace("priors: {}", "priors: {}\n" + block))
+    return load_scenario(path)
+
+
+def test_a_scenario_block_names_shipped_rules_and_adds_files_and_inline_rules(tmp_path):
+    (tmp_path / "rules").mkdir()
+    _write(tmp_path / "rules", LAB_RULE, "lab.yaml")
+    inline = textwrap.indent(
+        LAB_RULE.replace("schema_version: 1\n", "")
+        .replace("lab-internal-2026", "lab-draft")
+        .replace("verified: true", "verified: false"),
+        "    ",
+    ).replace("    name:", "  - name:", 1)
+    loaded = _scenario(tmp_path, "policies:\n  - anthropic-rsp-v2-2\n  - rules/lab.yaml\n" + inline)
+    chosen = resolve_policies(loaded)
+    assert [p.name for p in chosen] == ["anthropic-rsp-v2-2", "lab-internal-2026", "lab-draft"]
+    assert chosen[2].origin.endswith("policies[2]")
+    # --policies replaces the scenario's shipped choice; the user's rules stay
+    again = resolve_policies(loaded, select=["openai-pf-beta"])
+    assert [p.name for p in again] == ["openai-pf-beta", "lab-internal-2026", "lab-draft"]
+    # an unverified rule is listed without a verdict and adds no month to the grid
+    rows = policy_rows(chosen, np.arange(13.0), uplift_draws(), 0.95, 12)
+    assert rows[2]["verdict"] == "unverified: not evaluated" and "covers" not in rows[2]
+    assert policy_months(chosen) == [4.0, 6.0]
+
+
+@pytest.mark.parametrize(
+    "block,needle",
+    [
+        ("policies:\n  - anthropic-rsp-v22\n",
+         "policies[0]: unknown policy 'anthropic-rsp-v22', did you mean 'anthropic-rsp-v2-2'?"),
+        ("policies:\n  - missing.yaml\n", "policies[0]: policy file not found"),
+        ("policies:\n  - name: x\n    title: y\n", "policies[0].publisher: required field"),
+        ("policies:\n  - 3\n", "policies[0]"),
+    ],
+)  # fmt: skip
+def test_bad_scenario_blocks_are_located_in_the_scenario(tmp_path, block, needle):
+    with pytest.raises(InputError) as info:
+        resolve_policies(_scenario(tmp_path, block))
+    text = str(info.value)
+    assert str(tmp_path / "sc.yaml") in text and needle in text
+    assert info.value.line is not None
+
+
+def test_scenarios_validate_checks_the_policies_block(run_cli, tmp_path):
+    loaded = _scenario(tmp_path, "policies:\n  - eu-gpai-cop-safety-security\n  - anthropic-rsp\n")
+    code, out, err = run_cli(["scenarios", "validate", loaded.path])
+    assert code == 2 and "policies[1]: unknown policy 'anthropic-rsp'" in " ".join(err.split())
+
+
+def test_a_users_rule_may_not_reuse_a_shipped_name(tmp_path):
+    path = _write(tmp_path, LAB_RULE.replace("lab-internal-2026", "anthropic-rsp-v1"))
+    with pytest.raises(InputError, match="used twice"):
+        resolve_policies(load_scenario("frontier-api"), files=[path])
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def cache_dir(shared_cache, monkeypatch):  # one fit for the module
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(shared_cache))
+    return shared_cache
+
+
+def test_run_lists_each_policy_with_version_source_reading_and_verdict(run_cli, tmp_path):
+    lab = _write(tmp_path, LAB_RULE)
+    code, out, err = run_cli(["run", *SMALL, "--json", "--policy", lab])
+    assert code == 0, err
+    rows = {p["name"]: p for p in json.loads(out)["policies"]}
+    assert {p.name for p in select_shipped(None)} | {"lab-internal-2026"} == set(rows)
+    for p in rows.values():
+        assert {"version", "status", "source", "quotes", "reading", "verdict"} <= set(p)
+        assert p["verdict"] in ("covers", "does not cover", "implied buffer")
+        assert p["implied_buffer_oom"] >= 0
+    assert rows["lab-internal-2026"]["origin"] == str(lab)
+    code, out, _ = run_cli(["run", *SMALL, "--policies", "anthropic-rsp-v1,openai-pf-v2"])
+    assert code == 0
+    tokens = out.split()  # cells wrap between words, never inside one
+    assert "Anthropic RSP v1.0" in out and {"unverified:", "evaluated", "superseded)"} <= set(
+        tokens
+    )
+    assert "EU GPAI" not in out
+
+
+def test_compare_and_export_take_the_same_policy_options(run_cli, tmp_path):
+    lab = _write(tmp_path, LAB_RULE)
+    code, out, err = run_cli(
+        ["compare", "frontier-api", "frontier-open-weights", *SMALL, "--json", "--policy", lab,
+         "--policies", "current"]
+    )  # fmt: skip
+    assert code == 0, err
+    for row in json.loads(out)["scenarios"]:
+        assert set(row["policies"]) == {"eu-gpai-cop-safety-security", "lab-internal-2026"}
+        assert row["policies"]["lab-internal-2026"]["verdict"] in ("covers", "does not cover")
+    code, _, err = run_cli(["export", "--out", tmp_path / "b", *SMALL, "--policy", lab])
+    assert code == 0, err
+    report = (tmp_path / "b" / "report.md").read_text()
+    assert "Our lab's elicitation rule" in report and "We re-run dangerous-capability" in report
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--policies", "anthropic-rsp-v22"], "did you mean 'anthropic-rsp-v2-2'"),
+        (["--policy", "missing.yaml"], "policy file not found"),
+    ],
+)
+def test_bad_policy_options_exit_2_with_one_message(run_cli, args, needle):
+    code, out, err = run_cli(["run", *SMALL, *args])
+    assert code == 2 and needle in " ".join(err.split()) and "Traceback" not in err
+
+
+def test_a_bad_policy_file_exits_2_before_any_fit(run_forecast, tmp_path):
+    bad = _write(tmp_path, LAB_RULE.replace("calendar_months: 4", "calendar_months: -4"))
+    code, out, err = run_forecast("run", "--policy", bad, *SMALL)
+    assert code == 2 and out == ""
+    assert f"{bad}:" in err.replace("\n", "") and "reading.calendar_months" in err
+    assert "Traceback" not in err

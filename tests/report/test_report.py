@@ -1,0 +1,250 @@
+"""The report end to end on one small real forecast: the Markdown report, report.html, the
+resolved scenario, and the figures.
+
+Most tests use one small real forecast of the default scenario (shared with the other
+report test modules); the rest check the pure formatting on hand-made rows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from forecast.fit.fitting import FitSettings
+from tests.report.test_text import _row, _v
+
+SMALL = FitSettings(draws=150, tune=150, chains=2)
+
+
+#: One small fit for every test module of the report (conftest's ``shared_cache``).
+SHARED_CACHE = "report-tests-cache"
+
+
+@pytest.fixture(scope="module")
+def reviewed(shared_cache):
+    """A small forecast of the default scenario and its review documents."""
+    import os
+
+    from forecast import api
+    from forecast.api import review
+
+    old = os.environ.get("FORECAST_CACHE_DIR")
+    os.environ["FORECAST_CACHE_DIR"] = str(shared_cache)
+    try:
+        result = api.run_scenario(settings=SMALL)
+        docs = review(result, quick_sensitivity=True)
+    finally:
+        if old is None:
+            os.environ.pop("FORECAST_CACHE_DIR")
+        else:
+            os.environ["FORECAST_CACHE_DIR"] = old
+    return result, docs
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def test_the_report_explains_the_buffer_and_shows_no_python_values(reviewed):
+    from forecast.report.markdown import markdown_report
+
+    result, docs = reviewed
+    text = markdown_report(docs["run"], docs)
+    for heading in (
+        "## Why this buffer",
+        "## Assumption profiles",
+        "## Sensitivity",
+        "## Prior predictive check",
+        "## Calibration and backtest",
+    ):
+        assert heading in text
+    assert not re.search(r"\b(None|True|False|nan)\b", text)
+    ex = docs["explanation"]
+    assert f"| priors alone, no evidence | {ex['prior_only_buffer_oom']:.2f} |" in text
+    assert ex["rule"] in text
+    # Without the review documents, the sections that need them are left out.
+    short = markdown_report(docs["run"])
+    assert "## Why this buffer" in short and "## Sensitivity" not in short
+
+
+def test_the_report_names_only_the_figures_it_has(reviewed):
+    from forecast.report.markdown import markdown_report
+
+    _, docs = reviewed
+    text = markdown_report(docs["run"], docs, figures={"fan_chart.png"})
+    assert "](fan_chart.png)" in text and "](tornado.png)" not in text
+
+
+def test_warnings_reach_the_json_and_the_report(shared_cache, monkeypatch):
+    from forecast import api
+    from forecast.report.document import result_document
+    from forecast.report.markdown import markdown_report
+
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(shared_cache))
+    result = api.run_scenario("frontier-open-weights", actor="public_api", settings=SMALL)
+    doc = result_document(result)
+    assert len(doc["warnings"]) == 1 and "weights are open" in doc["warnings"][0]
+    text = markdown_report(doc)
+    assert "**Warnings about the inputs:**" in text and "weights are open" in text
+
+
+def test_a_hostile_title_is_shown_as_text_in_html():
+    from forecast.report.html import html_report
+
+    page = html_report(
+        "# <script>alert(1)</script>\n\n![fig](a.png)\n\n![gone](b.png)\n",
+        {"a.png": b"\x89PNG fake"},
+        "t <b>",
+    )
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert 'src="data:image/png;base64,' in page
+    assert "b.png" not in page.split("<body>")[1].replace("figure not included: gone", "")
+    assert "<title>t &lt;b&gt;</title>" in page
+
+
+def test_the_resolved_scenario_is_a_valid_scenario(reviewed):
+    from forecast.core.schemas.scenario import Scenario
+    from forecast.inputs.resolve import resolved_scenario
+
+    result, _ = reviewed
+    doc = resolved_scenario(result.inputs)
+    again = Scenario.model_validate(doc)
+    assert again.horizon_months == result.horizon_months and again.actor == result.actor
+    tasks = [e["tasks_file"] for e in doc["evals"] if e.get("tasks_file")]
+    assert tasks and all(t.startswith("/") for t in tasks)
+    assert doc["policies"] == [p.name for p in result.inputs.policies]
+
+
+# --------------------------------------------------------------------------- figures
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Keep the figures the plotting functions make instead of closing them."""
+    from forecast.report import plots
+
+    figures = []
+
+    def keep(fig, path):
+        fig.savefig(path, format="png", dpi=plots.DPI)
+        figures.append(fig)
+
+    monkeypatch.setattr(plots, "_save", keep)
+    yield figures
+    import matplotlib.pyplot as plt
+
+    for fig in figures:
+        plt.close(fig)
+
+
+def _boxes_overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def _check_layout(fig) -> None:
+    """Titles and legends inside the figure; legends never over the axes (the data)."""
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    ax = fig.axes[0]
+    axes_box = ax.get_window_extent(renderer)
+    texts = [fig._suptitle, ax.title, *fig.legends]
+    for artist in texts:
+        if artist is None or (hasattr(artist, "get_text") and not artist.get_text()):
+            continue
+        box = artist.get_window_extent(renderer)
+        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, artist
+        assert page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, artist
+    for legend in fig.legends + ([ax.get_legend()] if ax.get_legend() else []):
+        assert not _boxes_overlap(legend.get_window_extent(renderer), axes_box)
+
+
+def test_every_figure_fits_its_titles_and_keeps_legends_off_the_data(reviewed, drawn, tmp_path):
+    from forecast.report import plots
+
+    _, docs = reviewed
+    doc = docs["run"]
+    doc = dict(doc, title="A very long scenario title " * 4)  # wrapped, never cut
+    plots.fan_chart(doc, tmp_path / "fan.png")
+    plots.p_cross_chart(doc, tmp_path / "p.png")
+    plots.tornado_chart(
+        docs["sensitivity"]["priors"],
+        docs["sensitivity"]["buffer_oom"],
+        tmp_path / "t.png",
+        "Sensitivity " * 8,
+        plots.caption(doc),
+    )
+    plots.decomposition_chart(docs["explanation"], tmp_path / "d.png", "Sources", "c")
+    plots.profiles_chart(docs["profiles"], tmp_path / "pr.png", "Profiles", "c")
+    assert len(drawn) == 5
+    for fig in drawn:
+        _check_layout(fig)
+    for name in ("fan.png", "p.png", "t.png", "d.png", "pr.png"):
+        assert plots.is_png(tmp_path / name)
+
+
+def test_the_caption_states_horizon_confidence_and_profile(reviewed, drawn, tmp_path):
+    from forecast.report import plots
+
+    _, docs = reviewed
+    doc = dict(docs["run"], profile="cautious")
+    text = plots.caption(doc)
+    assert "horizon 12 months" in text and "confidence 95%" in text
+    assert "profile cautious" in text and "forecast seed 0" in text
+    assert "profile" not in plots.caption(doc, profile=False)
+    plots.fan_chart(doc, tmp_path / "fan.png")
+    assert drawn[0].axes[0].get_title(loc="left") == text
+
+
+def test_policy_buffers_are_drawn_at_their_own_periods(reviewed, drawn, tmp_path):
+    from forecast.report import plots
+
+    _, docs = reviewed
+    doc = docs["run"]
+    plots.fan_chart(doc, tmp_path / "fan.png")
+    ax = drawn[0].axes[0]
+    points = {
+        (round(float(x[-1]), 6), round(float(y[-1]), 6))
+        for line in ax.get_lines()
+        for x, y in [line.get_data()]
+        if len(x) == 1
+    }
+    for p in doc["policies"]:
+        if p["evaluated"]:
+            value = p["buffer_oom"] if p["buffer_oom"] is not None else p["implied_buffer_oom"]
+            assert (round(p["period_months"], 6), round(value, 6)) in points, p["name"]
+
+
+def test_the_tornado_shows_the_direction_of_each_variation(drawn, tmp_path):
+    from forecast.report import plots
+
+    rows = [
+        _row(
+            [_v("shift_down", 0.4), _v("shift_up", 0.9), _v("tighten", 0.55), _v("widen", 0.7)], 0.5
+        ),
+        _row([_v("shift_down", None, "not_reweightable", None, False)]),
+    ]
+    rows[1]["prior"] = "noise_dof"
+    plots.tornado_chart(rows, 0.6, tmp_path / "t.png", "t", "c")
+    ax = drawn[0].axes[0]
+    bars = {
+        round(patch.get_facecolor()[2], 3): (patch.get_x(), patch.get_width())
+        for patch in ax.patches
+    }
+    import matplotlib.colors
+
+    down = bars[round(matplotlib.colors.to_rgba("tab:blue")[2], 3)]
+    up = bars[round(matplotlib.colors.to_rgba("tab:red")[2], 3)]
+    assert down[0] == pytest.approx(0.6) and down[1] == pytest.approx(-0.2)  # lowers
+    assert up[0] == pytest.approx(0.6) and up[1] == pytest.approx(0.3)  # raises
+    assert len(ax.patches) == 4  # noise_dof is named, not drawn as a zero bar
+    assert "refit needed: noise_dof" in ax.get_title(loc="left")
+
+
+def test_input_paths_are_shown_as_written_in_the_provenance():
+    """A path inside a code span is not Markdown-escaped: an installed package's
+    `site-packages/forecast/_data/...` must not read `\\_data`."""
+    from forecast.report.markdown import provenance_section
+
+    path = "/venv/lib/python3.11/site-packages/forecast/_data/scenarios/frontier-api.yaml"
+    inputs = [{"role": "scenario", "path": path, "sha256": "ab" * 32, "bytes": 10}]
+    text = "\n".join(provenance_section({"provenance": {}}, inputs))
+    assert f"`{path}`" in text and "\\_" not in text
