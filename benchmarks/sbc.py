@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     from forecast.checks import sbc
     from forecast.core.writing import write_files
     from forecast.fit.fitting import _versions
-    from forecast.report.export import json_text
+    from forecast.report.calibration import ranks_csv
+    from forecast.report.results import json_text
     from forecast.simulate.setup import setup_forecast
 
     inputs = api.resolve(None)
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         args.out,
         {
             "sbc.json": json_text(doc).encode(),
-            "sbc-ranks.csv": sbc.ranks_csv(result).encode(),
+            "sbc-ranks.csv": ranks_csv(result).encode(),
         },
     )
     print(json.dumps(doc["benchmark"], indent=2))

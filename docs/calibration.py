@@ -199,7 +199,7 @@ def main() -> None:
     from forecast.core.writing import atomic_write_bytes, atomic_write_text
     from forecast.inputs.priors import fixed_value
     from forecast.report import calibration_plots
-    from forecast.report.export import json_text
+    from forecast.report.results import json_text
 
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
 
@@ -225,7 +225,7 @@ def main() -> None:
     loo["diagnostics"] = fitted.fit.diagnostics.to_dict()
     loo["fit_key"] = fitted.fit.key
     png = io.BytesIO()
-    ppc.pit_plot(loo, png, "Leave-one-out PIT of the shipped catalogue's figures")
+    calibration_plots.pit_plot(loo, png, "Leave-one-out PIT of the shipped catalogue's figures")
     atomic_write_bytes(IMG / "loo_pit.png", png.getvalue())
     atomic_write_text(RESULTS / "loo-pit.json", json_text(loo))
     blocks |= ppc_blocks(loo)

@@ -161,7 +161,7 @@ class Runs:
     def run_doc(self, scenario: str = "frontier-api", **options) -> dict:
         """The ``run --json`` document (with the explanation for the default scenario)."""
         from forecast.explain.explanation import explain
-        from forecast.report.markdown import result_document
+        from forecast.report.document import result_document
 
         key = ("run_doc", scenario, tuple(sorted(options.items())))
         if key not in self._documents:
@@ -179,7 +179,7 @@ class Runs:
     @property
     def sensitivity(self) -> dict:
         """The full sensitivity ranking of the default scenario."""
-        from forecast.explain.prior_check import prior_sensitivity
+        from forecast.explain.sensitivity import prior_sensitivity
 
         return self._once("sensitivity", lambda: _plain(prior_sensitivity(self.result())))
 
@@ -239,7 +239,7 @@ class Runs:
 
 def _plain(doc):
     """A document as JSON would give it back (tuples as lists, numpy scalars as numbers)."""
-    from forecast.report.export import json_text
+    from forecast.report.results import json_text
 
     return json.loads(json_text(doc))
 
@@ -279,7 +279,7 @@ DOCUMENTS = {
 
 
 def _table(headers: list[str], rows: list[list], right: set[int] = frozenset()) -> str:
-    from forecast.report.markdown import md_table
+    from forecast.report.text import md_table
 
     return "\n".join(md_table(headers, rows, right)).rstrip("\n")
 
@@ -399,7 +399,7 @@ def _median(prior) -> float:
 
 def block_sensitivity_table(runs: Runs) -> str:
     """priors.md: the full sensitivity ranking of the default scenario."""
-    from forecast.report.markdown import VARIATION_LABELS, swing_text, variation_text
+    from forecast.report.text import VARIATION_LABELS, swing_text, variation_text
 
     sens = runs.sensitivity
     rows = [
@@ -1024,7 +1024,7 @@ def block_compute_curve(runs: Runs) -> str:
 
 
 def block_ceiling_curve(runs: Runs) -> str:
-    from forecast.explain.prior_check import ceiling_curve
+    from forecast.explain.sensitivity import ceiling_curve
     from forecast.report import plots
 
     result, doc = runs.result(), runs.run_doc()

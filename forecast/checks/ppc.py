@@ -150,7 +150,7 @@ def loo_pit(table: EvidenceTable, draws: dict, nu: float, seed: int = 0) -> dict
 def summary(figures: list[dict], seed: int = 0) -> dict:
     """Counts and the uniformity of the PIT values (ECDF band, PIT binned to 1/100), for
     every figure and for the points alone."""
-    from forecast.checks.sbc import ecdf_band
+    from forecast.checks.uniformity import ecdf_band
 
     pit = np.array([f["pit"] for f in figures])
     points = np.array([f["kind"] == "point" for f in figures])
@@ -175,13 +175,3 @@ def summary(figures: list[dict], seed: int = 0) -> dict:
         "points_inside_band": bool(point_band.inside(point_ranks)[0]) if point_band else None,
         "points_band_p_value": float(point_band.p_value(point_ranks)[0]) if point_band else None,
     }
-
-
-def pit_plot(doc: dict, out, title: str) -> None:
-    """The PIT ECDF-difference plot and histogram of ``doc`` (from :func:`loo_pit`) as PNG."""
-    from forecast.checks.sbc import ecdf_band
-    from forecast.report import calibration_plots
-
-    pit = np.array([f["pit"] for f in doc["figures"]])
-    band = ecdf_band(len(pit), 99, seed=doc["seed"])
-    calibration_plots.pit_ecdf(pit, band, out, title)

@@ -78,7 +78,7 @@ def estimate(
     if not domain.strip():
         raise InputError("expected a domain name, e.g. math, got an empty value", path="--domain")
 
-    from forecast.report.export import check_finite
+    from forecast.report.results import check_finite
 
     estimates = run_estimate(read_results_csv(data), level=level)
     check_finite([e.to_dict() for e in estimates], str(data))

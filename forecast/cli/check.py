@@ -83,9 +83,10 @@ def sbc(
 ):
     """Simulation-based calibration: rank prior-drawn truths among refitted posteriors."""
     from forecast import api
-    from forecast.checks.sbc import SbcSettings, export_files, run_sbc
+    from forecast.checks.sbc import SbcSettings, run_sbc
     from forecast.core.errors import InputError
     from forecast.core.writing import check_output_folder, os_error, write_files
+    from forecast.report.calibration import export_files
     from forecast.simulate.setup import setup_forecast
 
     if chains * draws > c.MAX_SBC_FIT_DRAWS:
@@ -190,7 +191,7 @@ def figures(
     from forecast.checks import ppc
     from forecast.core.writing import check_output_folder, os_error, write_files
     from forecast.inputs.priors import fixed_value
-    from forecast.report.export import check_finite
+    from forecast.report.results import check_finite
 
     if out is not None:
         check_output_folder(out, "--out")
@@ -205,10 +206,11 @@ def figures(
     if out is not None:
         import io
 
-        from forecast.report.export import json_text
+        from forecast.report.calibration_plots import pit_plot
+        from forecast.report.results import json_text
 
         png = io.BytesIO()
-        ppc.pit_plot(doc, png, "Leave-one-out PIT of the catalogue's figures")
+        pit_plot(doc, png, "Leave-one-out PIT of the catalogue's figures")
         try:
             write_files(
                 out, {"loo_pit.json": json_text(doc).encode(), "loo_pit.png": png.getvalue()}

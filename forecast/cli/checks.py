@@ -41,7 +41,7 @@ def priors_check(
     """Prior predictive check: the uplift the priors alone imply, beside the posterior's."""
     from forecast import api
     from forecast.core.units import fmt_both
-    from forecast.report.export import check_finite
+    from forecast.report.results import check_finite
 
     doc = api.prior_check(_result(scenario, horizon, confidence, actor, seed, fit, copies=2))
     check_finite(doc)
@@ -90,7 +90,7 @@ def sensitivity(
     """Rank every prior by how far tightening, widening or shifting it moves the buffer."""
     from forecast import api
     from forecast.core.writing import check_output_folder
-    from forecast.report.export import check_finite
+    from forecast.report.results import check_finite
 
     if out is not None:
         check_output_folder(out, "--out")  # before the work
@@ -102,7 +102,7 @@ def sensitivity(
 
         from forecast.core.writing import os_error, write_files
         from forecast.report import plots
-        from forecast.report.markdown import result_document
+        from forecast.report.document import result_document
 
         png = io.BytesIO()
         plots.tornado_chart(
@@ -122,7 +122,7 @@ def sensitivity(
         return
     doc = c.shown(doc)
     from forecast.cli.run import word_table
-    from forecast.report.markdown import (
+    from forecast.report.text import (
         SENSITIVITY_CAPTION,
         VARIATION_LABELS,
         swing_text,
@@ -195,7 +195,7 @@ def backtest(
 ):
     """Forecasts from past dates beside later measurements: every pair, or a scenario."""
     from forecast import api
-    from forecast.report.export import check_finite
+    from forecast.report.results import check_finite
 
     day = parse_as_of(as_of)
     if day is None and scenario is not None:

@@ -332,7 +332,7 @@ def _escape(text: str) -> str:
 
 def emit_json(document) -> None:
     """Write one JSON document to stdout (NaN and inf become null)."""
-    from forecast.report.export import json_text
+    from forecast.report.results import json_text
 
     sys.stdout.write(json_text(document))
     sys.stdout.flush()

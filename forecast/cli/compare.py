@@ -39,7 +39,7 @@ def compare(
 ):
     """Scenarios side by side: buffer, P(cross) per eval, re-evaluation intervals, policies."""
     from forecast.core.errors import InputError
-    from forecast.report.markdown import result_document
+    from forecast.report.document import result_document
 
     if len(scenarios) < 2:
         raise InputError("compare needs two or more scenarios", "SCENARIO")
@@ -53,7 +53,7 @@ def compare(
         policy=policy,
         policies=policies,
     )
-    from forecast.report.export import check_finite
+    from forecast.report.results import check_finite
 
     docs = [result_document(forecast_result(s, **options, **fit)) for s in scenarios]
     for d in docs:
@@ -186,7 +186,7 @@ def export(
     """Write a reviewer's bundle: report.md and a self-contained report.html, results.json,
     the explanation, sensitivity and profiles, the scenario as run and resolved, provenance
     with input hashes, figures and posterior.nc (docs/json-schema.md lists every file)."""
-    from forecast.explain.review import review
+    from forecast.api import review
     from forecast.report.export import check_bundle_folder, read_calibration, write_bundle
 
     check_bundle_folder(out, force)  # before the work: a bad --out wastes no fit

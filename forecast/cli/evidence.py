@@ -78,7 +78,7 @@ def list_(
     else:
         fitted = c.evidence_fit(fit)
         catalogue, posterior = fitted.catalogue, fitted.fit
-    from forecast.report.export import check_finite
+    from forecast.report.results import check_finite
 
     rows = api.enhancement_rows(catalogue, posterior, at_flop=at_flop)
     hyper = api.hyperparameter_summary(posterior) if posterior is not None else None
@@ -166,7 +166,7 @@ def show(
             " (see 'forecast evidence list --no-posterior')",
             path="ID",
         )
-    from forecast.report.export import check_finite
+    from forecast.report.results import check_finite
 
     posterior = None if no_posterior else c.evidence_fit(fit, catalogue).fit
     rows = api.enhancement_rows(catalogue, posterior, at_flop=at_flop)

@@ -40,7 +40,7 @@ def explain(
     from forecast import api
     from forecast.explain.explanation import explain as explain_result
     from forecast.explain.profiles import profile_table
-    from forecast.report.export import check_finite
+    from forecast.report.results import check_finite
 
     result = c.forecast_with_options(
         scenario, seed=seed, fit=fit, horizon_months=horizon, confidence=confidence, actor=actor

@@ -136,8 +136,8 @@ def run(
     **fit,
 ):
     """Forecast uplift over the horizon and print the safety-buffer recommendation."""
-    from forecast.report.export import check_finite
-    from forecast.report.markdown import result_document
+    from forecast.report.document import result_document
+    from forecast.report.results import check_finite
 
     if out is not None:
         from forecast.core.writing import check_output_folder
@@ -160,7 +160,7 @@ def run(
     doc = result_document(result, explain(result))
     check_finite(doc)
     if out is not None:
-        from forecast.report.export import write_results
+        from forecast.report.results import write_results
 
         write_results(doc, out)
         c.note(f"wrote {out}/results.json and {out}/uplift.csv", fit["quiet"])
@@ -171,7 +171,7 @@ def run(
 
 
 def print_forecast(doc: dict) -> None:
-    from forecast.report.markdown import fan_chart
+    from forecast.report.text import fan_chart
 
     doc = c.shown(doc)
     base = doc["base_model"]

@@ -112,7 +112,7 @@ class Prior:
 
         Closed forms in numpy (and ``scipy.special``): reweighting evaluates them for every
         draw on each warm run, where ``scipy.stats`` costs a second to import and to call;
-        ``tests/test_priors.py`` checks them against scipy.stats.
+        ``tests/core/test_distributions.py`` checks them against scipy.stats.
         """
         from scipy.special import betaln, gammaln
 

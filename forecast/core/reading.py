@@ -22,11 +22,7 @@ from typing import Any
 
 import yaml
 
-from forecast.core.errors import (
-    InputError,
-    Loc,
-    format_loc,
-)
+from forecast.core.errors import InputError, Loc, format_loc
 
 MiB = 1 << 20
 #: Largest YAML input (scenario, catalogue, priors, measurements, policies, profiles).

@@ -14,12 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from forecast.core.errors import (
-    InputError,
-    Loc,
-    LocatedValueError,
-    format_loc,
-)
+from forecast.core.errors import InputError, Loc, LocatedValueError, format_loc
 from forecast.core.reading import YamlDocument
 
 

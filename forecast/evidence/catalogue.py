@@ -1,7 +1,9 @@
-"""The enhancement catalogue: loading, checking, and turning it into model arrays.
+"""The enhancement catalogue: loading, merging and checking catalogue files, and cuts.
 
-Stage 1 of the pipeline (evidence -> fit -> simulate -> buffer -> report). The arrays the
-model reads are built by :mod:`forecast.evidence.table`.
+The shipped catalogues (the seeds, then later primary sources) with a user's file or folder
+on top, each record checked against the format and ids unique across files; a cut keeps
+what was published before a date. The arrays the model reads are built from the result
+by :mod:`forecast.evidence.table`.
 """
 
 from __future__ import annotations

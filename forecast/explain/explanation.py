@@ -19,6 +19,8 @@ import numpy as np
 
 from forecast.buffer.forecasting import ForecastResult
 from forecast.explain.decompose import decomposition, tail_profile
+from forecast.explain.prior_check import prior_buffer
+from forecast.explain.sensitivity import prior_sensitivity
 
 RULE = (
     "Quantiles do not add up, so each draw's uplift at the horizon is split among sources "
@@ -47,13 +49,11 @@ def explain(
     Parameters
     ----------
     sensitivity
-        A :func:`forecast.explain.prior_check.prior_sensitivity` document; computed if None
+        A :func:`forecast.explain.sensitivity.prior_sensitivity` document; computed if None
         (with only the two shifts of each prior when ``quick``).
     top
         How many of the most influential assumptions to name.
     """
-    from forecast.explain.prior_check import prior_buffer, prior_sensitivity
-
     at_horizon = result.at_horizon
     drivers = result.uplift.drivers
     split = decomposition(at_horizon, drivers, result.confidence)

@@ -6,6 +6,11 @@ simulation are re-simulated with the same seed (exact). Priors that drive the fi
 handled by Pareto-smoothed importance reweighting of the cached posterior: the weight of
 a draw is p_new(theta) / p_old(theta) for that prior's own parameter; a Pareto k above
 0.7 marks the estimate unreliable (refit with --prior to confirm).
+
+:func:`sensitivity` varies the priors of any buffer function; :func:`prior_sensitivity`
+ranks every prior for a :class:`~forecast.buffer.forecasting.ForecastResult` (the quick
+ranking ``forecast run`` prints, or the full one of ``forecast sensitivity``), with the
+buffer at fixed ceilings (:func:`ceiling_curve`). Nothing prints.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ import dataclasses
 
 import numpy as np
 
+from forecast.buffer.forecasting import ForecastResult
 from forecast.core.distributions import Prior
 from forecast.core.errors import InputError
+from forecast.fit.compose import saturate
 from forecast.fit.engine import prior_log_ratio
 from forecast.fit.psis import PARETO_K_MAX
 from forecast.inputs.priors import PriorSet
+from forecast.simulate.uplift import simulate
 
 VARIATIONS = ("tighten", "widen", "shift_down", "shift_up")
 
@@ -174,3 +182,72 @@ def sensitivity(
         )
     rows.sort(key=lambda r: -r["swing_oom"])
     return rows, baseline
+
+
+#: Fixed ceilings (OOM) at which :func:`ceiling_curve` gives the buffer.
+CEILINGS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, float("inf"))
+
+
+def ceiling_curve(result: ForecastResult, ceilings=CEILINGS) -> list[dict]:
+    """The buffer if the soft ceiling were fixed at each value (None: no ceiling).
+
+    The ceiling acts only at the end (U = S(raw, ceiling)), so each point is exact from the
+    draws' uncapped uplift, without re-simulating.
+    """
+    raw = result.uplift.drivers["uncapped"]
+    return [
+        {
+            "ceiling_oom": c if np.isfinite(c) else None,  # None: no ceiling at all
+            "buffer_oom": float(
+                np.quantile(saturate(raw, np.full_like(raw, c)), result.confidence)
+            ),
+        }
+        for c in ceilings
+    ]
+
+
+def forecast_parameters(drivers: dict) -> dict:
+    """Each draw's values of the forecast-only priors' parameters, by prior name."""
+    prefix = "prior:"
+    return {k.removeprefix(prefix): v for k, v in drivers.items() if k.startswith(prefix)}
+
+
+def prior_sensitivity(result: ForecastResult, quick: bool = False) -> dict:
+    """Every prior ranked by how far tightening, widening or shifting it moves the buffer.
+
+    ``quick`` tries only the two shifts and reweights the forecast priors' draws instead of
+    re-simulating (the ranking ``forecast run`` prints); the full ranking (``forecast
+    sensitivity``) also tightens and widens, and re-simulates exactly.
+    """
+    horizon = [float(result.horizon_months)]
+
+    def buffer_of(prior_set) -> float:
+        # Only U at the horizon matters: simulate that month alone (arrivals are drawn the
+        # same whatever the time grid, so the values equal those of the full run).
+        u = simulate(
+            result.inputs, result.fitted.fit.draws, seed=result.seed, priors=prior_set,
+            months=horizon,
+        )  # fmt: skip
+        return float(np.quantile(u.oom[:, 0], result.confidence))
+
+    index = result.uplift.drivers["posterior_index"]  # each forecast draw's posterior draw
+    draws = {name: values[index] for name, values in result.fitted.fit.draws.items()}
+    rows, baseline = sensitivity(
+        draws,
+        result.inputs.priors,
+        buffer_of,
+        result.confidence,
+        result.at_horizon,
+        kinds=("shift_down", "shift_up") if quick else VARIATIONS,
+        forecast_draws=forecast_parameters(result.uplift.drivers) if quick else None,
+    )
+    return {
+        "scenario": result.scenario.name,
+        "horizon_months": result.horizon_months,
+        "confidence": result.confidence,
+        "buffer_oom": baseline,
+        "ceiling_curve": ceiling_curve(result),
+        "variations": "shifts only (quick)" if quick else "tighten, widen, shift down, shift up",
+        "priors": rows,
+        "diagnostics": result.fitted.fit.diagnostics.to_dict(),
+    }

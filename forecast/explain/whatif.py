@@ -53,7 +53,8 @@ def _with_base(result: ForecastResult, modes: dict | None = None, **fields):
 def what_drives(result: ForecastResult) -> list[dict]:
     """The buffer with one assumption changed, all else equal (same draws, same seed)."""
     from forecast.evidence.table import date_of_year
-    from forecast.explain.prior_check import ceiling_curve, prior_buffer
+    from forecast.explain.prior_check import prior_buffer
+    from forecast.explain.sensitivity import ceiling_curve
 
     priors = result.inputs.priors
     curve = {row["ceiling_oom"]: row["buffer_oom"] for row in ceiling_curve(result)}

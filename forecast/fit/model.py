@@ -100,7 +100,7 @@ def random_variable(name: str, prior: Prior, dims=None, shift: float = 0.0):
 
 def build_model(table: EvidenceTable, priors: PriorSet) -> pm.Model:
     """The PyMC model for ``table`` under ``priors`` (see the module docstring)."""
-    nu = fixed_value(priors, "noise_dof")  # the quadrature of likelihood.py is built for it
+    nu = fixed_value(priors, "noise_dof")  # the quadrature of fit/likelihood.py is built for it
     missing = np.flatnonzero(~table.known_compute)
     coords = {
         "category": list(CATEGORIES),

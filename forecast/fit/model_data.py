@@ -7,7 +7,7 @@
   (:data:`POSTERIOR_VARIABLES`, :func:`expected_shapes`), which the cache checks.
 
 Kept apart from :mod:`forecast.fit.model` (which imports PyMC) so that reading a cached fit and
-simulating data import nothing heavy; ``tests/test_model.py`` checks the model stores exactly
+simulating data import nothing heavy; ``tests/fit/test_model.py`` checks the model stores exactly
 these variables.
 """
 

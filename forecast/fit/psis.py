@@ -7,7 +7,7 @@ module is the same algorithm for one vector of log weights in numpy: the tail of
 largest min(S/5, 3 sqrt(S)) weights is replaced by the order statistics of a generalized
 Pareto distribution fitted by Zhang and Stephens' (2009) empirical Bayes estimate with a
 weak prior on k, then weights are truncated at the largest raw weight and normalised.
-``tests/test_psis.py`` checks it agrees with ``arviz.psislw`` to machine precision.
+``tests/fit/test_psis.py`` checks it agrees with ``arviz.psislw`` to machine precision.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
   with the simultaneous band (Säilynoja et al. 2022);
 - :func:`rank_histograms`: SBC rank histograms with a pointwise 99% binomial band per bin;
 - :func:`pit_ecdf`: the leave-one-out PIT values of the catalogue's figures, as an ECDF
-  difference with its simultaneous band.
+  difference with its simultaneous band (:func:`pit_plot` draws it from the document of
+  ``forecast check figures``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from forecast.checks.uniformity import BAND_PROB, ecdf_band  # noqa: E402
 
 BINS = 20
 
@@ -33,10 +36,8 @@ def _grid(n: int, width: float = 3.0, height: float = 2.2):
 
 def ecdf_difference(ranks: np.ndarray, names, n_ranks: int, seed: int, verdicts, out) -> None:
     """ECDF of rank / (L + 1) minus the uniform CDF, per quantity, with its simultaneous
-    band (:func:`forecast.checks.sbc.ecdf_band`; missing ranks, -1, are left out); panels
+    band (:func:`forecast.checks.uniformity.ecdf_band`; missing ranks, -1, are left out); panels
     outside the band are drawn red."""
-    from forecast.checks.sbc import BAND_PROB, ecdf_band
-
     bands = {}
     fig, axes = _grid(len(names))
     for j, (ax, name) in enumerate(zip(axes, names, strict=False)):
@@ -113,3 +114,11 @@ def pit_ecdf(pit: np.ndarray, band, out, title: str) -> None:
     fig.tight_layout()
     fig.savefig(out, format="png")
     plt.close(fig)
+
+
+def pit_plot(doc: dict, out, title: str) -> None:
+    """The PIT ECDF-difference plot and histogram of ``doc`` (from
+    :func:`forecast.checks.ppc.loo_pit`) as PNG."""
+    pit = np.array([f["pit"] for f in doc["figures"]])
+    band = ecdf_band(len(pit), 99, seed=doc["seed"])
+    pit_ecdf(pit, band, out, title)

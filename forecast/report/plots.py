@@ -27,7 +27,7 @@ VARIATION_STYLE = {
     "tighten": ("tighten (half the spread)", "#9ccc9c"),
     "widen": ("widen (twice the spread)", "#2e7d32"),
 }
-#: Colours of the sources of uplift (forecast.explain.explanation.SOURCE_LABELS), in its order.
+#: Colours of the sources of uplift (an explanation's ``source_labels``), in their order.
 SOURCE_COLOURS = (
     "#4c72b0",
     "#8172b2",
@@ -254,7 +254,7 @@ def tornado_chart(
     marked ``!``. Priors that barely move the buffer (swing below 0.005 OOM), that need a
     refit (a fixed fit prior) or that do not act on the uplift are named under the chart.
     """
-    from forecast.report.markdown import swing_text
+    from forecast.report.text import swing_text
 
     shown, quiet = [], []
     for r in rows:
@@ -344,8 +344,7 @@ def decomposition_chart(explanation: dict, path, title: str, subtitle: str = "")
     """Where the uplift at the horizon comes from: each source's share (Shapley split,
     forecast.explain.explanation) of the mean uplift in the median band and in the draws at and
     above the buffer, as stacked bars in OOM."""
-    from forecast.explain.explanation import SOURCE_LABELS
-
+    labels = explanation["source_labels"]
     split = explanation["decomposition"]
     bands = [("tail", "draws at and above\nthe buffer"), ("median", "median band\n(40% to 60%)")]
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.9), dpi=DPI, layout="constrained")
@@ -359,7 +358,7 @@ def decomposition_chart(explanation: dict, path, title: str, subtitle: str = "")
                 left=left,
                 color=colour,
                 height=0.55,
-                label=SOURCE_LABELS.get(s["source"], s["source"]) if i == 0 else None,
+                label=labels.get(s["source"], s["source"]) if i == 0 else None,
             )
             if s["oom"] >= 0.06 * max(split["tail"]["mean_uplift_oom"], 1e-9):
                 ax.text(

@@ -7,21 +7,14 @@ from conftest import LAB_RULE, uplift_draws
 
 from forecast.buffer.policies import policy_rows, trigger_text, verdict_text
 from forecast.core.schemas.policy import READING_IS_OURS
-from forecast.inputs.policies import (
-    policy_months,
-    resolve_policies,
-)
+from forecast.inputs.policies import policy_months, resolve_policies
 from forecast.inputs.scenarios import load_scenario
 
 
-def _write(tmp_path, text, name="rule.yaml"):
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def test_rows_carry_the_reading_next_to_the_verdict(tmp_path):
-    chosen = resolve_policies(load_scenario("frontier-api"), files=[_write(tmp_path, LAB_RULE)])
+def test_rows_carry_the_reading_next_to_the_verdict(write_yaml):
+    chosen = resolve_policies(
+        load_scenario("frontier-api"), files=[write_yaml(LAB_RULE, "rule.yaml")]
+    )
     months = sorted({0.0, *range(13), *policy_months(chosen)})
     times = np.array(months)
     rows = {r["name"]: r for r in policy_rows(chosen, times, uplift_draws(), 0.95, 12)}

@@ -84,12 +84,13 @@ def test_a_lower_bound_far_above_the_prediction_is_flagged_and_its_pit_is_random
 
 
 def test_pit_plot_is_a_png(table, tmp_path):
+    from forecast.report.calibration_plots import pit_plot
     from forecast.report.plots import is_png
 
     doc = ppc.loo_pit(table, centred_draws(table), NU, seed=1)
     path = tmp_path / "pit.png"
     with open(path, "wb") as fh:
-        ppc.pit_plot(doc, fh, "test")
+        pit_plot(doc, fh, "test")
     assert is_png(path)
 
 

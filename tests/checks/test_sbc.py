@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from forecast.checks import sbc
-from forecast.checks.sbc import SbcSettings, ecdf_band, holm, rank_of, uniformity
+from forecast.checks.sbc import SbcSettings, rank_of
+from forecast.checks.uniformity import ecdf_band, holm, uniformity
+from forecast.report.calibration import export_files
 from forecast.report.plots import is_png
 
 TINY = SbcSettings(draws=20, tune=40, chains=2, thin=2)  # L = 20
@@ -134,7 +136,7 @@ def test_small_run_ranks_every_quantity_within_range(small_sbc):
 
 
 def test_export_files_are_pngs_a_csv_and_json(small_sbc):
-    files = sbc.export_files(small_sbc)
+    files = export_files(small_sbc)
     assert set(files) == {"sbc.json", "ranks.csv", "sbc_ecdf.png", "sbc_ranks.png"}
     lines = files["ranks.csv"].decode().splitlines()
     assert lines[0].startswith("fit,seed,quantity,rank")
@@ -143,7 +145,7 @@ def test_export_files_are_pngs_a_csv_and_json(small_sbc):
 
 
 def test_png_bytes_are_pngs(small_sbc, tmp_path):
-    files = sbc.export_files(small_sbc)
+    files = export_files(small_sbc)
     for name in ("sbc_ecdf.png", "sbc_ranks.png"):
         (tmp_path / name).write_bytes(files[name])
         assert is_png(tmp_path / name)

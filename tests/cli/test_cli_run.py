@@ -108,7 +108,7 @@ def test_export_bundle_is_whole(run_cli, tmp_path):
     names = {p.name for p in out.iterdir()}
     from forecast.report.export import BUNDLE_FILES
 
-    assert names == set(BUNDLE_FILES)  # every file is tested in tests/test_export.py
+    assert names == set(BUNDLE_FILES)  # every file is tested in tests/report/test_export.py
     from forecast.report.plots import is_png
 
     assert is_png(out / "fan_chart.png") and is_png(out / "p_cross.png")

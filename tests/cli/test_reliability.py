@@ -541,7 +541,7 @@ def test_every_numpy_load_refuses_pickles():
             text,
         )
     ]
-    assert calls, "expected a numpy array reader in forecast/cache.py"
+    assert calls, "expected a numpy array reader in forecast/fit/cache.py"
     for path, call in calls:
         assert "allow_pickle=False" in call, f"{path}: {call}"
 

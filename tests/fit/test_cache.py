@@ -616,7 +616,7 @@ def test_a_write_failing_for_lack_of_space_warns_and_leaves_nothing(cache_dir):
 
 def test_fit_checks_exactly_the_variables_the_model_stores(cache_dir, monkeypatch):
     """fit() checks a cached entry against model_data.expected_shapes (no PyMC import), which
-    tests/test_model.py holds to what the model really stores."""
+    tests/fit/test_model.py holds to what the model really stores."""
     import forecast.fit.fitting
     from forecast.evidence.catalogue import load_catalogue
     from forecast.evidence.table import build_table

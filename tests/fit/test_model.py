@@ -67,7 +67,7 @@ def test_upper_bound_pulls_the_posterior_below_the_same_figure_as_a_point(cache_
 
 
 def test_the_model_stores_exactly_the_variables_the_forecast_reads():
-    """forecast/model_data.py lists them without importing PyMC (the cache checks them)."""
+    """forecast/fit/model_data.py lists them without importing PyMC (the cache checks them)."""
     from forecast.evidence.catalogue import load_catalogue
     from forecast.fit.model import build_model
     from forecast.fit.model_data import expected_shapes

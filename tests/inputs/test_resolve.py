@@ -1,4 +1,4 @@
-"""Resolving a scenario once (forecast/inputs.py): warnings, names, the files it read.
+"""Resolving a scenario once (forecast/inputs/resolve.py): warnings, names, the files it read.
 
 No fit: ``resolve`` only reads and checks.
 """

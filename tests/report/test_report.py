@@ -1,8 +1,8 @@
-"""The report's documents and renderings: report.py, review.py, html.py and plots.py.
+"""The report end to end on one small real forecast: the Markdown report, report.html, the
+resolved scenario, and the figures.
 
 Most tests use one small real forecast of the default scenario (shared with the other
-report test modules); the rest check the pure formatting on hand-made rows.
-"""
+report test modules); the rest check the pure formatting on hand-made rows."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import re
 import pytest
 
 from forecast.fit.fitting import FitSettings
+from tests.report.test_text import _row, _v
 
 SMALL = FitSettings(draws=150, tune=150, chains=2)
 
@@ -25,7 +26,7 @@ def reviewed(shared_cache):
     import os
 
     from forecast import api
-    from forecast.explain.review import review
+    from forecast.api import review
 
     old = os.environ.get("FORECAST_CACHE_DIR")
     os.environ["FORECAST_CACHE_DIR"] = str(shared_cache)
@@ -38,192 +39,6 @@ def reviewed(shared_cache):
         else:
             os.environ["FORECAST_CACHE_DIR"] = old
     return result, docs
-
-
-# --------------------------------------------------------------------------- text helpers
-
-
-def test_cell_never_shows_a_python_representation():
-    from forecast.report.markdown import cell
-
-    assert cell(None) == "none"
-    assert (cell(True), cell(False)) == ("yes", "no")
-    assert cell([]) == "none" and cell(["a", None]) == "a, none"
-    assert cell({"k": None}) == "k: none"
-    assert cell(0.25) == "0.25" and cell(3) == "3"
-
-
-def test_user_text_cannot_break_a_markdown_table_or_start_markup():
-    from forecast.report.markdown import _code, _md
-
-    assert _md("a | b") == "a \\| b"
-    assert _md("*bold* [link](x) <b>") == "\\*bold\\* \\[link\\](x) \\<b\\>"
-    assert _md("snake_case _em_") == "snake_case \\_em\\_"
-    assert _md("two\nlines") == "two lines"
-    assert _code("a|b") == "`a\\|b`" and _code("a`b") == "`` a`b ``"
-
-
-def _row(variations, swing=0.0):
-    return {
-        "prior": "p",
-        "drives": "fit",
-        "distribution": "Normal(0, 1)",
-        "swing_oom": swing,
-        "variations": variations,
-    }
-
-
-def _v(how, value, method="reweighted", k=0.2, reliable=True):
-    return {
-        "how": how,
-        "buffer_oom": value,
-        "method": method,
-        "pareto_k": k,
-        "reliable": reliable,
-        "distribution": "x",
-    }
-
-
-def test_sensitivity_cells_say_refit_needed_instead_of_a_zero_swing():
-    from forecast.report.markdown import swing_text, variation_text
-
-    fixed = _row(
-        [
-            _v("shift_down", None, "not_reweightable", None, False),
-            _v("shift_up", None, "not_reweightable", None, False),
-        ]
-    )
-    assert swing_text(fixed) == "refit needed"
-    assert variation_text(fixed, "shift_up") == "refit needed"
-    assert variation_text(fixed, "tighten") == "-"
-    slope = _row([_v("shift_up", 0.7, "no_effect", None)])
-    assert swing_text(slope) == "no effect" and variation_text(slope, "shift_up") == "no effect"
-    shaky = _row([_v("shift_down", 0.5, k=0.9, reliable=False), _v("shift_up", 1.0, k=0.1)])
-    assert swing_text(shaky) == "unreliable: refit"
-    assert variation_text(shaky, "shift_down") == "0.50 (k 0.90) !"
-    part = _row(
-        [_v("tighten", 0.6), _v("widen", 0.9), _v("shift_up", 1.4, k=1.2, reliable=False)], 0.3
-    )
-    assert swing_text(part) == "0.30 (without k > 0.7)"
-    unbounded = _row([_v("widen", None, "out_of_range", None, False)])
-    assert swing_text(unbounded) == "beyond the limits"
-    assert variation_text(unbounded, "widen") == "beyond the limits"
-    fine = _row([_v("shift_down", 0.5, k=-0.4), _v("shift_up", 0.8)], 0.3)
-    assert swing_text(fine) == "0.30" and variation_text(fine, "shift_down") == "0.50 (k -0.40)"
-
-
-def test_the_sensitivity_caption_explains_negative_pareto_k_and_refits():
-    from forecast.report.markdown import SENSITIVITY_CAPTION
-
-    assert "negative k" in SENSITIVITY_CAPTION and "refit needed" in SENSITIVITY_CAPTION
-
-
-# --------------------------------------------------------------------------- calibration
-
-
-SBC = {
-    "method": "simulation-based calibration",
-    "n_fits": 20,
-    "n_ranks": 100,
-    "seed": 0,
-    "all_uniform": False,
-    "failed_fits": 1,
-    "quantities": [
-        {
-            "quantity": "ceg_global_mean",
-            "mean_rank_fraction": 0.51,
-            "outer_fifths_share": 0.4,
-            "p_value": 0.6,
-            "inside_band": True,
-            "holm_rejected": False,
-            "verdict": "uniform",
-        },
-        {
-            "quantity": "uplift",
-            "mean_rank_fraction": 0.8,
-            "outer_fifths_share": 0.7,
-            "p_value": 0.001,
-            "inside_band": False,
-            "holm_rejected": True,
-            "verdict": "biased",
-        },
-    ],
-    "fits": [],
-}
-LOO = {
-    "method": "PSIS-LOO",
-    "figures": [
-        {
-            "label": "minerva/MATH",
-            "pit": 0.99,
-            "pareto_k": 0.8,
-            "unexplained": True,
-            "reasons": ["PIT above 0.975"],
-        },
-        {"label": "cot/GSM8k", "pit": 0.4, "pareto_k": 0.1, "unexplained": False, "reasons": []},
-    ],
-    "summary": {
-        "n_figures": 2,
-        "mean_pit": 0.7,
-        "share_below_half": 0.5,
-        "n_unexplained": 1,
-        "n_high_pareto_k": 1,
-        "pit_inside_band": True,
-        "pit_band_p_value": 0.4,
-    },
-}
-PAIRS = {
-    "mode": "pairs",
-    "score": "CRPS",
-    "pairs": [
-        {
-            "pair": "gpt4-agent",
-            "as_of": "2023-03-14",
-            "months_after": 10.6,
-            "measured": 0.38,
-            "pit": 0.7,
-            "crps": 0.02,
-            "verdict": "inside",
-        }
-    ],
-    "skipped": [],
-    "totals": {
-        "n": 1,
-        "inside_90": 1,
-        "mean_crps": 0.02,
-        "mean_crps_no_change": 0.05,
-        "mean_pit": 0.7,
-    },
-}
-
-
-def test_each_kind_of_calibration_document_is_recognised_and_summarised():
-    from forecast.explain.review import calibration_kind, calibration_summary
-
-    assert calibration_kind(SBC) == "sbc" and calibration_kind(LOO) == "loo_pit"
-    assert calibration_kind(PAIRS) == "backtest"
-    assert calibration_kind({"scenarios": []}) is None and calibration_kind([1]) is None
-    sbc = calibration_summary("sbc.json", SBC)
-    assert "miscalibrated" in sbc["verdict"]
-    assert [r[0] for r in sbc["table"]["rows"]] == ["ceg_global_mean", "uplift"]
-    loo = calibration_summary("loo.json", LOO)
-    assert loo["verdict"].startswith("1 of 2 figures unexplained")
-    assert [r[0] for r in loo["table"]["rows"]] == ["minerva/MATH"]  # only unexplained ones
-    pairs = calibration_summary("bt.json", PAIRS)
-    assert pairs["verdict"].startswith("1 of 1 measured pairs inside")
-    empty = calibration_summary("bt.json", {"scenario": "x", "comparisons": []})
-    assert "nothing to compare" in empty["verdict"]
-
-
-def test_the_calibration_section_says_how_to_include_documents():
-    from forecast.explain.review import calibration_summary
-    from forecast.report.markdown import calibration_section
-
-    text = "\n".join(calibration_section([]))
-    assert "forecast export --calibration FILE" in text
-    text = "\n".join(calibration_section([calibration_summary("/x/sbc.json", SBC)]))
-    assert "### Simulation-based calibration" in text and "`/x/sbc.json`" in text
-    assert "| uplift | 0.80 | 0.70 | 0.001 | biased |" in text
 
 
 # --------------------------------------------------------------------------- the report
@@ -261,7 +76,8 @@ def test_the_report_names_only_the_figures_it_has(reviewed):
 
 def test_warnings_reach_the_json_and_the_report(shared_cache, monkeypatch):
     from forecast import api
-    from forecast.report.markdown import markdown_report, result_document
+    from forecast.report.document import result_document
+    from forecast.report.markdown import markdown_report
 
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(shared_cache))
     result = api.run_scenario("frontier-open-weights", actor="public_api", settings=SMALL)

@@ -12,13 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-)
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 CATEGORIES = ("tool", "prompting", "scaffolding", "solution_choice", "data")
 ACCESS_LEVELS = ("prompt", "finetune_api", "weights")

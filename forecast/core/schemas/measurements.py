@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import (
-    BeforeValidator,
-    Field,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, model_validator
 
 from forecast.core.schemas.catalogue import Origin, check_origin
 from forecast.core.schemas.common import (

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import (
-    Field,
-    field_validator,
-)
+from pydantic import Field, field_validator
 
 from forecast.core.distributions import parse_distribution
 from forecast.core.schemas.common import Identifier, SchemaVersion, Strict

@@ -4,11 +4,7 @@ and extrapolation modes (docs/profiles.md).
 
 from __future__ import annotations
 
-from pydantic import (
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, field_validator, model_validator
 
 from forecast.core.distributions import parse_distribution
 from forecast.core.errors import LocatedValueError

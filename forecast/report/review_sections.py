@@ -1,0 +1,217 @@
+"""The report's sections from the reviewer's documents: why this buffer, the assumption
+profiles, the sensitivity ranking, the prior predictive check, calibration and backtest.
+
+Each takes a document the explain or checks stage computed (passed in, never recomputed)
+and returns Markdown lines for :func:`forecast.report.markdown.markdown_report`.
+"""
+
+from __future__ import annotations
+
+from forecast.report.text import (
+    SENSITIVITY_CAPTION,
+    VARIATION_LABELS,
+    Figures,
+    md_code,
+    md_table,
+    md_text,
+    swing_text,
+    variation_text,
+)
+
+
+def explanation_section(ex: dict, doc: dict, figures: Figures) -> list[str]:
+    """Why this buffer: the split by source, the draws that set it, the prior-only and
+    uncapped buffers, the most sensitive assumptions, and the rule used."""
+    from forecast.core.units import fmt_both
+
+    labels = ex["source_labels"]
+    split = ex["decomposition"]
+    median, tail = split["median"], split["tail"]
+    rows = [
+        [
+            labels.get(m["source"], m["source"]),
+            f"{m['oom']:.2f}",
+            f"{t['oom']:.2f}",
+            f"{t['share']:.0%}",
+        ]
+        for m, t in zip(median["sources"], tail["sources"], strict=True)
+    ]
+    rows.append(
+        [
+            "**all sources (mean of the band)**",
+            f"**{median['mean_uplift_oom']:.2f}**",
+            f"**{tail['mean_uplift_oom']:.2f}**",
+            "100%",
+        ]
+    )
+    lines = [
+        "## Why this buffer",
+        "",
+        f"The uplift at month {doc['horizon_months']} split by where it comes from, in OOM: "
+        f"the median band ({median['draws']:,} draws) and the draws at and above the buffer "
+        f"({tail['draws']:,} draws), which set it.",
+        "",
+    ]
+    lines += md_table(
+        ["source", "median band", "draws at and above the buffer", "share of that"],
+        rows,
+        right={1, 2, 3},
+    )
+    lines += figures.image("decomposition.png", "Uplift at the horizon by source")
+    lines += [
+        f"*Decomposition rule.* {ex['rule']}",
+        "",
+        "| buffer | OOM | multiplier |",
+        "| --- | ---: | ---: |",
+        f"| posterior (the recommendation) | {ex['buffer_oom']:.2f} | "
+        f"{fmt_both(ex['buffer_oom']).split('(')[1].rstrip(')')} |",
+        f"| priors alone, no evidence | {ex['prior_only_buffer_oom']:.2f} | "
+        f"{fmt_both(ex['prior_only_buffer_oom']).split('(')[1].rstrip(')')} |",
+        f"| without the soft ceiling | {ex['uncapped_buffer_oom']:.2f} | "
+        f"{fmt_both(ex['uncapped_buffer_oom']).split('(')[1].rstrip(')')} |",
+        "",
+        f"{ex['share_of_draws_without_uplift']:.0%} of the draws have no uplift at all at the "
+        "horizon.",
+        "",
+        "### The draws that set the buffer, against all draws",
+        "",
+    ]
+    lines += md_table(
+        ["driver", "units", "mean, all draws", "mean, at and above the buffer"],
+        [
+            [r["label"], r["units"], f"{r['all_mean']:.2f}", f"{r['tail_mean']:.2f}"]
+            for r in ex["tail_profile"]
+        ],
+        right={2, 3},
+    )
+    return lines
+
+
+def profiles_section(rows: list[dict], doc: dict, figures: Figures) -> list[str]:
+    """The buffer under each shipped assumption profile (forecast.inputs.profiles)."""
+    lines = [
+        "## Assumption profiles",
+        "",
+        "The same scenario, seed and draws under each shipped profile (docs/profiles.md); only "
+        "the assumptions differ. A range an analyst can defend: cautious and optimistic "
+        "bracket the central buffer. Every profile is a set of assumptions, not a finding.",
+        "",
+    ]
+    lines += md_table(
+        [
+            "profile",
+            "buffer",
+            "median uplift (OOM)",
+            "without the ceiling (OOM)",
+            "fit",
+            "what it changes",
+        ],
+        [_profile_row(r, doc) for r in rows],
+        right={1, 2, 3},
+    )
+    return lines + figures.image("profiles.png", "The buffer under each profile")
+
+
+def _profile_row(r: dict, doc: dict) -> list[str]:
+    """One row of the profiles table; a profile that could not be simulated says why."""
+    from forecast.core.units import fmt_both
+
+    name = md_text(r["title"]) + (" **(this run)**" if r["profile"] == doc.get("profile") else "")
+    if "error" in r:
+        return [name, "not computed", "-", "-", "-", md_text(r["error"])]
+    return [
+        name,
+        fmt_both(r["buffer_oom"]),
+        f"{r['median_oom']:.2f}",
+        f"{r['uncapped_buffer_oom']:.2f}",
+        md_text(r["fit"])
+        + (f" (Pareto k {r['reweighting']['pareto_k']:.2f})" if r.get("reweighting") else ""),
+        md_text(_profile_changes(r)),
+    ]
+
+
+def _profile_changes(row: dict) -> str:
+    parts = [f"{k} = {v}" for k, v in row["priors"].items()]
+    modes = {k: v for k, v in row["extrapolation"].items() if k in ("trend", "scale")}
+    parts += [f"{k} {v}" for k, v in modes.items()]
+    return "; ".join(parts) or "nothing"
+
+
+def sensitivity_section(sens: dict, figures: Figures) -> list[str]:
+    """The full sensitivity table (forecast sensitivity) and the tornado chart."""
+    rows = [
+        [f"`{r['prior']}`", md_text(r["distribution"]), r["drives"], swing_text(r)]
+        + [variation_text(r, how) for how in VARIATION_LABELS]
+        for r in sens["priors"]
+    ]
+    lines = [
+        "## Sensitivity",
+        "",
+        f"Every prior ranked by how far varying it moves the buffer "
+        f"({sens['buffer_oom']:.2f} OOM under the defaults; variations: "
+        f"{sens.get('variations') or 'tighten, widen, shift down, shift up'}).",
+        "",
+    ]
+    lines += md_table(
+        ["prior", "default", "drives", "swing (OOM)", *VARIATION_LABELS.values()],
+        rows,
+        right={3, 4, 5, 6, 7},
+    )
+    lines += [SENSITIVITY_CAPTION, ""]
+    return lines + figures.image("tornado.png", "Sensitivity of the buffer to each prior")
+
+
+def prior_check_section(pc: dict) -> list[str]:
+    """The prior predictive check: the uplift the priors alone imply, beside the posterior's."""
+    from forecast.core.units import fmt_both
+
+    lines = [
+        "## Prior predictive check",
+        "",
+        f"The buffer at {pc['confidence']:.0%} is {fmt_both(pc['prior_buffer_oom'])} from the "
+        f"priors alone and {fmt_both(pc['posterior_buffer_oom'])} after the evidence (same "
+        "scenario, seed and number of draws). Uplift quantiles in OOM:",
+        "",
+    ]
+    rows = [
+        [f"{m:g}"]
+        + [f"{pc[s][q][t]:.2f}" for s in ("prior", "posterior") for q in ("q05", "q50", "q95")]
+        for t, m in enumerate(pc["months"])
+    ]
+    return lines + md_table(
+        [
+            "month",
+            "prior 5%",
+            "prior median",
+            "prior 95%",
+            "posterior 5%",
+            "posterior median",
+            "posterior 95%",
+        ],
+        rows,
+        right=set(range(7)),
+    )
+
+
+def calibration_section(summaries: list[dict]) -> list[str]:
+    """Calibration and backtest summaries of the documents given to the bundle."""
+    lines = ["## Calibration and backtest", ""]
+    if not summaries:
+        return lines + [
+            "No calibration or backtest document was given to this bundle. To include them, "
+            "pass the JSON documents of `forecast check sbc`, `forecast check figures` or "
+            "`forecast backtest` to `forecast export --calibration FILE` (repeatable).",
+            "",
+        ]
+    for s in summaries:
+        lines += [
+            f"### {md_text(s['title'][:1].upper() + s['title'][1:])}",
+            "",
+            f"From {md_code(s['file'])}. **{md_text(s['verdict'])}.**",
+            "",
+        ]
+        lines += [md_text(line) for line in s["lines"]] + [""]
+        table = s.get("table")
+        if table and table["rows"]:
+            lines += md_table(table["headers"], [[md_text(c) for c in r] for r in table["rows"]])
+    return lines
