@@ -175,12 +175,12 @@ def forecast(
     *,
     seed: int = 0,
     draws: int | None = None,
-    settings: FitSettings = FitSettings(),
+    settings: FitSettings = HISTORIES_SETTINGS,
     use_cache: bool = True,
     log: Callable[[str], None] = lambda message: None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ForecastResult:
-    """Fit (or reuse the cached fit) and forecast resolved inputs.
+    """Fit (or reuse the cached fits) and forecast resolved inputs.
 
     Parameters
     ----------
@@ -189,14 +189,14 @@ def forecast(
     draws
         Forecast draws (default :data:`DEFAULT_DRAWS`, resampled from the posterior).
     settings
-        Sampler settings of the catalogue model (the uplift model's are
-        :data:`HISTORIES_SETTINGS`, with the same seed).
+        Sampler settings of the uplift model (default :data:`HISTORIES_SETTINGS`); the
+        catalogue model uses its own defaults with the same seed.
     """
     from forecast.buffer.evals import evaluate_scenario
     from forecast.buffer.policies import policy_rows
 
-    histories_settings = dataclasses.replace(HISTORIES_SETTINGS, seed=settings.seed)
-    fits = fit_both(inputs, settings, histories_settings, use_cache, log, on_progress)
+    catalogue_settings = FitSettings(seed=settings.seed)
+    fits = fit_both(inputs, catalogue_settings, settings, use_cache, log, on_progress)
     n_draws = DEFAULT_DRAWS if draws is None else draws
     uplift = simulate(inputs, fits.histories.draws, seed=seed, draws=n_draws)
     horizon, confidence = inputs.horizon_months, inputs.confidence
@@ -239,7 +239,7 @@ def run_scenario(
     *,
     seed: int = 0,
     draws: int | None = None,
-    settings: FitSettings = FitSettings(),
+    settings: FitSettings = HISTORIES_SETTINGS,
     use_cache: bool = True,
     log: Callable[[str], None] = lambda message: None,
     on_progress: Callable[[int, int], None] | None = None,
@@ -271,6 +271,7 @@ def _provenance(inputs: RunInputs, fits: Fits, seed, draws, settings) -> dict:
         "seed": seed,
         "draws": draws,
         "fit_seed": settings.seed,
+        "histories_settings": dataclasses.asdict(settings),
         "fit_key": catalogue.key,
         "fit": catalogue.how,
         "fit_from_cache": catalogue.from_cache,

@@ -95,7 +95,7 @@ def sensitivity(
     if out is not None:
         check_output_folder(out, "--out")  # before the work
     result = _result(scenario, horizon, confidence, actor, seed, fit)
-    doc = api.prior_sensitivity(result)
+    doc = api.prior_sensitivity(result, refit=True, log=c.FitReporter(fit["quiet"]).log)
     check_finite(doc)
     if out is not None:
         import io

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from forecast.buffer.forecasting import HISTORIES_SETTINGS
 from forecast.core.errors import DiagnosticsError, InputError
 from forecast.fit.engine import FitSettings
 
@@ -97,12 +99,14 @@ NoCacheOpt = Annotated[
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 3 if the fit fails diagnostics.")]
 FitDrawsOpt = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--fit-draws",
         min=10,
         max=MAX_FIT_DRAWS,
-        help="NUTS draws per chain (after tuning); chains x draws at most 100,000.",
+        help="NUTS draws per chain after tuning (default: 2,500 for the uplift model, 1,500 "
+        "for the catalogue model); chains x draws at most 100,000.",
+        show_default=False,
     ),
 ]
 ProfileOpt = Annotated[
@@ -118,23 +122,34 @@ TrendOpt = Annotated[
     str | None,
     typer.Option(
         "--trend",
-        help="Date trend past the evidence: damped, frozen or linear (default: the scenario's).",
-        show_default=False,
-    ),
-]
-ScaleOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--scale",
-        help="Base-model scale past the evidence: clamp, linear or off (default: the scenario's).",
+        help="Calendar trend of the rate of improvements past the histories' dates: frozen, "
+        "damped or linear (default: the scenario's, frozen unless it says).",
         show_default=False,
     ),
 ]
 FitTuneOpt = Annotated[
-    int,
-    typer.Option("--fit-tune", min=0, max=MAX_FIT_TUNE, help="NUTS tuning steps per chain."),
+    int | None,
+    typer.Option(
+        "--fit-tune",
+        min=0,
+        max=MAX_FIT_TUNE,
+        help="NUTS tuning steps per chain (default: 1,500 for the uplift model, 1,000 for the "
+        "catalogue model).",
+        show_default=False,
+    ),
 ]
 ChainsOpt = Annotated[int, typer.Option("--chains", min=1, max=MAX_CHAINS, help="NUTS chains.")]
+TargetAcceptOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--target-accept",
+        min=0.5,
+        max=0.999,
+        help="NUTS target acceptance rate (default: 0.95 for the uplift model, 0.9 for the "
+        "catalogue model); higher takes smaller steps (fewer divergences, slower).",
+        show_default=False,
+    ),
+]
 
 MeasurementsOpt = Annotated[
     Path | None,
@@ -158,9 +173,10 @@ FIT_OPTIONS = {
     "strict": (StrictOpt, False),
     "no_cache": (NoCacheOpt, False),
     "quiet": (QuietOpt, False),
-    "fit_draws": (FitDrawsOpt, _FIT.draws),
-    "fit_tune": (FitTuneOpt, _FIT.tune),
+    "fit_draws": (FitDrawsOpt, None),
+    "fit_tune": (FitTuneOpt, None),
     "chains": (ChainsOpt, _FIT.chains),
+    "target_accept": (TargetAcceptOpt, None),
     "fit_seed": (FitSeedOpt, _FIT.seed),
 }
 
@@ -172,7 +188,6 @@ SCENARIO_OPTIONS = {
     "measurements": (MeasurementsOpt, None),
     "profile": (ProfileOpt, None),
     "trend": (TrendOpt, None),
-    "scale": (ScaleOpt, None),
 }
 
 
@@ -208,7 +223,6 @@ def fit_arguments(fit: dict) -> dict:
             ("measurements", "measurements"),
             ("profile", "profile"),
             ("trend_mode", "trend"),
-            ("scale_mode", "scale"),
         )
         if option in fit
     }
@@ -217,9 +231,7 @@ def fit_arguments(fit: dict) -> dict:
         priors=parse_overrides(fit["prior"]),
         evidence=fit["evidence"],
         shipped_evidence=not fit["no_shipped"],
-        settings=FitSettings(
-            draws=fit["fit_draws"], tune=fit["fit_tune"], chains=fit["chains"], seed=fit["fit_seed"]
-        ),
+        settings=model_settings(fit, HISTORIES_SETTINGS),
         use_cache=not fit["no_cache"],
         log=reporter.log,
         on_progress=None if quiet else reporter.progress,
@@ -245,7 +257,7 @@ def evidence_fit(fit: dict, catalogue=None):
     fitted = api.fit_evidence(
         catalogue,
         priors,
-        settings=arguments["settings"],
+        settings=model_settings(fit, FitSettings()),
         use_cache=arguments["use_cache"],
         log=arguments["log"],
         on_progress=arguments["on_progress"],
@@ -254,12 +266,53 @@ def evidence_fit(fit: dict, catalogue=None):
     return fitted
 
 
+def histories_fit(fit: dict, fitted, measurements=None):
+    """The uplift model's fit to the shipped histories (and ``measurements``, a user's file)
+    under the command's priors, with ``catalogue_gain`` from the catalogue fit ``fitted``;
+    diagnostics checked. Returns ``(Fit, PriorSet)``: the fit and the priors it used."""
+    from forecast.buffer.forecasting import histories_priors
+    from forecast.evidence.histories import build_history_table
+    from forecast.evidence.measurements import load_measurements
+    from forecast.fit.histories import fit_histories
+
+    arguments = fit_arguments(fit)
+    priors = histories_priors(fitted.priors, fitted.fit)
+    table = build_history_table(load_measurements(measurements, catalogue=fitted.catalogue))
+    result = fit_histories(
+        table,
+        priors,
+        arguments["settings"],
+        use_cache=arguments["use_cache"],
+        log=arguments["log"],
+        on_progress=arguments["on_progress"],
+    )
+    check_diagnostics(result.diagnostics, fit["strict"], fit["quiet"], "the uplift model")
+    return result, priors
+
+
+def model_settings(fit: dict, base: FitSettings) -> FitSettings:
+    """``base`` (a model's default sampler settings) with the fit options the user gave."""
+    given = {
+        key: fit[option]
+        for key, option in (
+            ("draws", "fit_draws"),
+            ("tune", "fit_tune"),
+            ("chains", "chains"),
+            ("seed", "fit_seed"),
+            ("target_accept", "target_accept"),
+        )
+        if fit.get(option) is not None
+    }
+    return dataclasses.replace(base, **given)
+
+
 def check_fit_size(fit: dict) -> None:
     """Refuse more than :data:`MAX_POSTERIOR_DRAWS` posterior draws (chains x draws)."""
-    total = fit["chains"] * fit["fit_draws"]
+    draws = fit["fit_draws"] if fit["fit_draws"] is not None else HISTORIES_SETTINGS.draws
+    total = fit["chains"] * draws
     if total > MAX_POSTERIOR_DRAWS:
         raise InputError(
-            f"--chains {fit['chains']} x --fit-draws {fit['fit_draws']} = {total:,} posterior "
+            f"--chains {fit['chains']} x --fit-draws {draws} = {total:,} posterior "
             f"draws, above the limit of {MAX_POSTERIOR_DRAWS:,} (memory and cache size)",
             "--fit-draws",
         )
@@ -371,9 +424,11 @@ def check_work(inputs, draws: int | None, fit: dict, copies: int = 1) -> None:
     sc = inputs.scenario
     months = sc.horizon_months
     steps = len(time_grid(months, sc.step_months, policy_months(inputs.policies)))
-    n = draws if draws is not None else fit["chains"] * fit["fit_draws"]
-    what = f"{n:,} draws" + ("" if draws is not None else " (one per posterior draw)")
-    option = "--draws" if draws is not None or copies > 1 else "--draws / --fit-draws"
+    from forecast.buffer.forecasting import DEFAULT_DRAWS
+
+    n = draws if draws is not None else DEFAULT_DRAWS
+    what = f"{n:,} draws" + ("" if draws is not None else " (the default)")
+    option = "--draws"
     if n * copies > MAX_FORECAST_DRAWS:
         raise InputError(
             f"{what}"
@@ -412,7 +467,12 @@ def forecast_with_options(scenario, *, draws=None, seed=0, copies=1, fit: dict, 
     check_work(inputs, draws, fit, copies)
     print_warnings(inputs.warnings)
     result = api.forecast(inputs, seed=seed, draws=draws, **run_options)
-    check_diagnostics(result.fitted.fit.diagnostics, fit["strict"], fit["quiet"])
+    check_diagnostics(
+        result.fits.histories.diagnostics, fit["strict"], fit["quiet"], "the uplift model"
+    )
+    check_diagnostics(
+        result.fitted.fit.diagnostics, fit["strict"], fit["quiet"], "the catalogue model"
+    )
     return result
 
 
@@ -423,10 +483,12 @@ def print_warnings(messages) -> None:
         err.print(f"[bold yellow]warning:[/] {shown(message)}", soft_wrap=True)
 
 
-def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:
-    """Refuse under --strict, warn otherwise, when the fit fails its checks.
+def check_diagnostics(diagnostics, strict: bool, quiet: bool, model: str = "") -> None:
+    """Refuse under --strict, warn otherwise, when a fit fails its checks, saying which
+    check failed and what to try.
 
-    ``diagnostics`` is a :class:`forecast.fit.diagnostics.Diagnostics` or its ``to_dict()``.
+    ``diagnostics`` is a :class:`forecast.fit.diagnostics.Diagnostics` or its ``to_dict()``;
+    ``model`` names the fit (``the uplift model``, ``the catalogue model``).
     """
     if isinstance(diagnostics, dict):
         from forecast.fit.diagnostics import Diagnostics
@@ -435,12 +497,27 @@ def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:
     if diagnostics.ok:
         return
     problems = "; ".join(diagnostics.problems)
+    which = f"the fit of {model}" if model else "the fit"
+    remedy = remedy_text(diagnostics)
     if strict:
-        raise DiagnosticsError(f"the fit failed its convergence checks: {problems}")
+        raise DiagnosticsError(f"{which} failed its convergence checks: {problems}. {remedy}")
     err.print(
-        f"[bold yellow]warning:[/] the fit failed its convergence checks ({problems}); "
-        "treat every figure below with caution (use --strict to refuse)."
+        f"[bold yellow]warning:[/] {which} failed its convergence checks ({problems}); "
+        f"treat every figure below with caution (use --strict to refuse). {remedy}",
+        soft_wrap=True,
     )
+
+
+def remedy_text(diagnostics) -> str:
+    """What to try when a fit fails its checks, with the exact options (a failed fit is kept
+    apart from good ones in the cache: a run with other settings refits)."""
+    tries = [
+        f"more tuning and draws (--fit-tune 3000 --fit-draws {max(2 * diagnostics.draws, 3000)})",
+        "another fit seed (--fit-seed 1)",
+    ]
+    if diagnostics.divergences:
+        tries.insert(0, "a higher acceptance target (--target-accept 0.98)")
+    return "To try: " + "; or ".join(tries) + "."
 
 
 def require_file(path: Path, what: str = "file") -> Path:

@@ -35,8 +35,9 @@ def explain(
     json: c.JsonOpt = False,
     **fit,
 ):
-    """Why the buffer is what it is: sources, the draws that set it, the prior-only and
-    uncapped buffers, the full sensitivity ranking and the buffer under each profile."""
+    """Why the buffer is what it is: what sets it (evidence, attention, chance), the draws that
+    set it, the prior-only buffer, the full sensitivity ranking and the buffer under each
+    profile."""
     from forecast import api
     from forecast.explain.explanation import explain as explain_result
     from forecast.explain.profiles import profile_table
@@ -89,13 +90,12 @@ def print_profiles(rows: list[dict]) -> None:
     c.out.print(
         word_table(
             "The buffer under each assumption profile (docs/profiles.md)",
-            ["profile", "buffer", "median uplift", "without the ceiling", "fit"],
+            ["profile", "buffer", "median uplift", "fit"],
             [
                 [
                     c.shown(r["title"]),
                     fmt_both(r["buffer_oom"]),
                     f"{r['median_oom']:.2f} OOM",
-                    f"{r['uncapped_buffer_oom']:.2f} OOM",
                     r["fit"]
                     + (
                         f" (Pareto k {r['reweighting']['pareto_k']:.2f})"
@@ -168,9 +168,8 @@ def profiles_show(
     for key, override in spec.priors.items():
         c.out.print(f"- {key} = {override.distribution}: {c.shown(override.why)}", soft_wrap=True)
     modes = spec.extrapolation
-    if modes.trend or modes.scale:
+    if modes.trend:
         c.out.print(
-            f"- extrapolation: trend {modes.trend or 'unchanged'}, scale "
-            f"{modes.scale or 'unchanged'}: {c.shown(modes.why)}",
+            f"- rate trend past the histories: {modes.trend}: {c.shown(modes.why)}",
             soft_wrap=True,
         )

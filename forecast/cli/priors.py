@@ -76,33 +76,51 @@ def show(
 
 @c.with_fit_options
 def posterior(json: c.JsonOpt = False, **fit):
-    """Every fit prior beside its posterior, with how much the evidence narrows it
-    (contraction 0: the prior sets it; 1: the evidence does)."""
+    """Every fitted prior beside its posterior, with how much the evidence narrows it
+    (contraction 0: the prior sets it; 1: the evidence does): the catalogue model's and the
+    uplift model's."""
     from forecast.cli.run import word_table
     from forecast.explain.summaries import prior_posterior
 
     fitted = c.evidence_fit(fit)
-    rows = prior_posterior(fitted.fit, fitted.priors)
+    histories, priors = c.histories_fit(fit, fitted)
+    models = {
+        "catalogue": (prior_posterior(fitted.fit, fitted.priors, "catalogue"), fitted.fit),
+        "histories": (prior_posterior(histories, priors, "histories"), histories),
+    }
     if json:
-        c.emit_json({"priors": rows, "diagnostics": fitted.fit.diagnostics.to_dict()})
-        return
-    c.out.print(
-        word_table(
-            "Prior against posterior for every fit prior (90% intervals)",
-            ["prior", "prior", "prior 90%", "posterior mean", "posterior 90%", "contraction"],
-            [
-                [
-                    r["prior"],
-                    r["distribution"],
-                    f"{r['prior_interval_90'][0]:.2f} to {r['prior_interval_90'][1]:.2f}",
-                    f"{r['posterior_mean']:.2f}",
-                    f"{r['posterior_interval_90'][0]:.2f} to {r['posterior_interval_90'][1]:.2f}",
-                    f"{r['contraction']:.2f}"
-                    + (" (prior-driven)" if r["contraction"] < 0.2 else ""),
-                ]
-                for r in rows
-            ],
-            caption="contraction = 1 - posterior variance / prior variance (mean over categories "
-            "for per-category priors): near 0 the catalogue does not inform the parameter.",
+        c.emit_json(
+            {
+                "priors": [r for rows, _ in models.values() for r in rows],
+                "diagnostics": {name: f.diagnostics.to_dict() for name, (_, f) in models.items()},
+            }
         )
-    )
+        return
+    titles = {
+        "catalogue": "The catalogue model (CEG figures)",
+        "histories": "The uplift model (measured histories and eval-slope groups)",
+    }
+    for name, (rows, _) in models.items():
+        c.out.print(
+            word_table(
+                f"{titles[name]}: prior against posterior (90% intervals)",
+                ["prior", "prior", "prior 90%", "posterior mean", "posterior 90%", "contraction"],
+                [
+                    [
+                        r["prior"],
+                        r["distribution"],
+                        f"{r['prior_interval_90'][0]:.2f} to {r['prior_interval_90'][1]:.2f}",
+                        f"{r['posterior_mean']:.2f}",
+                        f"{r['posterior_interval_90'][0]:.2f} to "
+                        f"{r['posterior_interval_90'][1]:.2f}",
+                        f"{r['contraction']:.2f}"
+                        + (" (log scale)" if r["contraction_scale"] == "log" else "")
+                        + (" (prior-driven)" if r["contraction"] < 0.3 else ""),
+                    ]
+                    for r in rows
+                ],
+                caption="contraction = 1 - posterior variance / prior variance (of the log for "
+                "LogNormal priors; mean over categories for per-category priors): near 0 the "
+                "evidence does not inform the parameter.",
+            )
+        )

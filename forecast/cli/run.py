@@ -35,8 +35,8 @@ DrawsOpt = Annotated[
         "--draws",
         min=100,
         max=1_000_000,
-        help="Forecast draws (default: one per posterior draw); draws x time steps at most "
-        "2,500,000.",
+        help="Forecast draws (default: 6,000, resampled from the uplift model's posterior); "
+        "draws x time steps at most 2,500,000.",
     ),
 ]
 AsOfOpt = Annotated[
@@ -180,20 +180,21 @@ def print_forecast(doc: dict) -> None:
     c.out.print(
         Panel.fit(
             f"[bold]{doc['title']}[/] ({doc['scenario']})\n"
-            f"base model: {base['name']}, {base['training_compute_flop']:.1e} FLOP, as of "
-            f"{base['reference_date']}, weights {base['weights']}\n"
+            f"base model: {base['name']}, {base['training_compute_flop']:.1e} FLOP, evaluated "
+            f"{base['reference_date']}"
+            + (f", released {base['released']}" if base.get("released") else ", at release")
+            + f", weights {base['weights']}\n"
             f"actor: {doc['actor']}; already elicited by the evaluation: {already}\n"
             f"horizon {doc['horizon_months']} months, confidence {doc['confidence']:.0%}; "
-            f"assumptions: profile {doc['profile']}, trend past the evidence "
-            f"{doc['extrapolation']['trend']}, scale past the evidence "
-            f"{doc['extrapolation']['scale']}",
+            f"assumptions: profile {doc['profile']}, rate trend past the histories "
+            f"{doc['extrapolation']['trend']}",
             title="forecast",
             border_style="blue",
         )
     )
     rows = doc["uplift"]
     table = Table(
-        title="Uplift U(t) from post-training enhancements not yet applied",
+        title="Uplift U(t) from post-training enhancements others add after the evaluation",
         caption="OOM = log10 of the compute-equivalent multiplier. Fan: ─ 90% "
         "interval, ━ 50% interval, ┃ median",
         caption_justify="left",
@@ -232,28 +233,32 @@ def print_forecast(doc: dict) -> None:
 
 
 def print_explanation(ex: dict, full: bool = True) -> None:
-    """Where the buffer comes from (forecast.explain.explanation): the uplift split by source in
-    the median band and the tail, then one line per finding; ``full`` adds the tail profile
-    and the decomposition rule."""
-    from forecast.explain.explanation import SOURCE_LABELS
-
+    """What sets the buffer (forecast.explain.explanation): the uplift split into what the
+    evidence implies, attention and chance in the median band and the tail, then one line
+    per finding; ``full`` adds the tail profile and the decomposition rule."""
     split = ex["decomposition"]
     median, tail = split["median"], split["tail"]
+    labels = ex["part_labels"]
     table = word_table(
-        "Why this buffer: the uplift at the horizon by source (OOM)",
-        ["source", "median band", "draws at and above the buffer"],
+        "Why this buffer: what sets the uplift at the horizon (OOM)",
+        ["part", "median band", "draws at and above the buffer"],
         [
-            [SOURCE_LABELS[m["source"]], f"{m['oom']:.2f}", f"{t['oom']:.2f} ({t['share']:.0%})"]
-            for m, t in zip(median["sources"], tail["sources"], strict=True)
+            [labels[m["part"]], f"{m['oom']:+.2f}", f"{t['oom']:+.2f} ({t['share']:.0%})"]
+            for m, t in zip(median["parts"], tail["parts"], strict=True)
         ]
         + [
             [
-                "[bold]all sources (mean of the band)[/]",
+                "[bold]the uplift (mean of the band)[/]",
                 f"[bold]{median['mean_uplift_oom']:.2f}[/]",
                 f"[bold]{tail['mean_uplift_oom']:.2f}[/]",
-            ]
+            ],
+            [
+                "improvements by the horizon (mean count)",
+                f"{median['mean_events']:.1f}",
+                f"{tail['mean_events']:.1f}",
+            ],
         ],
-        caption="Shapley split of each draw's uplift, averaged over the band; "
+        caption="each draw's uplift split exactly, averaged over the band; "
         + ("see the rule below." if full else "the rule: forecast explain, docs/method.md."),
     )
     c.out.print(table)
@@ -412,9 +417,17 @@ def print_policies(doc: dict) -> None:
 
 
 def print_diagnostics(d: dict) -> None:
-    state = "[green]ok[/]" if d["ok"] else "[bold red]FAILED: " + "; ".join(d["problems"]) + "[/]"
-    c.out.print(
-        f"fit diagnostics: R-hat max {d['r_hat_max']:.3f}, bulk ESS min "
-        f"{d['ess_bulk_min']:.0f}, tail ESS min {d['ess_tail_min']:.0f}, divergences "
-        f"{d['divergences']} ({d['chains']} chains x {d['draws']} draws) -> {state}"
-    )
+    """One line per fit: R-hat, ESS, divergences and the verdict (a combined record has
+    ``by_model``; a single fit's record is printed as it is)."""
+    names = {"histories": "uplift model", "catalogue": "catalogue model"}
+    for name, m in (d.get("by_model") or {"": d}).items():
+        state = (
+            "[green]ok[/]" if m["ok"] else "[bold red]FAILED: " + "; ".join(m["problems"]) + "[/]"
+        )
+        r_hat = "n/a" if m["r_hat_max"] is None else f"{m['r_hat_max']:.3f}"
+        label = f"fit diagnostics ({names.get(name, name)})" if name else "fit diagnostics"
+        c.out.print(
+            f"{label}: R-hat max {r_hat}, bulk ESS min {m['ess_bulk_min']:.0f}, tail ESS min "
+            f"{m['ess_tail_min']:.0f}, divergences {m['divergences']} ({m['chains']} chains x "
+            f"{m['draws']} draws) -> {state}"
+        )

@@ -2,12 +2,15 @@
 
 :func:`explain` gathers, for a :class:`~forecast.buffer.forecasting.ForecastResult`:
 
-- the split of the uplift at the horizon by source, in the median band and in the draws at
-  and above the buffer quantile (:mod:`forecast.explain.decompose`, with its rule stated);
-- what those tail draws look like against all draws (arrivals, ceiling, trend, scale);
-- the buffer from the priors alone (no evidence) beside the posterior's, and the buffer
-  without the soft ceiling (what the ceiling takes off);
-- the assumptions the buffer is most sensitive to, from the sensitivity ranking (no refit).
+- the split of the uplift at the horizon into what the evidence's rate and size of
+  improvements imply, what attention adds and what chance adds, in the median band and in
+  the draws at and above the buffer quantile (:mod:`forecast.explain.decompose`, with its
+  rule stated), and what those tail draws look like against all draws;
+- the buffer from the priors alone (no evidence) beside the posterior's;
+- the assumptions the buffer is most sensitive to (the sensitivity ranking), and among
+  them the ones the evidence does not settle (posterior contraction below
+  :data:`SETTLED_CONTRACTION` and a swing above :data:`MATTERS_OOM`), each with the buffer
+  at its low and high reading: an assumption is never passed off as a finding.
 
 Nothing prints; the CLI (``forecast run``, ``forecast explain``), the JSON and the report
 render the record.
@@ -18,27 +21,25 @@ from __future__ import annotations
 import numpy as np
 
 from forecast.buffer.forecasting import ForecastResult
-from forecast.explain.decompose import decomposition, tail_profile
+from forecast.explain.decompose import PARTS, decomposition, tail_profile
 from forecast.explain.prior_check import prior_buffer
 from forecast.explain.sensitivity import prior_sensitivity
+from forecast.explain.summaries import contraction
 
 RULE = (
-    "Quantiles do not add up, so each draw's uplift at the horizon is split among sources "
-    "by Shapley values (each source's marginal uplift averaged over every order in which "
-    "the sources could be added; they sum exactly to the draw's uncapped uplift), scaled "
-    "by the ceiling's ratio, and averaged over a band of draws: the median band (40th to "
-    "60th percentile) and the tail (the draws at and above the buffer quantile). A band's "
-    "averages add up to its mean uplift."
+    "Quantiles do not add up, so each draw's uplift at the horizon is split exactly into "
+    "three parts: the uplift its posterior parameters imply for a model with typical "
+    "attention (expected improvements by the horizon times their mean size), what this "
+    "draw's attention factor adds or takes away, and chance (which improvements came and "
+    "how large they were). The parts are averaged over a band of draws: the median band "
+    "(40th to 60th percentile) and the tail (the draws at and above the buffer quantile). "
+    "A band's averages add up to its mean uplift."
 )
-SOURCE_LABELS = {
-    "known": "catalogue enhancements the actor can still apply",
-    "gap": "enhancements published since the evidence ends, not yet absorbed",
-    "new_tool": "new tool enhancements",
-    "new_prompting": "new prompting enhancements",
-    "new_scaffolding": "new scaffolding enhancements",
-    "new_solution_choice": "new solution-choice enhancements",
-    "new_data": "new data enhancements (fine-tuning, RL)",
-}
+#: A prior whose posterior variance is at least this much smaller than its prior's counts as
+#: settled by the evidence (Betancourt's posterior contraction).
+SETTLED_CONTRACTION = 0.3
+#: A prior whose variations move the buffer by more than this (OOM) matters.
+MATTERS_OOM = 0.1
 
 
 def explain(
@@ -55,67 +56,93 @@ def explain(
         How many of the most influential assumptions to name.
     """
     at_horizon = result.at_horizon
-    drivers = result.uplift.drivers
+    drivers = explanation_drivers(result)
     split = decomposition(at_horizon, drivers, result.confidence)
     sens = sensitivity if sensitivity is not None else prior_sensitivity(result, quick=quick)
-    movers = [
-        {
-            "prior": row["prior"],
-            "drives": row["drives"],
-            "distribution": row["distribution"],
-            "buffer_range_oom": [row["buffer_min_oom"], row["buffer_max_oom"]],
-            "swing_oom": row["swing_oom"],
-            "how": "shifting it by one standard deviation down or up"
-            if quick and sensitivity is None
-            else "tightening, widening or shifting it",
-        }
-        for row in sens["priors"][:top]
-        if row["swing_oom"] > 0
+    how = (
+        "shifting it by one standard deviation down or up"
+        if sens["variations"].startswith("shifts")
+        else "tightening, widening or shifting it"
+    )
+    movers = [_mover(result, row, how) for row in sens["priors"][:top] if row["swing_oom"] > 0]
+    unsettled = [
+        _mover(result, row, how)
+        for row in sens["priors"]
+        if row["swing_oom"] > MATTERS_OOM
+        and (
+            _contraction(result, row["prior"]) is None
+            or _contraction(result, row["prior"]) < SETTLED_CONTRACTION
+        )
     ]
     prior_only = prior_buffer(result)
     return {
         "rule": RULE,
         "buffer_oom": result.buffer_oom,
-        "uncapped_buffer_oom": result.uncapped_buffer_oom,
+        "median_oom": float(np.median(at_horizon)),
         "prior_only_buffer_oom": prior_only,
         "evidence_moves_buffer_oom": result.buffer_oom - prior_only,
-        "share_of_draws_without_uplift": float(np.mean(at_horizon <= 1e-9)),
+        "share_of_draws_without_uplift": float(np.mean(at_horizon <= 1e-12)),
         "decomposition": split,
-        "source_labels": SOURCE_LABELS,
+        "part_labels": PARTS,
         "tail_profile": tail_profile(at_horizon, drivers, result.confidence),
         "most_sensitive": movers,
+        "unsettled": unsettled,
         "sensitivity_variations": sens.get("variations"),
-        "summary": summary_lines(result, split, prior_only, movers),
+        "unreliable_variations": sum(row.get("unreliable", 0) for row in sens["priors"]),
+        "summary": summary_lines(result, split, prior_only, movers, unsettled),
     }
 
 
-def summary_lines(result: ForecastResult, split: dict, prior_only: float, movers) -> list[str]:
+def explanation_drivers(result: ForecastResult) -> dict:
+    """The simulation's per-draw drivers with the events by the horizon and the posterior
+    parameters each forecast draw used."""
+    index = result.uplift.drivers["posterior_index"]
+    drivers = dict(result.uplift.drivers)
+    drivers["events_at_horizon"] = result.uplift.events[:, result.horizon_index]
+    for name in ("rate_decay_months", "rate_trend", "event_rate"):
+        drivers[name] = result.posterior[name][index]
+    return drivers
+
+
+def _contraction(result: ForecastResult, name: str) -> float | None:
+    """The posterior contraction of a prior of the uplift model (None for other priors:
+    a catalogue or forecast prior is not settled by the histories)."""
+    info = result.inputs.priors[name]
+    if info.drives != "histories":
+        return None
+    return contraction(result.fits.histories, result.fits.histories_priors, name)
+
+
+def _mover(result: ForecastResult, row: dict, how: str) -> dict:
+    return {
+        "prior": row["prior"],
+        "drives": row["drives"],
+        "distribution": row["distribution"],
+        "buffer_range_oom": [row["buffer_min_oom"], row["buffer_max_oom"]],
+        "swing_oom": row["swing_oom"],
+        "contraction": _contraction(result, row["prior"]),
+        "how": how,
+    }
+
+
+def summary_lines(
+    result: ForecastResult, split: dict, prior_only: float, movers, unsettled
+) -> list[str]:
     """A handful of plain sentences: where the buffer comes from and what moves it."""
     from forecast.core.units import fmt_both
 
-    tail = split["tail"]
-    ranked = sorted(tail["sources"], key=lambda s: -s["oom"])
-    named = [
-        f"{SOURCE_LABELS[s['source']]} {s['oom']:.2f} OOM ({s['share']:.0%})"
-        for s in ranked[:3]
-        if s["oom"] > 0.005
-    ]
+    tail, median = split["tail"], split["median"]
+    share = {p["part"]: p for p in tail["parts"]}
     lines = [
         f"The {result.confidence:.0%} buffer is set by the draws at and above it (mean "
-        f"{tail['mean_uplift_oom']:.2f} OOM): "
-        + ("; ".join(named) if named else "no source contributes")
-        + ".",
-        f"In the median band the uplift is {split['median']['mean_uplift_oom']:.2f} OOM.",
+        f"{tail['mean_uplift_oom']:.2f} OOM, about {tail['mean_events']:.0f} improvements by "
+        f"month {result.horizon_months:g} of {tail['mean_increment_oom']:.2f} OOM each on "
+        f"average): the rate and size of improvements the evidence supports give "
+        f"{share['parameters']['oom']:.2f} OOM, attention {share['attention']['oom']:+.2f}, "
+        f"chance {share['chance']['oom']:+.2f}.",
+        f"In the median band the uplift is {median['mean_uplift_oom']:.2f} OOM (about "
+        f"{median['mean_events']:.0f} improvements).",
     ]
-    capped = result.uncapped_buffer_oom - result.buffer_oom
-    lines.append(
-        f"Without the soft ceiling the buffer would be {fmt_both(result.uncapped_buffer_oom)}"
-        + (
-            " (the ceiling does not bind)."
-            if capped < 0.01
-            else f": the ceiling, an assumption, takes {capped:.2f} OOM off."
-        )
-    )
     gap = result.buffer_oom - prior_only
     lines.append(
         f"The priors alone, with no evidence, give {fmt_both(prior_only)}: the evidence "
@@ -125,11 +152,23 @@ def summary_lines(result: ForecastResult, split: dict, prior_only: float, movers
             else "barely moves the buffer, so the priors set it."
         )
     )
-    for m in movers:
+    named = {m["prior"] for m in unsettled}
+    for m in unsettled:
         lo, hi = m["buffer_range_oom"]
-        how = m.get("how", "tightening, widening or shifting it")
+        settled = (
+            "" if m["contraction"] is None else f", posterior contraction {m['contraction']:.2f}"
+        )
         lines.append(
-            f"Assumption {m['prior']} ({m['distribution']}, {m['drives']} prior): "
-            f"{how} moves the buffer from {lo:.2f} to {hi:.2f} OOM."
+            f"Assumption the evidence does not settle: {m['prior']} ({m['distribution']}, "
+            f"{m['drives']} prior{settled}): {m['how']} moves the buffer from {lo:.2f} to "
+            f"{hi:.2f} OOM."
+        )
+    for m in movers:
+        if m["prior"] in named:
+            continue
+        lo, hi = m["buffer_range_oom"]
+        lines.append(
+            f"Sensitive to {m['prior']} ({m['distribution']}, {m['drives']} prior, set by the "
+            f"evidence): {m['how']} moves the buffer from {lo:.2f} to {hi:.2f} OOM."
         )
     return lines

@@ -1,9 +1,9 @@
 """The buffer of a forecast under each assumption profile (docs/profiles.md).
 
 Each profile's inputs are the forecast's with the profile swapped in (its priors, and the
-scenario's and the command's own overrides kept); the fit comes from the cache, reweighted
-to the profile's fit priors where that is reliable (else refit), so the table costs about
-a simulation per profile.
+scenario's and the command's own overrides kept); the fits come from the cache, the uplift
+model reweighted to the profile's priors where that is reliable (else refit), so the table
+costs about a simulation per profile.
 """
 
 from __future__ import annotations
@@ -44,9 +44,8 @@ def profile_table(result, names=None, log=lambda message: None) -> list[dict]:
                 "title": load_profile(name).spec.title,
                 "buffer_oom": run.buffer_oom,
                 "median_oom": float(np.median(run.at_horizon)),
-                "uncapped_buffer_oom": run.uncapped_buffer_oom,
-                "fit": run.fitted.fit.how,
-                "reweighting": run.fitted.fit.provenance.get("reweighted"),
+                "fit": run.fits.histories.how,
+                "reweighting": run.fits.histories.provenance.get("reweighted"),
                 "extrapolation": extrapolation.model_dump(mode="json"),
                 "priors": {k: o.distribution for k, o in load_profile(name).spec.priors.items()},
             }
@@ -55,4 +54,5 @@ def profile_table(result, names=None, log=lambda message: None) -> list[dict]:
 
 
 def _settings_of(result):
-    return FitSettings(**result.fitted.fit.provenance.get("settings", {}))
+    """The uplift model's sampler settings of the result (the catalogue's follow from them)."""
+    return FitSettings(**result.provenance["histories_settings"])

@@ -33,7 +33,8 @@ def review_documents(
     ----------
     quick_sensitivity
         Rank the priors by their shifts only (reweighting, seconds) instead of the full
-        ranking (tighten, widen and shifts, re-simulated; minutes at full size).
+        ranking (tighten, widen and shifts; the uplift model refitted where reweighting
+        cannot serve a variation: minutes).
     profiles
         Compute the buffer under each shipped profile (a simulation each, and a refit
         where reweighting the fit is unreliable); False leaves ``profiles`` empty.
@@ -44,7 +45,9 @@ def review_documents(
         ``explanation`` (:func:`forecast.explain.explanation.explain`), ``sensitivity``,
         ``profiles`` (:func:`profile_rows`) and ``prior_check``.
     """
-    sensitivity = prior_sensitivity(result, quick=quick_sensitivity)
+    sensitivity = prior_sensitivity(
+        result, quick=quick_sensitivity, refit=not quick_sensitivity, log=log
+    )
     # explain() words the quick ranking itself ("shifting it by one standard deviation").
     explanation = explain(result) if quick_sensitivity else explain(result, sensitivity)
     return {

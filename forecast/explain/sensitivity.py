@@ -1,34 +1,45 @@
-"""Prior sensitivity of the buffer, without refitting where that can be avoided.
+"""Prior sensitivity of the buffer: every prior tightened, widened and shifted.
 
 Each prior is tightened (half the spread), widened (twice) and shifted down and up (by one
-standard deviation, or a factor of 1.5 for scales). Priors that drive only the forward
-simulation are re-simulated with the same seed (exact). Priors that drive the fit are
-handled by Pareto-smoothed importance reweighting of the cached posterior: the weight of
-a draw is p_new(theta) / p_old(theta) for that prior's own parameter; a Pareto k above
-0.7 marks the estimate unreliable (refit with --prior to confirm).
+standard deviation, or a factor of 1.5 for scales). How a variation is computed depends on
+what the prior drives:
 
-:func:`sensitivity` varies the priors of any buffer function; :func:`prior_sensitivity`
+- ``histories`` (the uplift model): Pareto-smoothed importance reweighting of the uplift
+  model's posterior (the weight of a draw is p_new(theta) / p_old(theta) for that prior's
+  parameter), carried to the forecast draws that came from each posterior draw; where the
+  reweighting is unreliable (Pareto k above 0.7, or fewer effective draws than the fit
+  accepts) the model is refitted under the varied prior when ``refit`` is allowed, and the
+  variation says how long that took;
+- ``catalogue`` (the CEG model): it reaches the forecast only through ``catalogue_gain``, so
+  the catalogue fit is reweighted, the LogNormal of ``catalogue_gain`` it implies recomputed,
+  and the uplift model reweighted to that (two reweightings; no effect at all when the user
+  set ``catalogue_gain``);
+- ``forecast`` (the simulation only): re-simulated with the same seed (exact).
+
+:func:`sensitivity_rows` does the ranking for any set of draws; :func:`prior_sensitivity`
 ranks every prior for a :class:`~forecast.buffer.forecasting.ForecastResult` (the quick
-ranking ``forecast run`` prints, or the full one of ``forecast sensitivity``), with the
-buffer at fixed ceilings (:func:`ceiling_curve`). Nothing prints.
+ranking ``forecast run`` prints, or the full one of ``forecast sensitivity`` and the
+export). Nothing prints.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 
 import numpy as np
 
 from forecast.buffer.forecasting import ForecastResult
 from forecast.core.distributions import Prior
 from forecast.core.errors import InputError
-from forecast.fit.compose import saturate
-from forecast.fit.engine import prior_log_ratio
-from forecast.fit.psis import PARETO_K_MAX
-from forecast.inputs.priors import PriorSet
+from forecast.fit.catalogue import GAIN_DECIMALS, catalogue_gain_draws, catalogue_spec
+from forecast.fit.engine import MIN_REWEIGHTED_SHARE, prior_log_ratio
+from forecast.fit.psis import PARETO_K_MAX, psis_weights
 from forecast.simulate.uplift import simulate
 
 VARIATIONS = ("tighten", "widen", "shift_down", "shift_up")
+QUICK = ("shift_down", "shift_up")
 
 
 def vary(prior: Prior, how: str) -> Prior | None:
@@ -72,29 +83,26 @@ def vary(prior: Prior, how: str) -> Prior | None:
 
 @dataclasses.dataclass(frozen=True)
 class Variation:
+    """One varied prior and the buffer under it.
+
+    ``method``: ``reweighted`` (PSIS of the posterior), ``through_catalogue_gain`` (a
+    catalogue prior, by two reweightings), ``resimulated`` (a forecast prior), ``refitted``
+    (``seconds`` it took), ``unreliable`` (the reweighting failed and no refit was allowed:
+    ``buffer_oom`` is None), ``no_effect`` or ``out_of_range``.
+    """
+
     prior: str
     how: str
     distribution: str
     buffer_oom: float | None
-    method: str  # resimulated | reweighted | not_reweightable | no_effect | out_of_range
+    method: str
     pareto_k: float | None = None
+    effective_share: float | None = None
+    seconds: float | None = None
 
     @property
     def reliable(self) -> bool:
-        return self.buffer_oom is not None and (
-            self.pareto_k is None or self.pareto_k <= PARETO_K_MAX
-        )
-
-
-def _reweighted(name, how, new, log_ratio, final_uplift, confidence, psis) -> Variation:
-    """The buffer under a varied prior by importance reweighting; where the weights are
-    degenerate (no finite Pareto k: the varied prior gives almost no draw any density) the
-    variation is reported as not reweightable rather than as a number."""
-    weights, k = psis(log_ratio)
-    if not (np.isfinite(k) and np.isfinite(weights).all()):
-        return Variation(name, how, str(new), None, "not_reweightable")
-    value = weighted_quantile(final_uplift, confidence, weights)
-    return Variation(name, how, str(new), value, "reweighted", float(k))
+        return self.buffer_oom is not None and self.method != "unreliable"
 
 
 def weighted_quantile(x: np.ndarray, q: float, weights: np.ndarray) -> float:
@@ -104,40 +112,49 @@ def weighted_quantile(x: np.ndarray, q: float, weights: np.ndarray) -> float:
     return float(x[order][min(np.searchsorted(cdf, q), len(x) - 1)])
 
 
-def sensitivity(
-    draws: dict,
-    priors: PriorSet,
-    buffer_of,
-    confidence: float,
-    final_uplift: np.ndarray,
-    psis=None,
-    kinds: tuple[str, ...] = VARIATIONS,
-    forecast_draws: dict | None = None,
-) -> tuple[list[dict], float]:
-    """Rank every prior by how far its variations move the buffer.
+def psis_buffer(log_ratio, index, final_uplift, confidence):
+    """The buffer under reweighted posterior draws: (value or None, Pareto k, share of
+    effective draws). ``index`` maps each forecast draw to its posterior draw."""
+    if log_ratio is None:
+        return None, None, None
+    weights, k = psis_weights(log_ratio)
+    if not (np.isfinite(k) and np.isfinite(weights).all()):
+        return None, None, None
+    share = float(1.0 / np.sum(weights**2) / len(weights))
+    if k > PARETO_K_MAX or share < MIN_REWEIGHTED_SHARE:
+        return None, float(k), share
+    value = weighted_quantile(final_uplift, confidence, weights[index])
+    return value, float(k), share
+
+
+def prior_sensitivity(
+    result: ForecastResult,
+    quick: bool = False,
+    refit: bool = False,
+    names: tuple[str, ...] | None = None,
+    log: Callable[[str], None] = lambda message: None,
+) -> dict:
+    """Every prior ranked by how far its variations move the buffer (module docstring).
 
     Parameters
     ----------
-    draws
-        Posterior draws, aligned with ``final_uplift`` (one uplift per posterior draw).
-    buffer_of
-        ``buffer_of(prior_set) -> float``: re-simulates the buffer under other forecast priors.
-    final_uplift
-        U at the horizon for each posterior draw under the default priors.
-    psis
-        ``psis(log_ratios) -> (weights, k)``; defaults to ArviZ's PSIS.
-    kinds
-        Which of :data:`VARIATIONS` to try (the quick ranking of ``forecast run`` shifts only).
-    forecast_draws
-        Each draw's value of the forecast-only priors' parameters (name -> (n,)), as the
-        simulation drew them. When given, forecast priors are reweighted like fit priors
-        (exact in the limit, checked by Pareto k) instead of re-simulated.
+    quick
+        Only the two shifts (the ranking ``forecast run`` prints).
+    refit
+        Refit the uplift model where reweighting cannot serve a variation (else the
+        variation is marked ``unreliable`` and left out of the ranking's range).
+    names
+        Only these priors (default: every prior that reaches the forecast).
     """
-    if psis is None:
-        from forecast.fit.psis import psis_weights as psis
-    baseline = float(np.quantile(final_uplift, confidence))
+    priors = result.inputs.priors
+    kinds = QUICK if quick else VARIATIONS
+    baseline = result.buffer_oom
+    index = result.uplift.drivers["posterior_index"]
+    histories = result.fits.histories
     rows = []
     for name, info in priors.items():
+        if names is not None and name not in names:
+            continue
         variations = []
         for how in kinds:
             new = vary(info.prior, how)
@@ -146,26 +163,7 @@ def sensitivity(
             lo, hi = new.support
             if lo < info.support[0] or hi > info.support[1]:
                 continue
-            if info.drives == "forecast" and name == "eval_slope":
-                variations.append(Variation(name, how, str(new), baseline, "no_effect"))
-            elif info.drives == "forecast" and forecast_draws is not None:
-                log_ratio = prior_log_ratio(forecast_draws, {name: (info.prior, new)})
-                variations.append(
-                    _reweighted(name, how, new, log_ratio, final_uplift, confidence, psis)
-                )
-            elif info.drives == "forecast":
-                try:
-                    value = buffer_of(priors.with_overrides({name: str(new)}))
-                except InputError:  # the variation drives the simulation past its limits
-                    variations.append(Variation(name, how, str(new), None, "out_of_range"))
-                    continue
-                variations.append(Variation(name, how, str(new), value, "resimulated"))
-            elif (log_ratio := prior_log_ratio(draws, {name: (info.prior, new)})) is not None:
-                variations.append(
-                    _reweighted(name, how, new, log_ratio, final_uplift, confidence, psis)
-                )
-            else:
-                variations.append(Variation(name, how, str(new), None, "not_reweightable"))
+            variations.append(_variation(result, name, how, new, index, histories, refit, log))
         values = [v.buffer_oom for v in variations if v.reliable]
         rows.append(
             {
@@ -175,79 +173,116 @@ def sensitivity(
                 "buffer_min_oom": min(values, default=baseline),
                 "buffer_max_oom": max(values, default=baseline),
                 "swing_oom": (max(values) - min(values)) if values else 0.0,
+                "unreliable": sum(not v.reliable and v.method == "unreliable" for v in variations),
                 "variations": [
                     dataclasses.asdict(v) | {"reliable": v.reliable} for v in variations
                 ],
             }
         )
     rows.sort(key=lambda r: -r["swing_oom"])
-    return rows, baseline
-
-
-#: Fixed ceilings (OOM) at which :func:`ceiling_curve` gives the buffer.
-CEILINGS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, float("inf"))
-
-
-def ceiling_curve(result: ForecastResult, ceilings=CEILINGS) -> list[dict]:
-    """The buffer if the soft ceiling were fixed at each value (None: no ceiling).
-
-    The ceiling acts only at the end (U = S(raw, ceiling)), so each point is exact from the
-    draws' uncapped uplift, without re-simulating.
-    """
-    raw = result.uplift.drivers["uncapped"]
-    return [
-        {
-            "ceiling_oom": c if np.isfinite(c) else None,  # None: no ceiling at all
-            "buffer_oom": float(
-                np.quantile(saturate(raw, np.full_like(raw, c)), result.confidence)
-            ),
-        }
-        for c in ceilings
-    ]
-
-
-def forecast_parameters(drivers: dict) -> dict:
-    """Each draw's values of the forecast-only priors' parameters, by prior name."""
-    prefix = "prior:"
-    return {k.removeprefix(prefix): v for k, v in drivers.items() if k.startswith(prefix)}
-
-
-def prior_sensitivity(result: ForecastResult, quick: bool = False) -> dict:
-    """Every prior ranked by how far tightening, widening or shifting it moves the buffer.
-
-    ``quick`` tries only the two shifts and reweights the forecast priors' draws instead of
-    re-simulating (the ranking ``forecast run`` prints); the full ranking (``forecast
-    sensitivity``) also tightens and widens, and re-simulates exactly.
-    """
-    horizon = [float(result.horizon_months)]
-
-    def buffer_of(prior_set) -> float:
-        # Only U at the horizon matters: simulate that month alone (arrivals are drawn the
-        # same whatever the time grid, so the values equal those of the full run).
-        u = simulate(
-            result.inputs, result.fitted.fit.draws, seed=result.seed, priors=prior_set,
-            months=horizon,
-        )  # fmt: skip
-        return float(np.quantile(u.oom[:, 0], result.confidence))
-
-    index = result.uplift.drivers["posterior_index"]  # each forecast draw's posterior draw
-    draws = {name: values[index] for name, values in result.fitted.fit.draws.items()}
-    rows, baseline = sensitivity(
-        draws,
-        result.inputs.priors,
-        buffer_of,
-        result.confidence,
-        result.at_horizon,
-        kinds=("shift_down", "shift_up") if quick else VARIATIONS,
-        forecast_draws=forecast_parameters(result.uplift.drivers) if quick else None,
-    )
     return {
         "scenario": result.scenario.name,
         "horizon_months": result.horizon_months,
         "confidence": result.confidence,
         "buffer_oom": baseline,
-        "ceiling_curve": ceiling_curve(result),
         "variations": "shifts only (quick)" if quick else "tighten, widen, shift down, shift up",
+        "refit_allowed": refit,
         "priors": rows,
-        "diagnostics": result.fitted.fit.diagnostics.to_dict(),
+        "diagnostics": histories.diagnostics.to_dict(),
     }
+
+
+def _variation(result, name, how, new, index, histories, refit, log) -> Variation:
+    info = result.inputs.priors[name]
+    final = result.at_horizon
+    confidence = result.confidence
+    if info.drives == "forecast":
+        return _resimulated(result, name, how, new)
+    if info.drives == "catalogue":
+        return _through_catalogue_gain(result, name, how, new, index)
+    old = result.fits.histories_priors.prior(name)
+    log_ratio = prior_log_ratio(histories.draws, {name: (old, new)})
+    value, k, share = psis_buffer(log_ratio, index, final, confidence)
+    if value is not None:
+        return Variation(name, how, str(new), value, "reweighted", k, share)
+    if not refit:
+        return Variation(name, how, str(new), None, "unreliable", k, share)
+    started = time.perf_counter()
+    value = _refitted_buffer(result, {name: str(new)}, log)
+    seconds = round(time.perf_counter() - started, 1)
+    return Variation(name, how, str(new), value, "refitted", k, share, seconds)
+
+
+def _resimulated(result: ForecastResult, name, how, new) -> Variation:
+    if name == "trend_fade_years" and result.scenario.extrapolation.trend != "damped":
+        return Variation(name, how, str(new), result.buffer_oom, "no_effect")
+    try:
+        value = buffer_with(result, priors=result.inputs.priors.with_overrides({name: str(new)}))
+    except InputError:
+        return Variation(name, how, str(new), None, "out_of_range")
+    return Variation(name, how, str(new), value, "resimulated")
+
+
+def _through_catalogue_gain(result: ForecastResult, name, how, new, index) -> Variation:
+    if result.inputs.priors["catalogue_gain"].overridden:
+        return Variation(name, how, str(new), result.buffer_oom, "no_effect")
+    catalogue = result.fitted.fit
+    spec_old = result.inputs.priors.prior(name)
+    spec = catalogue_spec(result.fitted.table, result.inputs.priors)
+    ratio = prior_log_ratio(
+        catalogue.draws, {name: (spec_old, new)}, spec.variable_of, spec.shift_of
+    )
+    if ratio is None:
+        return Variation(name, how, str(new), None, "unreliable")
+    weights, k = psis_weights(ratio)
+    if not (np.isfinite(k) and k <= PARETO_K_MAX):
+        return Variation(
+            name, how, str(new), None, "unreliable", float(k) if np.isfinite(k) else None
+        )
+    log_gain = np.log(catalogue_gain_draws(catalogue.draws))
+    mu = float(np.sum(weights * log_gain))
+    sd = float(np.sqrt(np.sum(weights * (log_gain - mu) ** 2)))
+    gain = Prior("LogNormal", (round(mu, GAIN_DECIMALS), max(round(sd, GAIN_DECIMALS), 0.01)))
+    old_gain = result.fits.histories_priors.prior("catalogue_gain")
+    if gain == old_gain:
+        return Variation(name, how, str(new), result.buffer_oom, "through_catalogue_gain", float(k))
+    log_ratio = prior_log_ratio(result.fits.histories.draws, {"catalogue_gain": (old_gain, gain)})
+    value, k2, share = psis_buffer(log_ratio, index, result.at_horizon, result.confidence)
+    if value is None:
+        return Variation(name, how, str(new), None, "unreliable", k2, share)
+    return Variation(name, how, str(new), value, "through_catalogue_gain", max(float(k), k2), share)
+
+
+def buffer_with(result: ForecastResult, *, inputs=None, priors=None, draws=None) -> float:
+    """The buffer of ``result``'s forecast with other inputs, priors or posterior draws (the
+    same seed and number of draws; only the horizon is simulated)."""
+    inputs = inputs or result.inputs
+    u = simulate(
+        inputs,
+        draws if draws is not None else result.posterior,
+        seed=result.seed,
+        draws=result.uplift.oom.shape[0],
+        priors=priors,
+        months=[float(inputs.horizon_months)],
+    )
+    return float(np.quantile(u.oom[:, 0], inputs.confidence))
+
+
+def _refitted_buffer(result: ForecastResult, overrides: dict, log) -> float:
+    """The buffer after refitting the uplift model under ``overrides`` (cached like any fit)."""
+    from forecast.buffer.forecasting import HISTORIES_SETTINGS, histories_priors
+    from forecast.fit.engine import FitSettings
+    from forecast.fit.histories import fit_histories
+
+    priors = result.inputs.priors.with_overrides(overrides)
+    settings = FitSettings(**result.fits.histories.provenance.get("settings", {}))
+    if not result.fits.histories.provenance.get("settings"):
+        settings = HISTORIES_SETTINGS
+    fit = fit_histories(
+        result.inputs.histories,
+        histories_priors(priors, result.fitted.fit),
+        settings,
+        log=log,
+        reweight=False,
+    )
+    return buffer_with(result, priors=priors, draws=fit.draws)

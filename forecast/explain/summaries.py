@@ -32,8 +32,9 @@ def enhancement_rows(
     rows = []
     for e in catalogue.enhancements:
         posterior = at_scale = None
-        if fitted is not None and e.id in fitted.enhancement_ids:
-            index = fitted.enhancement_index(e.id)
+        ids = fitted.labels["enhancements"] if fitted is not None else ()
+        if e.id in ids:
+            index = ids.index(e.id)
             posterior = quantile_summary(fitted.draws["ceg_oom"][:, index])
             if at_flop is not None:
                 log10_flop = float(np.log10(at_flop))
@@ -122,40 +123,65 @@ def hyperparameter_summary(fitted: Fit) -> dict:
     return out
 
 
-def prior_posterior(fitted: Fit, priors) -> list[dict]:
-    """Every fit prior beside its posterior: means, 90% intervals and the contraction.
+def contraction(fit: Fit, priors, name: str) -> float | None:
+    """Posterior contraction of prior ``name`` in ``fit``: 1 - posterior variance / prior
+    variance (Betancourt 2018), the mean over a vector's components; None where the fit does
+    not store the prior's parameter or the prior is a fixed number."""
+    row = _prior_posterior_row(fit, priors, name)
+    return None if row is None else row["contraction"]
+
+
+def prior_posterior(fitted: Fit, priors, drives: str = "catalogue") -> list[dict]:
+    """Every prior of one model (``drives``: ``catalogue`` or ``histories``) beside its
+    posterior: means, 90% intervals and the contraction.
 
     Contraction is 1 - posterior variance / prior variance (Betancourt 2018): near 0 the
-    evidence leaves the prior as it was (the parameter is not identified by the catalogue;
-    the prior sets it), near 1 the evidence determines it. For a vector parameter (one per
-    category) the mean over its components is given.
+    evidence leaves the prior as it was (the parameter is not identified; the prior sets
+    it), near 1 the evidence determines it. For a vector parameter (one per category) the
+    mean over its components is given.
     """
-    from forecast.evidence.table import REFERENCE_LOG10_FLOP
-    from forecast.fit.fitting import reweightable
-
     rows = []
     for name, info in priors.items():
-        variable = reweightable(name)
-        if info.drives != "fit" or variable not in fitted.draws or info.prior.dist == "Constant":
+        if info.drives != drives:
             continue
-        draws = fitted.draws[variable].reshape(fitted.n_draws, -1)
-        if name == "missing_log_compute":
-            draws = draws + REFERENCE_LOG10_FLOP
-        dist = info.prior.scipy()
+        row = _prior_posterior_row(fitted, priors, name)
+        if row is not None:
+            rows.append(row)
+    return rows
+
+
+def _prior_posterior_row(fitted: Fit, priors, name: str) -> dict | None:
+    from forecast.evidence.table import REFERENCE_LOG10_FLOP
+
+    info = priors[name]
+    variable = {"missing_log_compute": "missing_compute"}.get(name, name)
+    if variable not in fitted.draws or info.prior.dist == "Constant":
+        return None
+    draws = fitted.draws[variable].reshape(fitted.n_draws, -1)
+    if name == "missing_log_compute":
+        draws = draws + REFERENCE_LOG10_FLOP
+    dist = info.prior.scipy()
+    lo, hi = info.prior.interval(0.9)
+    q05, q95 = np.quantile(draws, [0.05, 0.95], axis=0)
+    # A LogNormal prior is a normal on the log scale: its contraction is measured there (on
+    # the natural scale a posterior that moved up can have a larger variance than the
+    # prior's and show a negative contraction while it is well determined).
+    log_scale = info.prior.dist == "LogNormal"
+    if log_scale:
+        prior_var = float(info.prior.kwargs["sigma"] ** 2)
+        post_var = np.log(draws).var(axis=0)
+    else:
         prior_var = float(dist.var())
         post_var = draws.var(axis=0)
-        lo, hi = info.prior.interval(0.9)
-        q05, q95 = np.quantile(draws, [0.05, 0.95], axis=0)
-        rows.append(
-            {
-                "prior": name,
-                "distribution": str(info.prior),
-                "prior_mean": float(dist.mean()),
-                "prior_interval_90": [lo, hi],
-                "posterior_mean": float(draws.mean()),
-                "posterior_interval_90": [float(q05.mean()), float(q95.mean())],
-                "contraction": float(np.mean(1.0 - post_var / prior_var)),
-                "components": int(draws.shape[1]),
-            }
-        )
-    return rows
+    return {
+        "prior": name,
+        "drives": info.drives,
+        "distribution": str(info.prior),
+        "prior_mean": float(dist.mean()),
+        "prior_interval_90": [lo, hi],
+        "posterior_mean": float(draws.mean()),
+        "posterior_interval_90": [float(q05.mean()), float(q95.mean())],
+        "contraction": float(np.mean(1.0 - post_var / prior_var)),
+        "contraction_scale": "log" if log_scale else "natural",
+        "components": int(draws.shape[1]),
+    }

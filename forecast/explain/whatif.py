@@ -2,9 +2,9 @@
 
 Every row and curve re-simulates the result's scenario from the same posterior draws and
 seed, so differences are the changed assumption's alone. Used by docs/method.md ("What
-drives the buffer") and by anyone who wants to see how far an assumption carries the
-number. Nothing prints; no refit (fit priors are changed by PSIS reweighting, as `--prior`
-does).
+drives the buffer") and by anyone who wants to see how far an assumption carries the number.
+Nothing prints; no refit (a changed prior of the uplift model is served by PSIS reweighting,
+as ``--prior`` does, or refitted when that is unreliable).
 """
 
 from __future__ import annotations
@@ -12,23 +12,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-import numpy as np
-
 from forecast.buffer.forecasting import ForecastResult
-from forecast.core.schemas.scenario import Absorbed, Elicited
-from forecast.simulate.uplift import simulate
-
-
-def _buffer(result: ForecastResult, inputs=None, priors=None, draws=None) -> float:
-    inputs = inputs or result.inputs
-    u = simulate(
-        inputs,
-        draws if draws is not None else result.fitted.fit.draws,
-        seed=result.seed,
-        priors=priors,
-        months=[float(inputs.horizon_months)],
-    )
-    return float(np.quantile(u.oom[:, 0], inputs.confidence))
+from forecast.core.schemas.scenario import Elicited
+from forecast.explain.sensitivity import buffer_with
 
 
 def _with_scenario(result: ForecastResult, **update):
@@ -36,51 +22,51 @@ def _with_scenario(result: ForecastResult, **update):
     return dataclasses.replace(result.inputs, scenario=scenario)
 
 
-def _with_modes(result: ForecastResult, **modes):
-    extrapolation = result.inputs.scenario.extrapolation.model_copy(update=modes)
-    return _with_scenario(result, extrapolation=extrapolation)
-
-
-def _with_base(result: ForecastResult, modes: dict | None = None, **fields):
-    """The result's inputs with base-model ``fields`` changed (and extrapolation ``modes``)."""
+def _with_trend(result: ForecastResult, trend: str, **base_fields):
+    """The result's inputs with the trend mode (and base-model ``base_fields``) changed."""
     scenario = result.inputs.scenario
-    update = {"base_model": scenario.base_model.model_copy(update=fields)}
-    if modes:
-        update["extrapolation"] = scenario.extrapolation.model_copy(update=modes)
+    update = {"extrapolation": scenario.extrapolation.model_copy(update={"trend": trend})}
+    if base_fields:
+        update["base_model"] = scenario.base_model.model_copy(update=base_fields)
     return _with_scenario(result, **update)
+
+
+def _with_base(result: ForecastResult, **fields):
+    base = result.inputs.scenario.base_model.model_copy(update=fields)
+    return _with_scenario(result, base_model=base)
 
 
 def what_drives(result: ForecastResult) -> list[dict]:
     """The buffer with one assumption changed, all else equal (same draws, same seed)."""
-    from forecast.evidence.table import date_of_year
     from forecast.explain.prior_check import prior_buffer
-    from forecast.explain.sensitivity import ceiling_curve
 
-    priors = result.inputs.priors
-    curve = {row["ceiling_oom"]: row["buffer_oom"] for row in ceiling_curve(result)}
-    curve[float("inf")] = curve[None]
-    evidence_end = date_of_year(result.fitted.table.last_year)
+    scenario = result.inputs.scenario
+    reference = scenario.base_model.reference_date
+    released = scenario.base_model.released
+    later = {
+        "reference_date": reference.replace(year=reference.year + 4),
+        "released": None if released is None else released.replace(year=released.year + 4),
+    }
     rows = [
         ("nothing (the default assumptions)", result.buffer_oom),
-        ("date trend past the evidence frozen",
-         _buffer(result, _with_modes(result, trend="frozen"))),
-        ("date trend past the evidence linear (extrapolated)",
-         _buffer(result, _with_modes(result, trend="linear"))),
-        ("scale slope extrapolated linearly past the largest model",
-         _buffer(result, _with_modes(result, scale="linear"))),
-        ("scale ignored (gains as measured on the catalogue's models)",
-         _buffer(result, _with_modes(result, scale="off"))),
-        ("no uplift ceiling", curve[float("inf")]),
-        ("ceiling fixed at 1.5 OOM", curve[1.5]),
-        ("ceiling fixed at 4 OOM", curve[4.0]),
-        ("nothing absorbed (absorption_years = 1000)",
-         _buffer(result, priors=priors.with_overrides({"absorption_years": "1000"}))),
-        ("everything published before the reference date absorbed (absorption_years = 0.001)",
-         _buffer(result, priors=priors.with_overrides({"absorption_years": "0.001"}))),
-        ("reference date at the end of the evidence (no gap)",
-         _buffer(result, _with_base(result, reference_date=evidence_end))),
-        ("the evaluation applied nothing", _buffer(result, _with_scenario(
-            result, already_elicited=Elicited(), absorbed=Absorbed()))),
+        ("calendar trend past the histories frozen (the default)",
+         buffer_with(result, inputs=_with_trend(result, "frozen"))),
+        ("calendar trend past the histories damped (fades over about a year)",
+         buffer_with(result, inputs=_with_trend(result, "damped"))),
+        ("calendar trend past the histories linear (continues)",
+         buffer_with(result, inputs=_with_trend(result, "linear"))),
+        ("reference date four years later (nothing else changed)",
+         buffer_with(result, inputs=_with_base(result, **later))),
+        ("the model released a year before its evaluation",
+         buffer_with(result, inputs=_with_base(
+             result, released=reference.replace(year=reference.year - 1)))),
+        ("the evaluation applied nothing",
+         buffer_with(result, inputs=_with_scenario(result, already_elicited=Elicited()))),
+        ("the evaluation applied every category",
+         buffer_with(result, inputs=_with_scenario(result, already_elicited=Elicited(
+             categories=["tool", "prompting", "scaffolding", "solution_choice", "data"])))),
+        ("the actor has the weights (open_weights)",
+         buffer_with(result, inputs=_with_scenario(result, actor="open_weights"))),
         ("the prior alone (no evidence)", prior_buffer(result)),
     ]  # fmt: skip
     return [
@@ -93,29 +79,26 @@ def reference_date_curve(
     result: ForecastResult, years=range(2024, 2033), modes=("frozen", "damped", "linear")
 ) -> list[dict]:
     """The buffer against the base model's reference date (1 January of each year), under
-    each trend mode."""
+    each trend mode; the model is evaluated at release (its age is kept)."""
+    age = result.inputs.scenario.base_model.age_months
     rows = []
     for year in years:
         day = dt.date(year, 1, 1)
+        released = None if age == 0 else day - dt.timedelta(days=round(age * 30.44))
         row = {"reference_date": day.isoformat()}
         for mode in modes:
-            inputs = _with_base(result, {"trend": mode}, reference_date=day)
-            row[mode] = _buffer(result, inputs)
+            inputs = _with_trend(result, mode, reference_date=day, released=released)
+            row[mode] = buffer_with(result, inputs=inputs)
         rows.append(row)
     return rows
 
 
-def compute_curve(
-    result: ForecastResult,
-    flops=(1e24, 3e24, 1e25, 3e25, 1e26, 3e26, 1e27, 3e27, 1e28),
-    modes=("clamp", "linear", "off"),
-) -> list[dict]:
-    """The buffer against the base model's training compute, under each scale mode."""
+def age_curve(result: ForecastResult, ages=(0, 3, 6, 12, 18, 24, 36)) -> list[dict]:
+    """The buffer against the model's age at its evaluation (months since release)."""
+    reference = result.inputs.scenario.base_model.reference_date
     rows = []
-    for flop in flops:
-        row = {"training_compute_flop": flop}
-        for mode in modes:
-            inputs = _with_base(result, {"scale": mode}, training_compute_flop=flop)
-            row[mode] = _buffer(result, inputs)
-        rows.append(row)
+    for months in ages:
+        released = reference - dt.timedelta(days=round(months * 30.44))
+        inputs = _with_base(result, released=released)
+        rows.append({"age_months": months, "buffer_oom": buffer_with(result, inputs=inputs)})
     return rows

@@ -65,3 +65,33 @@ class Diagnostics:
 def _number(value) -> float:
     """A statistic from JSON: null (undefined) is NaN."""
     return math.nan if value is None else float(value)
+
+
+def combined(by_model: dict[str, Diagnostics]) -> dict:
+    """The diagnostics of several fits as one record: the worst of each statistic, every
+    model's problems (prefixed with its name), and each model's own record under
+    ``by_model``. ``ok`` only if every fit passes."""
+    worst_r = max(by_model.items(), key=lambda kv: _nan_high(kv[1].r_hat_max))
+    worst_e = min(by_model.items(), key=lambda kv: _nan_low(kv[1].ess_bulk_min))
+    worst_t = min(d.ess_tail_min for d in by_model.values())
+    problems = [f"{name}: {p}" for name, d in by_model.items() for p in d.problems]
+    r_hat = worst_r[1].r_hat_max
+    return {
+        "r_hat_max": r_hat if math.isfinite(r_hat) else None,
+        "ess_bulk_min": worst_e[1].ess_bulk_min,
+        "ess_tail_min": worst_t,
+        "divergences": sum(d.divergences for d in by_model.values()),
+        "worst_r_hat": f"{worst_r[0]}: {worst_r[1].worst_r_hat}",
+        "worst_ess": f"{worst_e[0]}: {worst_e[1].worst_ess}",
+        "ok": not problems,
+        "problems": problems,
+        "by_model": {name: d.to_dict() for name, d in by_model.items()},
+    }
+
+
+def _nan_high(x: float) -> float:
+    return math.inf if not math.isfinite(x) else x
+
+
+def _nan_low(x: float) -> float:
+    return -math.inf if not math.isfinite(x) else x

@@ -56,3 +56,14 @@ def prior_draws(table: EvidenceTable, priors: PriorSet, n: int, seed: int = 0) -
     out["arrival_rate"] = priors.prior("arrival_rate").sample(rng, (n, k))
     out["row_compute"] = compute
     return out
+
+
+def uplift_prior_draws(priors: PriorSet, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Draws of the uplift model's scalars from its priors alone (no histories), shaped like
+    the scalars of a fit's draws (what the simulation reads)."""
+    from forecast.fit.uplift_model import UPLIFT_PRIORS
+
+    rng = np.random.default_rng([seed, 910])
+    out = {name: priors.prior(name).sample(rng, n) for name in UPLIFT_PRIORS}
+    out["increment_mean"] = out["increment_share"] * out["catalogue_gain"]
+    return out

@@ -9,21 +9,26 @@ elicits), improvement events arrive as a Poisson process with intensity
                 * exp(rate_trend * (y + t / 12 - YEAR_CENTER))
                 * exp(-elicitation_effect * (e - ELICITED_CENTER) + access_effect * q)
 
-with ``w`` the attention the model and suite get over the interval, Gamma with mean 1 and
-standard deviation ``attention_spread`` (so the count of events is negative binomial). Each
-event raises the model's effective compute by a jump J in OOM, LogNormal with mean
-``increment_mean = increment_share * catalogue_gain`` and log-sd ``increment_spread``;
-``catalogue_gain``, the mean realised gain of a new enhancement, has the LogNormal prior that
-matches the catalogue fit. The suite's score moves by ``b_s * U`` logits, ``b_s = eval_slope
-* exp(eval_slope_spread * z_s)``; scaling groups measure ``b_s`` directly (logit difference
-per OOM of training compute, noise ``scaling_noise``).
+with ``w`` the attention the model and suite get from others over the interval, Gamma with
+mean 1 and standard deviation ``attention_spread`` (so the count of events in an interval is
+negative binomial). Each event raises the model's effective compute by a jump J in OOM,
+LogNormal with mean ``increment_mean = increment_share * catalogue_gain`` and log-sd
+``increment_spread``; ``catalogue_gain``, the mean realised gain of a new enhancement, has
+the LogNormal prior that matches the catalogue fit. The suite's score moves by ``b_s * U``
+logits, ``b_s = eval_slope * exp(eval_slope_spread * z_s)``; scaling groups measure ``b_s``
+directly (logit difference per OOM of training compute, noise ``scaling_noise``).
 
-Likelihood of an interval, with ``L`` its integrated intensity: no record (the best score did
-not rise) has probability P0 = (1 + phi L)^(-1/phi), phi = attention_spread^2; a record of
-``y`` logits has density (1 - P0) times the density of ``b_s U + noise`` given at least one
-event, where U given one or more events is taken as LogNormal with the exact conditional mean
-and variance of the compound sum (integrated over 16 Gauss-Hermite nodes) and the noise is the
-binomial noise of both scores plus ``harness_noise``. The forecast simulates the process itself
+Likelihood of an interval, with ``L`` its integrated intensity and phi = attention_spread^2:
+no record (the best score did not rise) has probability P0 = (1 + phi L)^(-1/phi); a record
+of ``y`` logits has density (1 - P0) times the density of ``b_s U + noise`` given at least
+one event, where U given one or more events is taken as LogNormal with the exact conditional
+mean and variance of the compound sum (integrated over 16 Gauss-Hermite nodes) and the noise
+is the binomial noise of both scores plus ``harness_noise``. Each interval has its own
+attention factor in the fit; the forecast draws one for its whole horizon, which keeps each
+interval's distribution and treats attention as lasting (a cautious reading: a factor that
+changed from month to month would average out over a year). A per-history factor integrated
+over a grid was tried and rejected: fifty times slower to sample (docs/method.md section 6.4).
+The forecast simulates the process itself
 (:mod:`forecast.simulate.uplift`); the cross-validation measures how well that simulation
 predicts held-out histories.
 """

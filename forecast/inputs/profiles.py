@@ -69,12 +69,6 @@ def profile_priors(name_or_path: str | Path | None) -> tuple[PriorSet, str | Non
         return priors, None, {}
     profile = load_profile(name_or_path)
     overrides = {name: o.distribution for name, o in profile.spec.priors.items()}
-    modes = {
-        key: value
-        for key, value in (
-            ("trend", profile.spec.extrapolation.trend),
-            ("scale", profile.spec.extrapolation.scale),
-        )
-        if value is not None
-    }
+    trend = profile.spec.extrapolation.trend
+    modes = {"trend": trend} if trend is not None else {}
     return priors.with_overrides(overrides, origin=str(profile.path)), profile.name, modes

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from forecast.core.units import multiplier
+from forecast.fit.diagnostics import combined
 from forecast.report.calibration import calibration_summary
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -31,7 +32,7 @@ def uplift_rows(result) -> list[dict]:
         row |= {k: float(q[i, t]) for i, k in enumerate(QUANTILE_KEYS)}
         row |= {f"{k}_multiplier": multiplier(q[i, t]) for i, k in enumerate(QUANTILE_KEYS)}
         row["upper_at_confidence"] = float(upper[t])
-        row["mean_arrivals"] = float(uplift.arrivals[:, t].mean())
+        row["mean_events"] = float(uplift.events[:, t].mean())
         rows.append(row)
     return rows
 
@@ -42,7 +43,6 @@ def result_document(result, explanation: dict | None = None) -> dict:
     ``explanation`` (:func:`forecast.explain.explanation.explain`) is included when given.
     """
     lo, hi = result.buffer_interval()
-    fit = result.fitted.fit
     doc = {
         "scenario": result.scenario.name,
         "title": result.scenario.title,
@@ -50,7 +50,6 @@ def result_document(result, explanation: dict | None = None) -> dict:
         "profile": result.inputs.profile or "central",
         "base_model": result.scenario.base_model.model_dump(mode="json"),
         "already_elicited": result.scenario.already_elicited.model_dump(mode="json"),
-        "absorbed": result.scenario.absorbed.model_dump(mode="json"),
         "extrapolation": result.scenario.extrapolation.model_dump(mode="json"),
         "horizon_months": result.horizon_months,
         "confidence": result.confidence,
@@ -66,13 +65,19 @@ def result_document(result, explanation: dict | None = None) -> dict:
             "month": result.horizon_months,
             "mc_interval_oom": [lo, hi],
             "draws": int(result.uplift.oom.shape[0]),
-            "uncapped_oom": result.uncapped_buffer_oom,
+            "posterior_draws": result.fits.histories.n_draws,
+            "effective_posterior_draws": result.fits.histories.effective_draws,
         },
         "evals": result.evals,
         "policies": result.policies,
         "reevaluation_months": {k: v["months"] for k, v in result.reevaluation.items()},
         "reevaluation": result.reevaluation,
-        "diagnostics": fit.diagnostics.to_dict(),
+        "diagnostics": combined(
+            {
+                "histories": result.fits.histories.diagnostics,
+                "catalogue": result.fitted.fit.diagnostics,
+            }
+        ),
         "provenance": result.provenance,
     }
     doc["warnings"] = list(result.warnings)

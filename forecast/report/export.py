@@ -43,7 +43,7 @@ BUNDLE_CONTENTS = {
     "and SHA-256",
     "fan_chart.png": "uplift over time, the buffer, and the policies at their periods",
     "p_cross.png": "P(each eval meets its threshold by month t)",
-    "decomposition.png": "the uplift at the horizon by source",
+    "decomposition.png": "what sets the uplift at the horizon: evidence, attention, chance",
     "tornado.png": "sensitivity of the buffer to each prior, with the direction of each swing",
     "profiles.png": "the buffer under each assumption profile",
     "posterior.nc": "the posterior draws of the fit (ArviZ InferenceData, netCDF)",
@@ -175,10 +175,8 @@ def provenance_document(result, inputs: list[dict], calibration) -> dict:
     import platform
     import sys
 
-    fit = result.fitted.fit
-    return {
-        "run": result.provenance,
-        "fit": {
+    def fit_record(fit) -> dict:
+        return {
             "key": fit.key,
             "how": fit.how,
             "settings": fit.provenance.get("settings"),
@@ -186,7 +184,12 @@ def provenance_document(result, inputs: list[dict], calibration) -> dict:
             "model_version": fit.provenance.get("model_version"),
             "reweighted": fit.provenance.get("reweighted"),
             "libraries": fit.provenance.get("libraries"),
-        },
+        }
+
+    return {
+        "run": result.provenance,
+        "fit": fit_record(result.fits.histories),
+        "catalogue_fit": fit_record(result.fitted.fit),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "inputs": inputs,
@@ -273,7 +276,7 @@ def write_bundle(
             for name, (_, doc) in zip(copies, calibration, strict=True):
                 put(name, json_text(doc))
             put("provenance.json", json_text(provenance_document(result, inputs, calibration)))
-            _write_posterior(result.fitted.fit, tmp / "posterior.nc")
+            _write_posterior(result.fits.histories, tmp / "posterior.nc")
             later = ("report.md", "report.html")  # written below
             files = {k: v for k, v in BUNDLE_CONTENTS.items() if k in later or (tmp / k).exists()}
             files |= {
@@ -325,7 +328,7 @@ def _write_posterior(fit, path: Path) -> None:
     """``posterior.nc``: a verified copy from the cache, or written from the fit in memory."""
     from forecast.fit import cache
 
-    if fit.directory is not None:
+    if fit.directory is not None and fit.how != "shipped":
         try:
             cache.copy_file(fit.key, "posterior.nc", path)
             return
@@ -341,7 +344,7 @@ def _write_posterior(fit, path: Path) -> None:
 
         write_netcdf(fit.inference_data, path)
         return
-    if fit.how == "reweighted":
+    if fit.how in ("reweighted", "shipped"):
         from forecast.fit.posterior import write_draws_netcdf
 
         write_draws_netcdf(

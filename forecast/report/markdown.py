@@ -19,21 +19,24 @@ from forecast.report.review_sections import (
 from forecast.report.text import Figures, cell, md_code, md_table, md_text
 
 CAVEATS = """\
-- **CEG figures are rough.** Most published figures are bounds or log-linear extrapolations
-  from two or three model sizes, often across model families or from undertrained families
-  (seed 001, section 4). The model treats them as noisy and censored, not as exact.
-- **Selection bias.** Authors choose benchmarks and baselines that flatter their method, and
-  the analysis keeps the highest-CEG pairing; the `selection_bias` prior corrects for this,
-  but the evidence cannot measure it, so its posterior is its prior.
-- **A high CEG may mean compute does not help on that benchmark**, not that the enhancement
-  is strong; CEGs of qualitatively new abilities (agents) are not meaningful.
-- **Scale dependence is extrapolated.** Gains measured on 1e20-1e24 FLOP models are carried
-  to this base model through the `scale_slope` prior and weak evidence.
-- **Composability is mostly prior.** Few studies report gains alone and combined, so the
-  discount factors and the ceiling are largely assumptions (tune them with `--prior`).
-- **The eval mapping is a simplification.** A logit shift per OOM of effective compute is a
-  first-order model of how an eval responds; per-eval slopes should be calibrated where
-  possible.
+- **The histories are published improvements.** They record what others chose to publish on
+  models and benchmarks people work on, mostly by the method's own authors; a model nobody
+  works on climbs less, a determined actor's unpublished work could climb more. The
+  forecast is of the best published result, conditional on the attention a model gets.
+- **Effective compute is inferred.** The histories measure scores; turning a score's rise
+  into orders of magnitude of effective compute uses the eval slope, learned from open model
+  families at several sizes on other suites. An evaluation's own slope is drawn from that
+  population unless it sets one.
+- **Attention is read as lasting.** The fit gives each stretch of a history its own
+  attention factor; the forecast draws one for its whole horizon, which errs toward a wider
+  range if attention in fact comes and goes.
+- **Past the histories' dates** the rate of improvements stays at its last fitted value
+  (the default trend mode, frozen); `--trend damped` or `linear` carry the calendar trend on.
+- **CEG figures are rough** (Davidson et al. 2023, section 4): bounds or log-linear
+  extrapolations from two or three model sizes. Here they set only the typical size of a
+  new enhancement (`catalogue_gain`), which the histories then scale (`increment_share`).
+- **Base-model compute does not enter the forecast**: the histories cannot show a dependence
+  on it (their models' compute is mostly unpublished).
 """
 
 
@@ -198,15 +201,16 @@ def markdown_report(doc: dict, review: dict | None = None, figures=None) -> str:
     lines += [
         "## Method",
         "",
-        "Published compute-equivalent gains (CEG) of post-training enhancements are fitted by a "
-        "hierarchical Bayesian model (PyMC, NUTS): gains pooled within five categories, lower "
-        "and upper bounds as censored observations, robust Student-t noise and a slope for "
-        "base-model scale. Forward simulation then applies a selection-bias correction "
-        "(a prior: the evidence cannot measure it) and adds, for each "
-        "posterior draw, the enhancements this actor can apply that the evaluation did not, "
-        "and new enhancements arriving as a Poisson process, combined with diminishing "
-        "returns within and across categories and a soft ceiling. Uplift U(t) is in OOM of "
-        "effective compute; evals move on the logit scale by `slope x U`. See docs/method.md.",
+        "An uplift model (PyMC, NUTS) is fitted to measured histories of fixed models: dated "
+        "scores of one checkpoint on one suite before and after others added elicitation. "
+        "Improvements arrive as a Poisson process whose rate falls as the model ages, depends "
+        "on the elicitation already applied and the actor's access, and varies with the "
+        "attention a model gets; each adds a LogNormal jump of effective compute whose mean "
+        "scales the typical gain of a new enhancement in the CEG catalogue (fitted by a "
+        "hierarchical censored model). Eval slopes (logits per OOM) are learned from model "
+        "families at several training computes. Uplift U(t) is in OOM of effective compute; "
+        "evals move on the logit scale by `slope x U`. Calibration is measured out of sample "
+        "on held-out suites and publishers. See docs/method.md.",
         "",
     ]
     lines += uplift_section(doc, figures)
@@ -219,36 +223,31 @@ def markdown_report(doc: dict, review: dict | None = None, figures=None) -> str:
     if "calibration" in review:
         lines += calibration_section(review["calibration"])
     lines += diagnostics_section(doc["diagnostics"])
-    lines += ["## Caveats (Davidson et al. 2023, section 4)", "", CAVEATS]
+    lines += ["## Caveats", "", CAVEATS]
     lines += provenance_section(doc, review.get("inputs"), review.get("files"))
     return "\n".join(lines) + "\n"
 
 
 def inputs_section(doc: dict) -> list[str]:
     base, prov = doc["base_model"], doc["provenance"]
-    elicited, absorbed = doc["already_elicited"], doc.get("absorbed") or {}
+    elicited = doc["already_elicited"]
     extrapolation = doc.get("extrapolation") or {}
+    released = base.get("released") or base["reference_date"]
     return [
         "## Inputs",
         "",
         "| input | value |",
         "| --- | --- |",
-        f"| base model | {md_text(base['name'])}, {base['training_compute_flop']:.2e} FLOP, as of "
-        f"{base['reference_date']}, weights {base['weights']} |",
+        f"| base model | {md_text(base['name'])}, {base['training_compute_flop']:.2e} FLOP, "
+        f"evaluated {base['reference_date']}, released {released}, "
+        f"weights {base['weights']} |",
         f"| actor | `{doc['actor']}` |",
         "| already applied by the evaluation | "
         + md_text(", ".join(elicited["categories"] + elicited["enhancements"]) or "nothing")
         + " |",
-        "| built into the base model | "
-        + md_text(
-            ", ".join(absorbed.get("categories", []) + absorbed.get("enhancements", []))
-            or "nothing"
-        )
-        + " |",
         f"| horizon, confidence | {doc['horizon_months']} months, {doc['confidence']:.0%} |",
         f"| assumption profile | {md_text(doc.get('profile') or 'central')} |",
-        f"| extrapolation past the evidence | trend {extrapolation.get('trend', '-')}, scale "
-        f"{extrapolation.get('scale', '-')} |",
+        f"| past the histories' dates | trend {extrapolation.get('trend', '-')} |",
         "| priors changed from the defaults | "
         + (
             ", ".join(f"`{k}` = {md_text(v)}" for k, v in prov["priors_overridden"].items())

@@ -27,16 +27,8 @@ VARIATION_STYLE = {
     "tighten": ("tighten (half the spread)", "#9ccc9c"),
     "widen": ("widen (twice the spread)", "#2e7d32"),
 }
-#: Colours of the sources of uplift (an explanation's ``source_labels``), in their order.
-SOURCE_COLOURS = (
-    "#4c72b0",
-    "#8172b2",
-    "#dd8452",
-    "#55a868",
-    "#c44e52",
-    "#937860",
-    "#da8bc3",
-)
+#: Colours of the parts of the uplift (an explanation's ``part_labels``), in their order.
+PART_COLOURS = ("#4c72b0", "#dd8452", "#8172b2")
 DPI = 120
 WIDTH_IN = 8.0
 #: Characters per line of text at the figure's width (titles 11 pt, captions 8 pt).
@@ -341,39 +333,31 @@ def tornado_chart(
 
 
 def decomposition_chart(explanation: dict, path, title: str, subtitle: str = "") -> None:
-    """Where the uplift at the horizon comes from: each source's share (Shapley split,
-    forecast.explain.explanation) of the mean uplift in the median band and in the draws at and
-    above the buffer, as stacked bars in OOM."""
-    labels = explanation["source_labels"]
+    """What sets the uplift at the horizon (forecast.explain.decompose): for the median band
+    and the draws at and above the buffer, a waterfall from 0 through what the evidence's
+    rate and size of improvements imply, what attention adds and what chance adds, to the
+    band's mean uplift (OOM)."""
+    labels = explanation["part_labels"]
     split = explanation["decomposition"]
     bands = [("tail", "draws at and above\nthe buffer"), ("median", "median band\n(40% to 60%)")]
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.9), dpi=DPI, layout="constrained")
+    lowest, highest = 0.0, 1e-3
     for i, (band, _) in enumerate(bands):
-        left = 0.0
-        for k, s in enumerate(split[band]["sources"]):
-            colour = SOURCE_COLOURS[k % len(SOURCE_COLOURS)]
+        level = 0.0
+        for k, part in enumerate(split[band]["parts"]):
+            colour = PART_COLOURS[k % len(PART_COLOURS)]
             ax.barh(
                 i,
-                s["oom"],
-                left=left,
+                part["oom"],
+                left=level,
                 color=colour,
                 height=0.55,
-                label=labels.get(s["source"], s["source"]) if i == 0 else None,
+                label=labels.get(part["part"], part["part"]) if i == 0 else None,
             )
-            if s["oom"] >= 0.06 * max(split["tail"]["mean_uplift_oom"], 1e-9):
-                ax.text(
-                    left + s["oom"] / 2,
-                    i,
-                    f"{s['oom']:.2f}",
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white",
-                )
-            left += s["oom"]
-        ax.text(
-            left, i, f"  mean {split[band]['mean_uplift_oom']:.2f} OOM", va="center", fontsize=8
-        )
+            level += part["oom"]
+            lowest, highest = min(lowest, level), max(highest, level, level - part["oom"])
+        ax.plot([level], [i], "k|", ms=18)
+        ax.text(level, i + 0.38, f"mean {split[band]['mean_uplift_oom']:.2f} OOM", fontsize=8)
     ax.axvline(explanation["buffer_oom"], color="black", lw=1, ls="--")
     ax.text(
         explanation["buffer_oom"],
@@ -382,9 +366,10 @@ def decomposition_chart(explanation: dict, path, title: str, subtitle: str = "")
         fontsize=7.5,
         va="center",
     )
+    ax.axvline(0.0, color="0.5", lw=0.8)
     ax.set_yticks(range(len(bands)), [label for _, label in bands], fontsize=8)
-    ax.set_xlim(0, max(split["tail"]["mean_uplift_oom"], 1e-3) * 1.3)
-    ax.set_xlabel("mean uplift at the horizon, OOM, split by source (Shapley values)")
+    ax.set_xlim(min(lowest, 0.0) * 1.1 - 0.05, max(highest, explanation["buffer_oom"]) * 1.2)
+    ax.set_xlabel("mean uplift at the horizon, OOM: each part added in turn")
     _titles(fig, ax, title, subtitle)
     fig.legend(loc="outside lower center", ncols=2, fontsize=7, frameon=False)
     ax.grid(axis="x", alpha=0.3)

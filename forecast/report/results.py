@@ -172,18 +172,16 @@ def profiles_csv(rows: list[dict]) -> str:
         "buffer_oom",
         "buffer_multiplier",
         "median_oom",
-        "uncapped_buffer_oom",
         "fit",
         "pareto_k",
         "trend",
-        "scale",
         "priors",
         "error",
     ]
     out = []
     for r in rows:
         if "error" in r:
-            out.append([r["profile"], r["title"], *[""] * 9, r["error"]])
+            out.append([r["profile"], r["title"], *[""] * 7, r["error"]])
             continue
         out.append(
             [
@@ -192,11 +190,9 @@ def profiles_csv(rows: list[dict]) -> str:
                 r["buffer_oom"],
                 10 ** r["buffer_oom"],
                 r["median_oom"],
-                r["uncapped_buffer_oom"],
                 r["fit"],
                 _csv((r.get("reweighting") or {}).get("pareto_k")),
                 r["extrapolation"].get("trend"),
-                r["extrapolation"].get("scale"),
                 "; ".join(f"{k} = {v}" for k, v in r["priors"].items()) or "-",
                 "",
             ]

@@ -20,44 +20,48 @@ from forecast.report.text import (
 
 
 def explanation_section(ex: dict, doc: dict, figures: Figures) -> list[str]:
-    """Why this buffer: the split by source, the draws that set it, the prior-only and
-    uncapped buffers, the most sensitive assumptions, and the rule used."""
+    """Why this buffer: the uplift split into what the evidence implies, attention and chance;
+    the draws that set it; the prior-only buffer; the assumptions the evidence does not
+    settle; and the rule used."""
     from forecast.core.units import fmt_both
 
-    labels = ex["source_labels"]
+    labels = ex["part_labels"]
     split = ex["decomposition"]
     median, tail = split["median"], split["tail"]
     rows = [
-        [
-            labels.get(m["source"], m["source"]),
-            f"{m['oom']:.2f}",
-            f"{t['oom']:.2f}",
-            f"{t['share']:.0%}",
-        ]
-        for m, t in zip(median["sources"], tail["sources"], strict=True)
+        [labels[m["part"]], f"{m['oom']:+.2f}", f"{t['oom']:+.2f}", f"{t['share']:.0%}"]
+        for m, t in zip(median["parts"], tail["parts"], strict=True)
     ]
     rows.append(
         [
-            "**all sources (mean of the band)**",
+            "**the uplift (mean of the band)**",
             f"**{median['mean_uplift_oom']:.2f}**",
             f"**{tail['mean_uplift_oom']:.2f}**",
             "100%",
         ]
     )
+    rows.append(
+        [
+            "improvements by the horizon (mean count)",
+            f"{median['mean_events']:.1f}",
+            f"{tail['mean_events']:.1f}",
+            "",
+        ]
+    )
     lines = [
         "## Why this buffer",
         "",
-        f"The uplift at month {doc['horizon_months']} split by where it comes from, in OOM: "
-        f"the median band ({median['draws']:,} draws) and the draws at and above the buffer "
+        f"The uplift at month {doc['horizon_months']} split into what sets it, in OOM: the "
+        f"median band ({median['draws']:,} draws) and the draws at and above the buffer "
         f"({tail['draws']:,} draws), which set it.",
         "",
     ]
     lines += md_table(
-        ["source", "median band", "draws at and above the buffer", "share of that"],
+        ["part", "median band", "draws at and above the buffer", "share of that"],
         rows,
         right={1, 2, 3},
     )
-    lines += figures.image("decomposition.png", "Uplift at the horizon by source")
+    lines += figures.image("decomposition.png", "What sets the uplift at the horizon")
     lines += [
         f"*Decomposition rule.* {ex['rule']}",
         "",
@@ -67,15 +71,35 @@ def explanation_section(ex: dict, doc: dict, figures: Figures) -> list[str]:
         f"{fmt_both(ex['buffer_oom']).split('(')[1].rstrip(')')} |",
         f"| priors alone, no evidence | {ex['prior_only_buffer_oom']:.2f} | "
         f"{fmt_both(ex['prior_only_buffer_oom']).split('(')[1].rstrip(')')} |",
-        f"| without the soft ceiling | {ex['uncapped_buffer_oom']:.2f} | "
-        f"{fmt_both(ex['uncapped_buffer_oom']).split('(')[1].rstrip(')')} |",
         "",
         f"{ex['share_of_draws_without_uplift']:.0%} of the draws have no uplift at all at the "
         "horizon.",
         "",
-        "### The draws that set the buffer, against all draws",
-        "",
     ]
+    if ex.get("unsettled"):
+        lines += ["### Assumptions the evidence does not settle", ""]
+        lines += md_table(
+            ["prior", "default", "drives", "posterior contraction", "buffer, low to high"],
+            [
+                [
+                    md_code(m["prior"]),
+                    md_text(m["distribution"]),
+                    m["drives"],
+                    "-" if m["contraction"] is None else f"{m['contraction']:.2f}",
+                    f"{m['buffer_range_oom'][0]:.2f} to {m['buffer_range_oom'][1]:.2f} OOM",
+                ]
+                for m in ex["unsettled"]
+            ],
+            right={3},
+        )
+        lines += [
+            "Each moves the buffer by more than 0.1 OOM when "
+            + md_text(ex["unsettled"][0]["how"])
+            + ", and the histories narrow it by less than 30% (posterior contraction): its "
+            "reading is an assumption, not a finding.",
+            "",
+        ]
+    lines += ["### The draws that set the buffer, against all draws", ""]
     lines += md_table(
         ["driver", "units", "mean, all draws", "mean, at and above the buffer"],
         [
@@ -102,12 +126,11 @@ def profiles_section(rows: list[dict], doc: dict, figures: Figures) -> list[str]
             "profile",
             "buffer",
             "median uplift (OOM)",
-            "without the ceiling (OOM)",
             "fit",
             "what it changes",
         ],
         [_profile_row(r, doc) for r in rows],
-        right={1, 2, 3},
+        right={1, 2},
     )
     return lines + figures.image("profiles.png", "The buffer under each profile")
 
@@ -118,12 +141,11 @@ def _profile_row(r: dict, doc: dict) -> list[str]:
 
     name = md_text(r["title"]) + (" **(this run)**" if r["profile"] == doc.get("profile") else "")
     if "error" in r:
-        return [name, "not computed", "-", "-", "-", md_text(r["error"])]
+        return [name, "not computed", "-", "-", md_text(r["error"])]
     return [
         name,
         fmt_both(r["buffer_oom"]),
         f"{r['median_oom']:.2f}",
-        f"{r['uncapped_buffer_oom']:.2f}",
         md_text(r["fit"])
         + (f" (Pareto k {r['reweighting']['pareto_k']:.2f})" if r.get("reweighting") else ""),
         md_text(_profile_changes(r)),
@@ -132,7 +154,7 @@ def _profile_row(r: dict, doc: dict) -> list[str]:
 
 def _profile_changes(row: dict) -> str:
     parts = [f"{k} = {v}" for k, v in row["priors"].items()]
-    modes = {k: v for k, v in row["extrapolation"].items() if k in ("trend", "scale")}
+    modes = {k: v for k, v in row["extrapolation"].items() if k == "trend"}
     parts += [f"{k} {v}" for k, v in modes.items()]
     return "; ".join(parts) or "nothing"
 

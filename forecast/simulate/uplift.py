@@ -126,8 +126,10 @@ def _simulate_chunk(p: dict, setup: ForecastSetup, priors: PriorSet, seed: int, 
     cv = p["attention_spread"]
     shape = 1.0 / np.maximum(cv**2, 1e-8)
     attention = stream(10).gamma(shape, 1.0 / shape)
-    top = attention * p["event_rate"] * np.exp(
-        p["elicitation_effect"] * ELICITED_CENTER + p["access_effect"] * MAX_ACCESS
+    top = (
+        attention
+        * p["event_rate"]
+        * np.exp(p["elicitation_effect"] * ELICITED_CENTER + p["access_effect"] * MAX_ACCESS)
     )
     calendar = calendar_offset(
         setup.year + fine[None, :] / 12.0, setup, fp["trend_fade_years"][:, None]
@@ -167,11 +169,19 @@ def _simulate_chunk(p: dict, setup: ForecastSetup, priors: PriorSet, seed: int, 
     beyond = beyond * _kept_share(p, setup)[:, None]
     oom = oom + beyond * p["increment_mean"][:, None]
     events = events + beyond
+    h = int(np.searchsorted(setup.times_months, setup.horizon_months))
+    kept_share = _kept_share(p, setup)
+    expected_events = cumulative_at[:, h] * kept_share  # given the parameters and attention
     drivers = {
         **{f"prior:{name}": fp[name] for name in FORECAST_PRIORS},
         "attention": attention,
-        "rate_at_reference": rate[:, 0] * _kept_share(p, setup),
+        "rate_at_reference": rate[:, 0] * kept_share,
         "increment_mean": p["increment_mean"],
+        "expected_oom": expected_events * p["increment_mean"],
+        "expected_oom_typical_attention": np.divide(
+            expected_events, attention, out=np.zeros(n), where=attention > 0
+        )
+        * p["increment_mean"],
         "beyond_rows": (last <= total).astype(float),
     }
     return oom, events, drivers
@@ -180,8 +190,7 @@ def _simulate_chunk(p: dict, setup: ForecastSetup, priors: PriorSet, seed: int, 
 def _kept_share(p: dict, setup: ForecastSetup) -> np.ndarray:
     """The share of the most permissive state's events this scenario keeps (at most 1)."""
     return np.exp(
-        -p["elicitation_effect"] * setup.elicited
-        + p["access_effect"] * (setup.access - MAX_ACCESS)
+        -p["elicitation_effect"] * setup.elicited + p["access_effect"] * (setup.access - MAX_ACCESS)
     )
 
 
