@@ -21,17 +21,17 @@ from forecast import __version__
 from forecast.buffer.intervals import STANDARD_BUFFERS, quantile_interval, reevaluation_months
 from forecast.core.schemas.scenario import Scenario
 from forecast.fit import cache
-from forecast.fit.catalogue import FittedEvidence, catalogue_gain_summary, fit_evidence
+from forecast.fit.catalogue import FittedEvidence, fit_evidence
 from forecast.fit.engine import Fit, FitSettings
 from forecast.fit.histories import fit_histories
 from forecast.inputs.priors import PriorSet
 from forecast.inputs.resolve import RunInputs, resolve
 from forecast.simulate.uplift import Uplift, simulate
 
-#: Sampler settings of the uplift model: more draws and a higher target acceptance than the
-#: catalogue model's, because its attention and increment spreads trade off (a ridge that
-#: mixes slowly: docs/method.md section 6.4).
-HISTORIES_SETTINGS = FitSettings(draws=2500, tune=1500, target_accept=0.95)
+#: Sampler settings of the uplift model: more tuning and draws and a higher target acceptance
+#: than the catalogue model's, because each history's attention factor is latent (a
+#: hierarchy of small groups that mixes slowly: docs/method.md section 6.4).
+HISTORIES_SETTINGS = FitSettings(draws=2500, tune=2000, target_accept=0.95)
 #: Forecast draws by default (resampled from the uplift model's posterior draws).
 DEFAULT_DRAWS = 6000
 
@@ -46,12 +46,12 @@ class Fits:
     histories_priors: PriorSet
 
 
-def histories_priors(priors: PriorSet, catalogue_fit: Fit) -> PriorSet:
+def histories_priors(priors: PriorSet, catalogue: FittedEvidence) -> PriorSet:
     """The run's priors with ``catalogue_gain`` set from the catalogue fit, unless the user
     overrode it (then the user's value wins)."""
     if priors["catalogue_gain"].overridden:
         return priors
-    summary = catalogue_gain_summary(catalogue_fit)
+    summary = catalogue.summary.gain_prior
     moved = priors.with_overrides({"catalogue_gain": summary}, origin="the catalogue fit")
     # The shipped catalogue's summary is the default itself: keep it marked as a default.
     if moved.prior("catalogue_gain") == priors["catalogue_gain"].default:
@@ -76,8 +76,9 @@ def fit_both(
         log=log,
         on_progress=on_progress,
         table=inputs.table,
+        need_draws=False,
     )
-    priors = histories_priors(inputs.priors, fitted.fit)
+    priors = histories_priors(inputs.priors, fitted)
     histories = fit_histories(
         inputs.histories,
         priors,
@@ -265,7 +266,7 @@ def run_scenario(
 
 def _provenance(inputs: RunInputs, fits: Fits, seed, draws, settings) -> dict:
     sc = inputs.scenario
-    catalogue, histories = fits.catalogue.fit, fits.histories
+    catalogue, histories = fits.catalogue, fits.histories
     return {
         "version": __version__,
         "seed": seed,
@@ -274,7 +275,7 @@ def _provenance(inputs: RunInputs, fits: Fits, seed, draws, settings) -> dict:
         "histories_settings": dataclasses.asdict(settings),
         "fit_key": catalogue.key,
         "fit": catalogue.how,
-        "fit_from_cache": catalogue.from_cache,
+        "fit_from_cache": catalogue.how != "sampled",
         "reweighted": catalogue.provenance.get("reweighted"),
         "histories_fit_key": histories.key,
         "histories_fit": histories.how,

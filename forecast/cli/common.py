@@ -133,7 +133,7 @@ FitTuneOpt = Annotated[
         "--fit-tune",
         min=0,
         max=MAX_FIT_TUNE,
-        help="NUTS tuning steps per chain (default: 1,500 for the uplift model, 1,000 for the "
+        help="NUTS tuning steps per chain (default: 2,000 for the uplift model, 1,000 for the "
         "catalogue model).",
         show_default=False,
     ),
@@ -276,7 +276,7 @@ def histories_fit(fit: dict, fitted, measurements=None):
     from forecast.fit.histories import fit_histories
 
     arguments = fit_arguments(fit)
-    priors = histories_priors(fitted.priors, fitted.fit)
+    priors = histories_priors(fitted.priors, fitted)
     table = build_history_table(load_measurements(measurements, catalogue=fitted.catalogue))
     result = fit_histories(
         table,
@@ -470,9 +470,7 @@ def forecast_with_options(scenario, *, draws=None, seed=0, copies=1, fit: dict, 
     check_diagnostics(
         result.fits.histories.diagnostics, fit["strict"], fit["quiet"], "the uplift model"
     )
-    check_diagnostics(
-        result.fitted.fit.diagnostics, fit["strict"], fit["quiet"], "the catalogue model"
-    )
+    check_diagnostics(result.fitted.diagnostics, fit["strict"], fit["quiet"], "the catalogue model")
     return result
 
 

@@ -149,11 +149,18 @@ def prior_sensitivity(
     priors = result.inputs.priors
     kinds = QUICK if quick else VARIATIONS
     baseline = result.buffer_oom
+    skipped = []
+    if result.fitted.fit is None:
+        if refit:  # the full ranking reads (or fits) the catalogue model's draws
+            fits = dataclasses.replace(result.fits, catalogue=result.fitted.with_draws(log))
+            result = dataclasses.replace(result, fits=fits)
+        else:
+            skipped = [n for n, info in priors.items() if info.drives == "catalogue"]
     index = result.uplift.drivers["posterior_index"]
     histories = result.fits.histories
     rows = []
     for name, info in priors.items():
-        if names is not None and name not in names:
+        if (names is not None and name not in names) or name in skipped:
             continue
         variations = []
         for how in kinds:
@@ -188,6 +195,13 @@ def prior_sensitivity(
         "variations": "shifts only (quick)" if quick else "tighten, widen, shift down, shift up",
         "refit_allowed": refit,
         "priors": rows,
+        "not_ranked": {
+            "priors": skipped,
+            "why": "catalogue priors reach the forecast only through catalogue_gain, whose own "
+            "row bounds their effect; forecast sensitivity ranks them",
+        }
+        if skipped
+        else None,
         "diagnostics": histories.diagnostics.to_dict(),
     }
 
@@ -226,6 +240,8 @@ def _resimulated(result: ForecastResult, name, how, new) -> Variation:
 def _through_catalogue_gain(result: ForecastResult, name, how, new, index) -> Variation:
     if result.inputs.priors["catalogue_gain"].overridden:
         return Variation(name, how, str(new), result.buffer_oom, "no_effect")
+    if result.fitted.fit is None:  # only the fit's summary was read: no draws to reweight
+        return Variation(name, how, str(new), None, "unreliable")
     catalogue = result.fitted.fit
     spec_old = result.inputs.priors.prior(name)
     spec = catalogue_spec(result.fitted.table, result.inputs.priors)
@@ -280,7 +296,7 @@ def _refitted_buffer(result: ForecastResult, overrides: dict, log) -> float:
         settings = HISTORIES_SETTINGS
     fit = fit_histories(
         result.inputs.histories,
-        histories_priors(priors, result.fitted.fit),
+        histories_priors(priors, result.fitted),
         settings,
         log=log,
         reweight=False,

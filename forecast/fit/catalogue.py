@@ -10,12 +10,15 @@ section 6.1).
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 
 import numpy as np
 
 from forecast.core.schemas.catalogue import Catalogue
 from forecast.evidence.table import REFERENCE_LOG10_FLOP, EvidenceTable, build_table
+from forecast.fit import cache
+from forecast.fit.diagnostics import Diagnostics
 from forecast.fit.engine import Fit, FitSettings, ModelSpec, fit_model
 from forecast.inputs.priors import PriorSet
 
@@ -65,20 +68,109 @@ def fit_catalogue(
 
 
 @dataclasses.dataclass(frozen=True)
+class CatalogueSummary:
+    """What a forecast needs of a catalogue fit: the prior of ``catalogue_gain`` it implies,
+    its diagnostics and provenance. Small enough to ship with the package and to keep beside
+    each cached fit, so a forecast of the shipped catalogue reads it instead of the draws."""
+
+    key: str
+    gain_prior: str
+    diagnostics: Diagnostics
+    provenance: dict
+
+    def to_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "gain_prior": self.gain_prior,
+            "diagnostics": self.diagnostics.to_dict(),
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def of(cls, fit: Fit) -> CatalogueSummary:
+        return cls(fit.key, catalogue_gain_summary(fit), fit.diagnostics, fit.provenance)
+
+
+def read_summary(key: str) -> CatalogueSummary | None:
+    """The stored summary of the catalogue fit ``key`` (the user's cache first, then the
+    package's), or None; a damaged one is ignored (the fit is then read or redone)."""
+    folders = [cache.cache_dir() / "summaries"]
+    shipped = cache.shipped_dir()
+    if shipped is not None:
+        folders.append(shipped / "summaries")
+    for folder in folders:
+        try:
+            data = json.loads((folder / f"{key}.json").read_text())
+            if data["key"] != key:
+                continue
+            return CatalogueSummary(
+                key,
+                str(data["gain_prior"]),
+                Diagnostics.from_dict(data["diagnostics"]),
+                dict(data["provenance"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def write_summary(summary: CatalogueSummary) -> None:
+    """Keep ``summary`` in the cache (a read-only cache only loses it)."""
+    from forecast.core.writing import atomic_write_text
+
+    try:
+        atomic_write_text(
+            cache.cache_dir() / "summaries" / f"{summary.key}.json",
+            json.dumps(summary.to_dict(), indent=2, default=str),
+        )
+    except OSError:
+        pass
+
+
+@dataclasses.dataclass(frozen=True)
 class FittedEvidence:
-    """A catalogue, its model arrays, the priors and the fit of the CEG model."""
+    """A catalogue, its model arrays, the priors and the fit of the CEG model.
+
+    ``fit`` is None when only the fit's summary was read (a forecast needs no more of it);
+    :func:`fit_evidence` with ``need_draws`` reads or makes the draws.
+    """
 
     catalogue: Catalogue
     table: EvidenceTable
     priors: PriorSet
-    fit: Fit
+    fit: Fit | None
+    summary: CatalogueSummary
+
+    @property
+    def key(self) -> str:
+        return self.summary.key
+
+    @property
+    def diagnostics(self) -> Diagnostics:
+        return self.summary.diagnostics
+
+    @property
+    def provenance(self) -> dict:
+        return self.summary.provenance
+
+    @property
+    def how(self) -> str:
+        return self.fit.how if self.fit is not None else "summary"
 
     @property
     def enhancement_ids(self) -> tuple[str, ...]:
-        return self.fit.labels["enhancements"]
+        return self.table.enhancement_ids
 
     def enhancement_index(self, enhancement_id: str) -> int:
         return self.enhancement_ids.index(enhancement_id)
+
+    def with_draws(self, log: Callable[[str], None] = lambda message: None) -> FittedEvidence:
+        """The same, with the fit's draws (read from the cache, or fitted)."""
+        if self.fit is not None:
+            return self
+        settings = FitSettings(**self.provenance["settings"])
+        fit = fit_catalogue(self.table, self.priors, settings, log=log)
+        return dataclasses.replace(self, fit=fit, summary=CatalogueSummary.of(fit))
 
 
 def fit_evidence(
@@ -89,11 +181,24 @@ def fit_evidence(
     log: Callable[[str], None] = lambda message: None,
     on_progress: Callable[[int, int], None] | None = None,
     table: EvidenceTable | None = None,
+    need_draws: bool = True,
 ) -> FittedEvidence:
-    """Fit the catalogue model to ``catalogue`` under ``priors`` (or reuse the cached fit)."""
+    """Fit the catalogue model to ``catalogue`` under ``priors`` (or reuse the cached fit).
+
+    Without ``need_draws`` a stored summary of the fit is enough (:class:`CatalogueSummary`),
+    so a forecast of the shipped catalogue reads no draws at all.
+    """
     table = table if table is not None else build_table(catalogue)
+    if use_cache and not need_draws:
+        key = catalogue_spec(table, priors).key(priors, settings)
+        summary = read_summary(key)
+        if summary is not None:
+            return FittedEvidence(catalogue, table, priors, None, summary)
     result = fit_catalogue(table, priors, settings, use_cache, log, on_progress)
-    return FittedEvidence(catalogue, table, priors, result)
+    summary = CatalogueSummary.of(result)
+    if use_cache:
+        write_summary(summary)
+    return FittedEvidence(catalogue, table, priors, result, summary)
 
 
 def catalogue_gain_draws(draws: dict[str, np.ndarray]) -> np.ndarray:

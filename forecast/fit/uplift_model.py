@@ -9,28 +9,25 @@ elicits), improvement events arrive as a Poisson process with intensity
                 * exp(rate_trend * (y + t / 12 - YEAR_CENTER))
                 * exp(-elicitation_effect * (e - ELICITED_CENTER) + access_effect * q)
 
-with ``w`` the attention the model and suite get from others over the interval, Gamma with
-mean 1 and standard deviation ``attention_spread`` (so the count of events in an interval is
-negative binomial). Each event raises the model's effective compute by a jump J in OOM,
+with ``w`` the attention the model and suite get from others, a factor shared by every
+interval of one history (a series), LogNormal with mean 1 and log standard deviation
+``attention_spread``. Each event raises the model's effective compute by a jump J in OOM,
 LogNormal with mean ``increment_mean = increment_share * catalogue_gain`` and log-sd
 ``increment_spread``; ``catalogue_gain``, the mean realised gain of a new enhancement, has
 the LogNormal prior that matches the catalogue fit. The suite's score moves by ``b_s * U``
 logits, ``b_s = eval_slope * exp(eval_slope_spread * z_s)``; scaling groups measure ``b_s``
 directly (logit difference per OOM of training compute, noise ``scaling_noise``).
 
-Likelihood of an interval, with ``L`` its integrated intensity and phi = attention_spread^2:
-no record (the best score did not rise) has probability P0 = (1 + phi L)^(-1/phi); a record
-of ``y`` logits has density (1 - P0) times the density of ``b_s U + noise`` given at least
-one event, where U given one or more events is taken as LogNormal with the exact conditional
-mean and variance of the compound sum (integrated over 16 Gauss-Hermite nodes) and the noise
-is the binomial noise of both scores plus ``harness_noise``. Each interval has its own
-attention factor in the fit; the forecast draws one for its whole horizon, which keeps each
-interval's distribution and treats attention as lasting (a cautious reading: a factor that
-changed from month to month would average out over a year). A per-history factor integrated
-over a grid was tried and rejected: fifty times slower to sample (docs/method.md section 6.4).
-The forecast simulates the process itself
-(:mod:`forecast.simulate.uplift`); the cross-validation measures how well that simulation
-predicts held-out histories.
+Likelihood of an interval given its series' ``w``, with ``L`` its integrated intensity times
+``w``: no record (the best score did not rise) has probability exp(-L); a record of ``y``
+logits has density (1 - exp(-L)) times the density of ``b_s U + noise`` given at least one
+event, where U given one or more events is taken as LogNormal with the exact conditional mean
+and variance of the compound-Poisson sum (integrated over 16 Gauss-Hermite nodes) and the
+noise is the binomial noise of both scores plus ``harness_noise``. The series' attention
+factors are latent (non-centred: ``log w = attention_spread * z_g - attention_spread^2 / 2``);
+the forecast draws a new one for the scenario's model, held for its whole horizon. The
+forecast simulates the process itself (:mod:`forecast.simulate.uplift`); the cross-validation
+measures how well that simulation predicts held-out histories.
 """
 
 from __future__ import annotations
@@ -89,23 +86,20 @@ def integrated_intensity(months, age, year, decay, trend, xp=np):
 
 
 def increment_log_likelihood(
-    y, v, record, intensity, dispersion, jump_mean, jump_sd_log, slope, noise_sd, xp=np
+    y, v, record, intensity, jump_mean, jump_sd_log, slope, noise_sd, xp=np
 ):
-    """Log-likelihood of each interval (module docstring), shape of ``y``.
+    """Log-likelihood of each interval given its attention factor (module docstring), shape
+    of ``y``.
 
-    ``intensity`` is the integrated intensity L of the interval, ``dispersion`` the variance
-    of the Gamma attention factor (its mean is 1: the count of events is negative binomial),
+    ``intensity`` is the integrated intensity L of the interval times the attention factor,
     ``jump_mean`` and ``jump_sd_log`` the mean and log-sd of one jump (OOM), ``slope`` the
     suite's logits per OOM, ``noise_sd`` the harness noise (logits).
     """
-    # P(no event) = (1 + phi L)^(-1/phi), which is exp(-L) as phi -> 0
-    log_none = -xp.log1p(dispersion * intensity) / dispersion
+    log_none = -intensity  # P(no event) = exp(-L)
     q1 = -xp.expm1(log_none)  # P(at least one event)
     mean_u = intensity * jump_mean
-    # E[U^2] = E[N] E[J^2] + E[N (N - 1)] E[J]^2, with E[N (N - 1)] = L^2 (1 + phi)
-    second = intensity * jump_mean**2 * xp.exp(jump_sd_log**2) + (
-        intensity**2 * (1.0 + dispersion) * jump_mean**2
-    )
+    # E[U^2] = E[N] E[J^2] + E[N (N - 1)] E[J]^2, with E[N (N - 1)] = L^2 (Poisson)
+    second = intensity * jump_mean**2 * xp.exp(jump_sd_log**2) + mean_u**2
     cond_mean = mean_u / q1
     cond_second = second / q1
     s2 = xp.log1p(xp.maximum(cond_second - cond_mean**2, 1e-12) / cond_mean**2)
@@ -149,25 +143,31 @@ def build_uplift_model(table: HistoryTable, priors: PriorSet):
 
     from forecast.fit.model import random_variable
 
-    coords = {"suite": list(table.suites)}
+    coords = {"suite": list(table.suites), "series": list(table.series)}
     with pm.Model(coords=coords) as model:
         rv = {name: random_variable(name, priors.prior(name)) for name in UPLIFT_PRIORS}
         d = {k: pm.Data(k, v) for k, v in data_values(table).items()}
         jump_mean = pm.Deterministic("increment_mean", rv["increment_share"] * rv["catalogue_gain"])
         z_suite = pm.Normal("z_suite", 0.0, 1.0, dims="suite")
         slope = rv["eval_slope"] * pt.exp(rv["eval_slope_spread"] * z_suite)
-        dispersion = pt.maximum(rv["attention_spread"] ** 2, 1e-8)
+        z_series = pm.Normal("z_series", 0.0, 1.0, dims="series")
+        spread = rv["attention_spread"]
+        attention = pt.exp(spread * z_series - spread**2 / 2.0)
         if table.n_increments:
-            rate = rv["event_rate"] * pt.exp(
-                -rv["elicitation_effect"] * (d["inc_elicited"] - ELICITED_CENTER)
-                + rv["access_effect"] * d["inc_access"]
+            rate = (
+                attention[table.inc_series]
+                * rv["event_rate"]
+                * pt.exp(
+                    -rv["elicitation_effect"] * (d["inc_elicited"] - ELICITED_CENTER)
+                    + rv["access_effect"] * d["inc_access"]
+                )
             )
             intensity = rate * integrated_intensity(
                 d["inc_months"], d["inc_age"], d["inc_year"],
                 rv["rate_decay_months"], rv["rate_trend"], xp=pt,
             )  # fmt: skip
             ll = increment_log_likelihood(
-                d["inc_y"], d["inc_v"], d["inc_record"] > 0, intensity, dispersion, jump_mean,
+                d["inc_y"], d["inc_v"], d["inc_record"] > 0, intensity, jump_mean,
                 rv["increment_spread"], slope[table.inc_suite], rv["harness_noise"], xp=pt,
             )  # fmt: skip
             pm.Potential("histories", (d["inc_weight"] * ll).sum())
@@ -185,7 +185,10 @@ def build_uplift_model(table: HistoryTable, priors: PriorSet):
 
 def expected_shapes(table: HistoryTable) -> dict[str, tuple[int, ...]]:
     """Name -> shape of one draw of every variable a fit of ``table`` stores."""
-    return dict.fromkeys(UPLIFT_SCALARS, ()) | {"z_suite": (len(table.suites),)}
+    return dict.fromkeys(UPLIFT_SCALARS, ()) | {
+        "z_suite": (len(table.suites),),
+        "z_series": (len(table.series),),
+    }
 
 
 def prior_values(priors: PriorSet) -> dict[str, np.ndarray]:
@@ -202,9 +205,9 @@ def structure_key(table: HistoryTable, priors: PriorSet) -> str:
     sizes of the table and the priors' families. Tables with the same key share a compiled
     model (a cross-validation fold only changes ``inc_weight``)."""
     h = hashlib.sha256()
-    for arr in (table.inc_suite, table.scale_suite):
+    for arr in (table.inc_suite, table.inc_series, table.scale_suite):
         arr = np.ascontiguousarray(arr)
         h.update(str(arr.shape).encode() + arr.tobytes())
     families = {name: priors.prior(name).dist for name in UPLIFT_PRIORS}
-    h.update(json.dumps([families, len(table.suites)]).encode())
+    h.update(json.dumps([families, len(table.suites), len(table.series)]).encode())
     return h.hexdigest()

@@ -75,7 +75,7 @@ def result_document(result, explanation: dict | None = None) -> dict:
         "diagnostics": combined(
             {
                 "histories": result.fits.histories.diagnostics,
-                "catalogue": result.fitted.fit.diagnostics,
+                "catalogue": result.fitted.diagnostics,
             }
         ),
         "provenance": result.provenance,

@@ -189,7 +189,7 @@ def provenance_document(result, inputs: list[dict], calibration) -> dict:
     return {
         "run": result.provenance,
         "fit": fit_record(result.fits.histories),
-        "catalogue_fit": fit_record(result.fitted.fit),
+        "catalogue_fit": fit_record(result.fitted),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "inputs": inputs,

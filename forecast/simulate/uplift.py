@@ -4,7 +4,8 @@ For each draw of the uplift model's posterior (docs/method.md section 7): improv
 arrive as a Poisson process whose intensity falls with the model's age, follows the calendar
 trend within the histories' span (and the scenario's trend mode past it), is lower the more
 elicitation the evaluation applied and higher the more access the actor has, all times the
-draw's attention factor (Gamma, mean 1); each event adds a LogNormal jump of effective compute.
+draw's attention factor (LogNormal, mean 1, held over the horizon); each event adds a
+LogNormal jump of effective compute.
 ``U(t)`` is the sum of the jumps of the events up to month ``t``.
 
 Random numbers are drawn in a fixed layout so that comparisons hold draw by draw: event j of a
@@ -123,9 +124,8 @@ def _simulate_chunk(p: dict, setup: ForecastSetup, priors: PriorSet, seed: int, 
     # the grid: the developer sees what others publish lead_months later).
     end = float(setup.times_months[-1]) + setup.lead_months
     fine = np.arange(0.0, end + FINE_STEP_MONTHS, FINE_STEP_MONTHS)
-    cv = p["attention_spread"]
-    shape = 1.0 / np.maximum(cv**2, 1e-8)
-    attention = stream(10).gamma(shape, 1.0 / shape)
+    spread = p["attention_spread"]
+    attention = np.exp(spread * stream(10).standard_normal(n) - spread**2 / 2.0)
     top = (
         attention
         * p["event_rate"]
