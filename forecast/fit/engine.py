@@ -86,11 +86,7 @@ class ModelSpec:
 
     def priors_of(self, priors: PriorSet) -> dict[str, str]:
         """The priors that drive this model, at full precision (part of the key)."""
-        return {
-            name: f"{info.prior.dist}{info.prior.params!r}"
-            for name, info in priors.items()
-            if info.drives == self.drives
-        }
+        return priors.driving(self.drives)
 
     def key(self, priors: PriorSet, settings: FitSettings) -> str:
         return cache.key_of(

@@ -10,9 +10,10 @@ elicits), improvement events arrive as a Poisson process with intensity
                 * exp(-elicitation_effect * (e - ELICITED_CENTER) + access_effect * q)
 
 with ``w`` the attention the model and suite get from others, a factor shared by every
-interval of one history (a series), LogNormal with mean 1 and log standard deviation
-``attention_spread``. Each event raises the model's effective compute by a jump J in OOM,
-LogNormal with mean ``increment_mean = increment_share * catalogue_gain`` and log-sd
+interval of one history (a series), LogNormal with median 1 and log standard deviation
+``attention_spread`` (``event_rate`` is the rate of a model with median attention). Each
+event raises the model's effective compute by a jump J in OOM, LogNormal with mean
+``increment_mean = increment_share * catalogue_gain`` and log-sd
 ``increment_spread``; ``catalogue_gain``, the mean realised gain of a new enhancement, has
 the LogNormal prior that matches the catalogue fit. The suite's score moves by ``b_s * U``
 logits, ``b_s = eval_slope * exp(eval_slope_spread * z_s)``; scaling groups measure ``b_s``
@@ -24,7 +25,7 @@ logits has density (1 - exp(-L)) times the density of ``b_s U + noise`` given at
 event, where U given one or more events is taken as LogNormal with the exact conditional mean
 and variance of the compound-Poisson sum (integrated over 16 Gauss-Hermite nodes) and the
 noise is the binomial noise of both scores plus ``harness_noise``. The series' attention
-factors are latent (non-centred: ``log w = attention_spread * z_g - attention_spread^2 / 2``);
+factors are latent (non-centred: ``log w = attention_spread * z_g``);
 the forecast draws a new one for the scenario's model, held for its whole horizon. The
 forecast simulates the process itself (:mod:`forecast.simulate.uplift`); the cross-validation
 measures how well that simulation predicts held-out histories.
@@ -152,7 +153,7 @@ def build_uplift_model(table: HistoryTable, priors: PriorSet):
         slope = rv["eval_slope"] * pt.exp(rv["eval_slope_spread"] * z_suite)
         z_series = pm.Normal("z_series", 0.0, 1.0, dims="series")
         spread = rv["attention_spread"]
-        attention = pt.exp(spread * z_series - spread**2 / 2.0)
+        attention = pt.exp(spread * z_series)
         if table.n_increments:
             rate = (
                 attention[table.inc_series]

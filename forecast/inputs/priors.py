@@ -58,12 +58,13 @@ class PriorSet(Mapping[str, PriorInfo]):
     def prior(self, name: str) -> Prior:
         return self._entries[name].prior
 
-    def fit_priors(self) -> dict[str, str]:
-        """The priors that enter the sampler, at full precision (part of the fit's cache key)."""
+    def driving(self, drives: str) -> dict[str, str]:
+        """The priors with ``drives`` equal to ``drives`` (``catalogue``, ``histories`` or
+        ``forecast``), at full precision: what a fit's cache key holds of them."""
         return {
             n: f"{e.prior.dist}{e.prior.params!r}"
             for n, e in self._entries.items()
-            if e.drives == "fit"
+            if e.drives == drives
         }
 
     def with_overrides(self, overrides: Mapping[str, str | float], origin: str = "--prior"):

@@ -4,7 +4,7 @@ For each draw of the uplift model's posterior (docs/method.md section 7): improv
 arrive as a Poisson process whose intensity falls with the model's age, follows the calendar
 trend within the histories' span (and the scenario's trend mode past it), is lower the more
 elicitation the evaluation applied and higher the more access the actor has, all times the
-draw's attention factor (LogNormal, mean 1, held over the horizon); each event adds a
+draw's attention factor (LogNormal, median 1, held over the horizon); each event adds a
 LogNormal jump of effective compute.
 ``U(t)`` is the sum of the jumps of the events up to month ``t``.
 
@@ -125,7 +125,7 @@ def _simulate_chunk(p: dict, setup: ForecastSetup, priors: PriorSet, seed: int, 
     end = float(setup.times_months[-1]) + setup.lead_months
     fine = np.arange(0.0, end + FINE_STEP_MONTHS, FINE_STEP_MONTHS)
     spread = p["attention_spread"]
-    attention = np.exp(spread * stream(10).standard_normal(n) - spread**2 / 2.0)
+    attention = np.exp(spread * stream(10).standard_normal(n))
     top = (
         attention
         * p["event_rate"]

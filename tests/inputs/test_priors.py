@@ -34,9 +34,15 @@ def test_load_priors_reads_shipped_defaults(defaults):
         "composability_within",
         "composability_between",
         "arrival_rate",
-        "catalogue_coverage",
         "relevance",
-        "uplift_ceiling",
+        "event_rate",
+        "rate_decay_months",
+        "elicitation_effect",
+        "increment_share",
+        "attention_spread",
+        "eval_slope",
+        "catalogue_gain",
+        "trend_fade_years",
     }
     assert expected <= set(defaults)
     assert defaults.prior("composability_within") == Prior("Beta", (2.0, 5.0))
@@ -46,22 +52,24 @@ def test_load_priors_reads_shipped_defaults(defaults):
         assert info.meaning.strip(), name
         assert info.justification.strip(), name
         assert info.units.strip(), name
-        assert info.drives in ("fit", "forecast"), name
+        assert info.drives in ("catalogue", "histories", "forecast"), name
         assert info.prior == info.default and not info.overridden
     from forecast.fit.model import SCALAR_PRIORS
+    from forecast.fit.uplift_model import UPLIFT_PRIORS
     from forecast.simulate.uplift import FORECAST_PRIORS
 
     forecast_side = {n for n, i in defaults.items() if i.drives == "forecast"}
-    assert forecast_side == {*FORECAST_PRIORS, "eval_slope"}
-    # Every prior the model samples is a fit prior (changing it refits or reweights).
-    assert {n for n, i in defaults.items() if i.drives == "fit"} >= set(SCALAR_PRIORS)
+    assert forecast_side == set(FORECAST_PRIORS)
+    # Every prior a model samples drives that model (changing it refits or reweights it).
+    assert {n for n, i in defaults.items() if i.drives == "catalogue"} >= set(SCALAR_PRIORS)
+    assert {n for n, i in defaults.items() if i.drives == "histories"} == set(UPLIFT_PRIORS)
 
 
 def test_load_priors_rejects_bad_distribution_with_location(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text(
         "schema_version: 1\npriors:\n  x:\n    distribution: Betta(2, 5)\n"
-        "    units: u\n    meaning: m\n    justification: j\n    drives: fit\n"
+        "    units: u\n    meaning: m\n    justification: j\n    drives: catalogue\n"
     )
     with pytest.raises(InputError) as info:
         load_priors(path)
@@ -116,7 +124,8 @@ def test_override_origin_is_reported(defaults):
         ("composability_within", "2"),
         ("relevance", "HalfNormal(1)"),
         ("category_spread", "Normal(0, 1)"),
-        ("uplift_ceiling", "-1"),
+        ("rate_decay_months", "-1"),
+        ("increment_share", "Normal(0.2, 0.1)"),
     ],
 )
 def test_override_outside_support_is_rejected(defaults, name, value):
@@ -156,28 +165,30 @@ def test_fixed_default_can_be_overridden(defaults):
             defaults.with_overrides({"noise_dof": bad})
 
 
-def test_fit_priors_change_only_for_fit_priors(defaults):
-    base = defaults.fit_priors()
-    assert set(base) == {n for n, i in defaults.items() if i.drives == "fit"}
-    assert "uplift_ceiling" not in base and "composability_within" in base
-    assert "relevance" in base and "selection_bias" in base  # informed by the evidence in v2
-    assert parse_distribution(base["composability_within"]) == Prior("Beta", (2.0, 5.0))
+def test_each_model_keys_only_its_own_priors(defaults):
+    """A fit's cache key holds the priors that drive that model: changing another model's
+    prior, or a forecast-only prior, keeps the key."""
+    catalogue, histories = defaults.driving("catalogue"), defaults.driving("histories")
+    assert "composability_within" in catalogue and "event_rate" not in catalogue
+    assert "event_rate" in histories and "composability_within" not in histories
+    assert parse_distribution(catalogue["composability_within"]) == Prior("Beta", (2.0, 5.0))
 
-    fit_changed = defaults.with_overrides({"ceg_global_mean": "Normal(1.5, 0.5)"}).fit_priors()
-    assert fit_changed != base
-    assert parse_distribution(fit_changed["ceg_global_mean"]) == Prior("Normal", (1.5, 0.5))
+    changed = defaults.with_overrides({"ceg_global_mean": "Normal(1.5, 0.5)"})
+    assert changed.driving("catalogue") != catalogue
+    assert changed.driving("histories") == histories
+    assert parse_distribution(changed.driving("catalogue")["ceg_global_mean"]) == Prior(
+        "Normal", (1.5, 0.5)
+    )
+    changed = defaults.with_overrides({"rate_decay_months": "LogNormal(3.5, 0.7)"})
+    assert changed.driving("histories") != histories
+    assert changed.driving("catalogue") == catalogue
+    changed = defaults.with_overrides({"trend_fade_years": "LogNormal(1, 0.5)"})
+    assert changed.driving("histories") == histories and changed.driving("catalogue") == catalogue
 
-    for name, value in [
-        ("absorption_years", "LogNormal(1, 0.5)"),
-        ("catalogue_coverage", "0.5"),
-        ("uplift_ceiling", "LogNormal(1, 0.3)"),
-    ]:
-        assert defaults.with_overrides({name: value}).fit_priors() == base, name
 
-
-def test_fit_priors_distinguish_close_values(defaults):
+def test_keys_distinguish_close_values(defaults):
     a = defaults.with_overrides({"ceg_global_mean": "Normal(1.0000001, 0.5)"})
-    assert a.fit_priors() != defaults.fit_priors()
+    assert a.driving("catalogue") != defaults.driving("catalogue")
 
 
 # --------------------------------------------------------------------------- NAME=VALUE
@@ -204,16 +215,14 @@ def test_parse_override_errors(text):
 
 
 def test_cli_priors_show_json_reports_override(run_cli):
-    code, out, err = run_cli(
-        ["priors", "show", "--json", "--prior", "catalogue_coverage=Beta(3, 3)"]
-    )
+    code, out, err = run_cli(["priors", "show", "--json", "--prior", "increment_share=Beta(3, 3)"])
     assert code == 0, err
     rows = {r["name"]: r for r in json.loads(out)["priors"]}
-    assert rows["catalogue_coverage"]["distribution"] == "Beta(3, 3)"
-    assert rows["catalogue_coverage"]["default"] == "Beta(4, 4)"
-    assert rows["catalogue_coverage"]["overridden"] is True
-    assert rows["catalogue_coverage"]["drives"] == "forecast"
-    assert rows["catalogue_coverage"]["mean"] == pytest.approx(0.5)
+    assert rows["increment_share"]["distribution"] == "Beta(3, 3)"
+    assert rows["increment_share"]["default"] == "Beta(2, 8)"
+    assert rows["increment_share"]["overridden"] is True
+    assert rows["increment_share"]["drives"] == "histories"
+    assert rows["increment_share"]["mean"] == pytest.approx(0.5)
     assert rows["ceg_global_mean"]["overridden"] is False
 
 
@@ -238,7 +247,7 @@ def test_cli_priors_show_bad_override(run_cli, override, needle):
 @pytest.mark.parametrize(
     "name,value",
     [
-        ("uplift_ceiling", "LogNormal(0.92, 0.1)"),
+        ("rate_decay_months", "LogNormal(2.5, 0.3)"),
         ("observation_noise", "HalfNormal(0.2)"),
         ("arrival_rate", "Gamma(4, 2)"),
         ("noise_dof", "8"),

@@ -32,24 +32,56 @@ def test_an_unknown_enhancement_id_gets_did_you_mean(tmp_path):
     from forecast.inputs.scenarios import shipped_scenarios
 
     text = shipped_scenarios()["gpt4-2023-03"].read_text()
-    for block in ("already_elicited", "absorbed"):
-        scenario = tmp_path / f"{block}.yaml"
-        body = text.replace(
-            "priors: {}", "absorbed:\n  enhancements: [chain_of_thougt]\npriors: {}"
+    scenario = tmp_path / "already_elicited.yaml"
+    scenario.write_text(
+        text.replace(
+            "already_elicited:\n  categories: [data, prompting]",
+            "already_elicited:\n  categories: [data, prompting]\n  enhancements: [chain_of_thougt]",
         )
-        if block == "already_elicited":
-            body = text.replace(
-                "already_elicited:\n  categories: [data, prompting]",
-                "already_elicited:\n  categories: [data, prompting]\n  enhancements: "
-                "[chain_of_thougt]",
-            )
-        scenario.write_text(body)
-        with pytest.raises(InputError) as info:
-            resolve(scenario)
-        err = info.value
-        assert err.path == f"{block}.enhancements[0]" and err.line is not None
-        assert "unknown enhancement 'chain_of_thougt'" in err.message
-        assert "did you mean 'chain_of_thought'" in err.message
+    )
+    with pytest.raises(InputError) as info:
+        resolve(scenario)
+    err = info.value
+    assert err.path == "already_elicited.enhancements[0]" and err.line is not None
+    assert "unknown enhancement 'chain_of_thougt'" in err.message
+    assert "did you mean 'chain_of_thought'" in err.message
+
+
+@pytest.mark.parametrize(
+    ("block", "path", "needle"),
+    [
+        ("absorbed:\n  enhancements: [chain_of_thought]\n", "absorbed", "removed in model 5"),
+        ("extrapolation:\n  scale: clamp\n", "extrapolation.scale", "removed in model 5"),
+    ],
+)
+def test_keys_of_earlier_models_say_what_replaced_them(tmp_path, block, path, needle):
+    """A scenario written for model 4 gets one located message saying why the key went, not
+    'unknown key'."""
+    from forecast.inputs.scenarios import shipped_scenarios
+
+    text = shipped_scenarios()["gpt4-2023-03"].read_text()
+    scenario = tmp_path / "old.yaml"
+    scenario.write_text(text.replace("priors: {}", block + "priors: {}"))
+    with pytest.raises(InputError) as info:
+        resolve(scenario)
+    assert info.value.path == path and info.value.line is not None
+    assert needle in info.value.message
+
+
+def test_a_release_after_the_evaluation_is_refused(tmp_path):
+    from forecast.inputs.scenarios import shipped_scenarios
+
+    text = shipped_scenarios()["gpt4-2023-03"].read_text()
+    scenario = tmp_path / "released.yaml"
+    scenario.write_text(
+        text.replace(
+            "  reference_date: 2023-03-14", "  reference_date: 2023-03-14\n  released: 2023-06-01"
+        )
+    )
+    with pytest.raises(InputError) as info:
+        resolve(scenario)
+    assert info.value.path == "base_model.released"
+    assert "after 'reference_date'" in info.value.message
 
 
 def test_files_lists_every_input_read_as_absolute_paths(tmp_path):
