@@ -142,6 +142,15 @@ def test_the_summary_a_run_reads_needs_no_fit(fast):
     assert s["cuts"][0]["cut"] == "2025-01-01"
     (fast["results"] / bt.RESULTS_FILE).write_text("{not json")
     assert bt.shipped_summary() is None
+    # a bundle given the document (export --calibration) shows it
+    from forecast.report.calibration import calibration_kind, calibration_summary
+
+    assert calibration_kind(doc) == "backtest"
+    shown = calibration_summary("calibration-backtest.json", doc)
+    assert [row[0] for row in shown["table"]["rows"]] == [
+        "leave one suite out", "leave one publisher out", "cut at 2025-01-01",
+    ]  # fmt: skip
+    assert "1 cross-validation folds failed" in shown["lines"][0]
 
 
 NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
