@@ -1224,8 +1224,9 @@ def render(name: str, runs: Runs, api_outputs: dict) -> str:
 #: Blocks of calibration.md and backtest.md written by docs/calibration.py (from the saved
 #: SBC run, the leave-one-out PIT and the backtest); this script leaves them alone.
 CALIBRATION_BLOCKS = frozenset(
-    {"sbc-summary", "sbc-table", "ppc-summary", "ppc-table", "backtest-table"}
-)
+    {"sbc-summary", "sbc-table", "ppc-summary", "ppc-table", "cv-summary", "backtest-source",
+     "cv-table", "cv-folds", "cuts-table", "misses-table"}
+)  # fmt: skip
 
 
 def generate(

@@ -1,33 +1,19 @@
-"""Backtests: forecasts made from a past date, set beside what was measured later.
+"""Backtests of the uplift model against measured histories (docs/backtest.md).
 
-Two forms (docs/backtest.md):
+:func:`backtest_histories` is what ``forecast backtest`` shows: the cross-validation over the
+histories (:mod:`forecast.checks.crossval`: leave one suite out, leave one publisher out) and
+the time-cut backtests (:mod:`forecast.checks.timecut`). Both take tens of minutes, so the
+results computed for the shipped inputs are shipped (``benchmarks/results/backtest.json``,
+written by ``benchmarks/backtest.py``) and read back whenever the inputs are the shipped ones
+(same histories, catalogue, priors, settings and seed: :func:`inputs_key`); other inputs (a
+user's ``--measurements``, ``--prior``, ``--evidence``) are computed.
 
-- :func:`backtest_all`: every usable before/after measurement pair (the shipped files plus
-  a user's ``--measurements``, :func:`forecast.evidence.measurements.backtest_pairs`). For each, the
-  catalogue is cut at the pair's ``as_of`` date and fitted; a scenario is built from the
-  pair (:func:`pair_scenario`: the fixed base model's compute, reference date = as_of, the
-  actor, what the BEFORE measurement had already applied, horizon = the months to the AFTER
-  measurement, an aggregate eval at the BEFORE score with the suite's task count); and the
-  forecast distribution of the AFTER score is set beside the measured one.
-- :func:`backtest_scenario`: one scenario forecast from ``--as-of``, compared with the
-  later measurements its evals name in ``compare_with``.
+:func:`backtest_scenario` forecasts one scenario from a past date, with the catalogue and the
+histories cut there, and sets it beside the later measurements its evals name in
+``compare_with``. :func:`shipped_summary` puts the shipped results in a few numbers for a run's
+JSON and report, without fitting anything.
 
-The forecast of a measured score (:func:`score_draws`): the current rate p0 ~ Beta(k + 1/2,
-n - k + 1/2) from the BEFORE score k / n (as the eval forecast does), the rate after
-p1 = expit(logit(p0) + b U(T)) with b ~ ``eval_slope`` and U(T) the simulated uplift at the
-AFTER measurement's date, and the measured score Binomial(n, p1) / n (the AFTER measurement
-has its own sampling noise). Without a task count the BEFORE score is taken as exact and no
-sampling noise is added.
-
-Each comparison gets: the forecast's 5/25/50/75/95% quantiles, whether the measured value
-falls in the central 50% and 90% intervals, its PIT (the forecast's probability of a lower
-score, plus half the probability of that exact score), and the continuous ranked
-probability score CRPS = E|X - y| - E|X - X'| / 2 (in score units: lower is better; a
-proper score that needs no density, which a sample of a discrete score lacks), beside the
-CRPS of a "no change" forecast (U = 0: the BEFORE score with the same sampling noise) as a
-reference.
-
-No printing and no files written; the fits go through the cache.
+No printing and no files written (the fits go through the cache).
 """
 
 from __future__ import annotations
@@ -40,30 +26,265 @@ from pathlib import Path
 
 import numpy as np
 
+from forecast.checks import scoring
 from forecast.core.errors import InputError
-from forecast.evidence.measurements import BacktestPair
 from forecast.fit.engine import FitSettings
 
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-_QNAMES = ("q05", "q25", "q50", "q75", "q95")
+#: Bump when what the backtest computes changes: shipped results of another version are not
+#: read back.
+BACKTEST_VERSION = "1"
+#: The shipped results' file (under :func:`results_dir`).
+RESULTS_FILE = "backtest.json"
 
 
-# --------------------------------------------------------------------------- scores
+# --------------------------------------------------------------------------- shipped results
 
 
-def crps(samples: np.ndarray, y: float) -> float:
-    """CRPS of the empirical distribution of ``samples`` at ``y`` (Gneiting and Raftery
-    2007): E|X - y| - E|X - X'| / 2, with E|X - X'| from the sorted sample in O(n log n)."""
-    x = np.sort(np.asarray(samples, dtype=float))
-    n = x.size
-    spread = 2.0 * np.dot(2.0 * np.arange(1, n + 1) - n - 1, x) / (n * n)
-    return float(np.mean(np.abs(x - y)) - 0.5 * spread)
+def results_dir() -> Path | None:
+    """The folder of the shipped benchmark results: ``benchmarks/results`` in a checkout,
+    ``forecast/_data/results`` in a wheel; None if neither exists."""
+    here = Path(__file__).resolve().parents[1]  # forecast/
+    for candidate in (here / "_data" / "results", here.parent / "benchmarks" / "results"):
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
-def mid_pit(samples: np.ndarray, y: float) -> float:
-    """P(X < y) + P(X = y) / 2 under the sample (the mid-PIT of a discrete forecast)."""
-    x = np.asarray(samples, dtype=float)
-    return float((x < y).mean() + 0.5 * np.isclose(x, y).mean())
+def read_results(name: str) -> dict | None:
+    """A shipped results document (JSON), or None when it is missing or unreadable."""
+    import json
+
+    folder = results_dir()
+    if folder is None:
+        return None
+    try:
+        doc = json.loads((folder / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def inputs_key(inputs: dict) -> str:
+    """The key of a backtest's inputs (:func:`backtest_inputs`)."""
+    from forecast.fit.cache import key_of
+
+    return key_of(inputs)
+
+
+def backtest_inputs(
+    catalogue_table, histories, priors, settings, histories_settings, seed, schemes, cuts, n
+) -> dict:
+    """Everything the backtest's numbers depend on, as JSON: the evidence digests, every
+    prior at full precision, the sampler settings, the seed, the schemes and cut dates."""
+    from forecast.fit.catalogue import CATALOGUE_MODEL_VERSION
+    from forecast.fit.histories import UPLIFT_MODEL_VERSION
+
+    return {
+        "backtest_version": BACKTEST_VERSION,
+        "models": {"catalogue": CATALOGUE_MODEL_VERSION, "uplift": UPLIFT_MODEL_VERSION},
+        "evidence_sha256": catalogue_table.digest(),
+        "histories_sha256": histories.digest(),
+        "priors": {name: f"{i.prior.dist}{i.prior.params!r}" for name, i in priors.items()},
+        "settings": dataclasses.asdict(settings),
+        "histories_settings": dataclasses.asdict(histories_settings),
+        "seed": seed,
+        "schemes": list(schemes),
+        "cuts": [c.isoformat() for c in cuts],
+        "predictive_draws": n,
+    }
+
+
+# --------------------------------------------------------------------------- the histories
+
+
+def backtest_histories(
+    measurements: str | Path | None = None,
+    *,
+    seed: int = 0,
+    priors: dict | None = None,
+    profile: str | Path | None = None,
+    evidence: str | Path | None = None,
+    shipped_evidence: bool = True,
+    settings: FitSettings = FitSettings(),
+    histories_settings: FitSettings | None = None,
+    schemes=None,
+    cuts=None,
+    predictive_draws: int | None = None,
+    use_cache: bool = True,
+    refit: bool = False,
+    log: Callable[[str], None] = lambda message: None,
+    on_progress: Callable[[int, int], None] | None = None,
+    on_fold: Callable[[int, int, dict], None] | None = None,
+) -> dict:
+    """Cross-validation and time-cut backtests of the uplift model (module docstring).
+
+    Parameters
+    ----------
+    measurements
+        A user's measurements file on top of the shipped ones (its histories join the
+        cross-validation and the cuts).
+    priors, profile
+        ``--prior`` overrides on top of an assumption profile's priors.
+    settings, histories_settings
+        Sampler settings of the catalogue model and of the uplift model (default: the
+        production settings of each, :data:`forecast.buffer.forecasting.HISTORIES_SETTINGS`).
+    schemes, cuts
+        Cross-validation schemes (default both) and cut dates (default
+        :data:`forecast.checks.timecut.DEFAULT_CUTS`).
+    refit
+        Compute even when shipped results for the same inputs exist.
+    on_fold
+        Called after each cross-validation fold with (folds done, folds in all, its record).
+
+    Returns
+    -------
+    The document of ``forecast backtest --json`` (docs/json-schema.md): ``crossval`` (per
+    scheme: rows, folds, failed folds, totals), ``cuts`` (per cut date: fits, rows, totals),
+    ``inputs`` and where the numbers come from (``source``: computed or shipped).
+    """
+    from forecast.buffer.forecasting import HISTORIES_SETTINGS, histories_priors
+    from forecast.checks.crossval import SCHEMES, crossvalidate
+    from forecast.checks.predictive import PREDICTIVE_DRAWS
+    from forecast.checks.timecut import DEFAULT_CUTS, cut_backtest
+    from forecast.evidence.catalogue import load_catalogue
+    from forecast.evidence.histories import build_history_table
+    from forecast.evidence.measurements import load_measurements
+    from forecast.evidence.table import build_table
+    from forecast.fit.catalogue import fit_evidence
+    from forecast.fit.histories import histories_spec
+    from forecast.inputs.priors import fixed_value
+    from forecast.inputs.profiles import profile_priors
+
+    histories_settings = histories_settings or HISTORIES_SETTINGS
+    schemes = tuple(schemes or SCHEMES)
+    for s in schemes:
+        if s not in SCHEMES:
+            raise InputError(f"unknown scheme {s!r} (expected one of: {', '.join(SCHEMES)})")
+    cuts = tuple(sorted(cuts or DEFAULT_CUTS))
+    n = predictive_draws or PREDICTIVE_DRAWS
+    catalogue = load_catalogue(evidence, shipped=shipped_evidence)
+    measured = load_measurements(measurements, catalogue=catalogue)
+    prior_set, _, _ = profile_priors(profile)
+    if priors:
+        prior_set = prior_set.with_overrides(priors)
+    fixed_value(prior_set, "noise_dof", "--prior")
+    table = build_table(catalogue)
+    histories = build_history_table(measured)
+    if not histories.n_increments:
+        raise InputError("no measured history can be backtested (no usable elicitation gain)")
+    described = backtest_inputs(table, histories, prior_set, settings, histories_settings,
+                                seed, schemes, cuts, n)  # fmt: skip
+    key = inputs_key(described)
+    if not refit:
+        shipped = read_results(RESULTS_FILE)
+        if shipped is not None and shipped.get("inputs_key") == key:
+            log(f"the shipped backtest results are for these inputs ({shipped.get('created')})")
+            return shipped | {"source": "shipped"}
+    folds = sum(len(set(histories.groups(s).tolist())) for s in schemes)
+    log(
+        f"backtest: {folds} cross-validation fits and {len(cuts)} cut dates to fit "
+        "(tens of minutes on 2 cores; the shipped inputs' results are shipped)"
+    )
+    fitted = fit_evidence(catalogue, prior_set, settings, use_cache=use_cache, log=log,
+                          on_progress=on_progress, table=table)  # fmt: skip
+    uplift_priors = histories_priors(prior_set, fitted.fit)
+    n_tasks = {s.id: s.n_tasks for s in measured.suites}
+    crossval = crossvalidate(histories, uplift_priors, n_tasks, schemes, histories_settings,
+                             seed, n, on_fold)  # fmt: skip
+    cut_docs = [
+        cut_backtest(
+            catalogue,
+            measured,
+            prior_set,
+            c,
+            settings=settings,
+            histories_settings=histories_settings,
+            use_cache=use_cache,
+            seed=seed,
+            n=n,
+            log=log,
+            on_progress=on_progress,
+        )  # fmt: skip
+        for c in cuts
+    ]
+    spec = histories_spec(histories, uplift_priors)
+    return {
+        "mode": "histories",
+        "source": "computed",
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "inputs_key": key,
+        "inputs": described,
+        "score": "best score of a series at a later date, forecast from an earlier state: "
+        "randomised PIT, 50%/90% interval hits, share of measured values above the median, "
+        "CRPS (score units, lower is better) beside a forecast of no change",
+        "histories": {
+            "snapshots": histories.n_increments,
+            "records": int(histories.inc_record.sum()),
+            "series": len(histories.series),
+            "suites": len(set(histories.groups("suite").tolist())),
+            "publishers": len(set(histories.groups("publisher").tolist())),
+            "scaling_pairs": histories.n_scaling,
+        },
+        "fit_key": spec.key(uplift_priors, histories_settings),
+        "catalogue_fit_key": fitted.fit.key,
+        "catalogue_gain": str(uplift_priors.prior("catalogue_gain")),
+        "crossval": crossval,
+        "cuts": cut_docs,
+    }
+
+
+def summary(doc: dict) -> dict:
+    """A backtest document in a few numbers: per cross-validation scheme and per cut, the
+    coverage, mean PIT, share above the median, CRPS beside no change and failed fits; the
+    date, the fit key and the settings."""
+
+    def brief(t: dict) -> dict:
+        keys = ("n", "inside_50", "inside_90", "range_50_if_calibrated",
+                "range_90_if_calibrated", "mean_pit", "share_above_median", "mean_crps",
+                "mean_crps_no_change", "crps_skill")  # fmt: skip
+        return {k: t.get(k) for k in keys}
+
+    schemes = doc["crossval"]["schemes"]
+    return {
+        "created": doc.get("created"),
+        "fit_key": doc.get("fit_key"),
+        "settings": doc["crossval"].get("settings"),
+        "source": doc.get("source"),
+        "crossval": {
+            name: brief(s["totals"])
+            | {
+                "title": s["title"],
+                "folds": len(s["folds"]),
+                "failed_folds": [f["group"] for f in s["failed_folds"]],
+            }
+            for name, s in schemes.items()
+        },
+        "cuts": [
+            brief(c["totals"])
+            | {
+                "cut": c["cut"],
+                "fits_ok": bool(
+                    c["catalogue"]["diagnostics"]["ok"] and c["histories"]["diagnostics"]["ok"]
+                ),
+            }
+            for c in doc.get("cuts", [])
+        ],
+    }
+
+
+def shipped_summary() -> dict | None:
+    """:func:`summary` of the shipped backtest results (None if none are shipped), read from
+    the file: nothing is fitted. For a run's JSON and report."""
+    doc = read_results(RESULTS_FILE)
+    if doc is None or doc.get("mode") != "histories":
+        return None
+    try:
+        return summary(doc) | {"source": "shipped"}
+    except (KeyError, TypeError):
+        return None
+
+
+# --------------------------------------------------------------------------- one scenario
 
 
 def score_draws(
@@ -72,8 +293,13 @@ def score_draws(
     uplift: np.ndarray,
     slope: np.ndarray,
     rng: np.random.Generator,
+    noise: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Draws of the score measured after ``uplift`` OOM (module docstring)."""
+    """Draws of a score measured after ``uplift`` OOM from a score ``before``: the current rate
+    p0 ~ Beta(k + 1/2, n - k + 1/2) (k = n * before), the rate after expit(logit p0 + slope U
+    + e) with ``e`` normal of sd ``noise`` (harness noise; none when None), and the measured
+    score Binomial(n, rate) / n. Without a task count the BEFORE score is taken as exact and
+    no sampling noise is added."""
     from forecast.buffer.rates import expit, logit
 
     n = len(uplift)
@@ -82,7 +308,10 @@ def score_draws(
         now = rng.beta(k + 0.5, n_tasks - k + 0.5, n)
     else:
         now = np.full(n, before)
-    after = expit(logit(now) + slope * np.asarray(uplift))
+    shift = slope * np.asarray(uplift)
+    if noise is not None:
+        shift = shift + noise * rng.standard_normal(n)
+    after = expit(logit(now) + shift)
     if n_tasks:
         return rng.binomial(n_tasks, after) / n_tasks
     return after
@@ -91,9 +320,10 @@ def score_draws(
 def compare(
     forecast_draws: np.ndarray, no_change_draws: np.ndarray, measured: float
 ) -> dict[str, float | bool]:
-    """Quantiles, interval hits, PIT and CRPS of a forecast against the measured value."""
-    q = np.quantile(forecast_draws, QUANTILES)
-    out = {f"forecast_{k}": float(v) for k, v in zip(_QNAMES, q, strict=True)}
+    """Quantiles, interval hits, mid-PIT and CRPS of a forecast of a measured score, beside
+    the CRPS of a forecast of no change (the BEFORE score with the same sampling noise)."""
+    q = np.quantile(forecast_draws, scoring.QUANTILES)
+    out = {f"forecast_{k}": float(v) for k, v in zip(scoring.QUANTILE_NAMES, q, strict=True)}
     inside_50 = bool(q[1] <= measured <= q[3])
     inside_90 = bool(q[0] <= measured <= q[4])
     if inside_90:
@@ -103,210 +333,11 @@ def compare(
     return out | {
         "inside_50": inside_50,
         "inside_90": inside_90,
-        "pit": mid_pit(forecast_draws, measured),
-        "crps": crps(forecast_draws, measured),
-        "crps_no_change": crps(no_change_draws, measured),
+        "pit": scoring.mid_pit(forecast_draws, measured),
+        "crps": scoring.crps(forecast_draws, measured),
+        "crps_no_change": scoring.crps(no_change_draws, measured),
         "verdict": verdict,
     }
-
-
-def totals(rows: list[dict]) -> dict:
-    """Coverage and mean scores over the compared rows (those with a CRPS)."""
-    done = [r for r in rows if "crps" in r]
-    n = len(done)
-    if not n:
-        return {"n": 0}
-    from scipy.stats import binom
-
-    hits50 = sum(r["inside_50"] for r in done)
-    hits90 = sum(r["inside_90"] for r in done)
-    return {
-        "n": n,
-        "inside_50": hits50,
-        "inside_90": hits90,
-        "expected_50": 0.5 * n,
-        "expected_90": 0.9 * n,
-        # central 90% range of the hit count if the forecasts were calibrated
-        "range_90_if_calibrated": [int(binom.ppf(0.05, n, 0.9)), int(binom.isf(0.05, n, 0.9))],
-        "range_50_if_calibrated": [int(binom.ppf(0.05, n, 0.5)), int(binom.isf(0.05, n, 0.5))],
-        "mean_crps": float(np.mean([r["crps"] for r in done])),
-        "mean_crps_no_change": float(np.mean([r["crps_no_change"] for r in done])),
-        "mean_pit": float(np.mean([r["pit"] for r in done])),
-    }
-
-
-# --------------------------------------------------------------------------- all pairs
-
-
-def pair_problem(pair: BacktestPair) -> str | None:
-    """Why a forecast from the pair's BEFORE state cannot be built (None when it can)."""
-    if not 0 < pair.before_score < 1:
-        return f"the BEFORE score {pair.before_score:g} is not strictly between 0 and 1"
-    if pair.months > 120:
-        return f"{pair.months:.0f} months to the AFTER measurement: above 120"
-    return None
-
-
-def pair_scenario(pair: BacktestPair, enhancement_ids, fallback_compute_flop: float = 1e23):
-    """The :class:`~forecast.core.schemas.scenario.Scenario` of a forecast from the pair's
-    BEFORE state.
-
-    ``enhancement_ids`` are those of the cut catalogue: enhancements the BEFORE state had
-    applied that the cut catalogue does not hold yet are left out of ``already_elicited``
-    (they cannot add uplift in the forecast either way). A pair without the base model's
-    compute gets ``fallback_compute_flop`` and the scale mode ``off`` (gains are not moved
-    to a base-model scale; see :func:`backtest_all`), so the number is never used.
-    """
-    from forecast.core.schemas.scenario import BaseModelSpec, Elicited, EvalSpec, Scenario
-
-    known = set(enhancement_ids)
-    return Scenario(
-        schema_version=1,
-        name="backtest-" + pair.id.replace("_", "-")[:55],
-        title=f"Backtest of {pair.id} from {pair.as_of}",
-        base_model=BaseModelSpec(
-            name=pair.base_model or pair.before.model,
-            training_compute_flop=pair.base_compute_flop or fallback_compute_flop,
-            reference_date=pair.as_of,
-            weights="open" if pair.actor == "open_weights" else "closed",
-        ),
-        actor=pair.actor,
-        already_elicited=Elicited(
-            categories=list(pair.elicited.categories),
-            enhancements=[e for e in pair.elicited.enhancements if e in known],
-        ),
-        horizon_months=max(1, math.ceil(pair.months)),
-        step_months=1,
-        # the format requires a threshold; the backtest reads none (it compares scores)
-        evals=[
-            EvalSpec(name="measured", score=pair.before_score, n_tasks=pair.n_tasks, threshold=0.5)
-        ],
-    )
-
-
-def backtest_all(
-    measurements: str | Path | None = None,
-    *,
-    seed: int = 0,
-    priors: dict | None = None,
-    profile: str | Path | None = None,
-    trend_mode: str | None = None,
-    scale_mode: str | None = None,
-    evidence: str | Path | None = None,
-    shipped_evidence: bool = True,
-    settings: FitSettings = FitSettings(),
-    use_cache: bool = True,
-    log: Callable[[str], None] = lambda message: None,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> dict:
-    """Backtest every usable measurement pair (module docstring).
-
-    A pair without the base model's compute (closed models whose developers do not publish
-    it) is forecast with the scale mode ``off``: gains are used at the catalogue's own
-    scales, not moved to the base model's (the row says ``"scale": "off"``).
-
-    Parameters
-    ----------
-    priors, profile
-        ``--prior`` overrides on top of an assumption profile's priors (default: none).
-    trend_mode, scale_mode
-        Extrapolation modes of every pair's forecast (default: damped, clamp).
-
-    Returns
-    -------
-    A document: ``pairs`` (one row per forecast pair), ``skipped`` (pairs with the reason),
-    ``totals`` (coverage and mean CRPS) and ``score`` (what the score is).
-    """
-    from forecast.buffer.evals import slope_draws
-    from forecast.evidence.catalogue import catalogue_cut, load_catalogue
-    from forecast.evidence.measurements import backtest_pairs, load_measurements
-    from forecast.evidence.table import REFERENCE_LOG10_FLOP, build_table
-    from forecast.fit.fitting import fit
-    from forecast.inputs.priors import fixed_value
-    from forecast.inputs.profiles import profile_priors
-    from forecast.inputs.resolve import _mode
-    from forecast.simulate.setup import setup_forecast
-    from forecast.simulate.uplift import simulate_uplift
-
-    catalogue = load_catalogue(evidence, shipped=shipped_evidence)
-    measured = load_measurements(measurements, catalogue=catalogue)
-    prior_set, _, profile_modes = profile_priors(profile)
-    if priors:
-        prior_set = prior_set.with_overrides(priors)
-    fixed_value(prior_set, "noise_dof", "--prior")
-    trend = _mode("trend", trend_mode) if trend_mode else profile_modes.get("trend")
-    scale = _mode("scale", scale_mode) if scale_mode else profile_modes.get("scale")
-    rows, skipped = [], []
-    for j, pair in enumerate(backtest_pairs(measured)):
-        problem = pair_problem(pair)
-        cut = catalogue_cut(catalogue, pair.as_of)
-        if problem is None and not cut.enhancements:
-            problem = f"no enhancement in the catalogue was published before {pair.as_of}"
-        if problem:
-            skipped.append({"pair": pair.id, "why": problem})
-            continue
-        table = build_table(cut)
-        fitted = fit(table, prior_set, settings, use_cache=use_cache, log=log,
-                     on_progress=on_progress)  # fmt: skip
-        # Without the base model's compute, gains are not carried to a scale (mode off).
-        pair_scale = scale if pair.base_compute_flop else "off"
-        centre = 10 ** (REFERENCE_LOG10_FLOP + table.compute_center)
-        scenario = pair_scenario(pair, table.enhancement_ids, fallback_compute_flop=centre)
-        setup = setup_forecast(scenario, cut, table, trend_mode=trend, scale_mode=pair_scale)
-        setup = dataclasses.replace(
-            setup, times_months=np.array([0.0, pair.months]), horizon_months=pair.months
-        )
-        try:
-            uplift = simulate_uplift(fitted.draws, setup, prior_set, None, seed).oom[:, -1]
-        except InputError as exc:  # a work limit of the simulation: say so, go on
-            skipped.append({"pair": pair.id, "why": f"the forecast was refused: {exc.message}"})
-            continue
-        rng = np.random.default_rng([seed, 600, j])
-        slope = slope_draws(scenario.evals[0], prior_set, len(uplift), rng)
-        forecast = score_draws(pair.before_score, pair.n_tasks, uplift, slope, rng)
-        no_change = score_draws(pair.before_score, pair.n_tasks, np.zeros_like(uplift), slope,
-                                np.random.default_rng([seed, 601, j]))  # fmt: skip
-        rows.append(
-            {
-                "pair": pair.id,
-                "origin": pair.gain.origin,
-                "suite": pair.suite.id,
-                "n_tasks": pair.n_tasks,
-                "model": pair.after.model,
-                "agent": pair.after.agent,
-                "actor": pair.actor,
-                "as_of": pair.as_of.isoformat(),
-                "measured_on": pair.target_date.isoformat(),
-                "date_precision": pair.after.date_precision,
-                "months_after": round(pair.months, 2),
-                "before": pair.before_score,
-                "measured": pair.after_score,
-                "measured_plus_minus": pair.after.score.plus_minus,
-                "already_elicited": list(pair.elicited.categories),
-                "added": list(pair.added.categories),
-                "catalogue_enhancements": len(cut.enhancements),
-                "trend": setup.trend_mode,
-                "scale": setup.scale_mode,
-                "base_compute_flop": pair.base_compute_flop,
-                "uplift_q50_oom": float(np.median(uplift)),
-                "uplift_q95_oom": float(np.quantile(uplift, 0.95)),
-                "fit_key": fitted.key,
-                "diagnostics": fitted.diagnostics.to_dict(),
-            }
-            | compare(forecast, no_change, pair.after_score)
-        )
-    return {
-        "mode": "pairs",
-        "seed": seed,
-        "score": "CRPS of the forecast distribution of the measured score (score units, "
-        "lower is better), beside a no-change forecast's CRPS",
-        "pairs": rows,
-        "skipped": skipped,
-        "totals": totals(rows),
-    }
-
-
-# --------------------------------------------------------------------------- one scenario
 
 
 def backtest_scenario(
@@ -316,9 +347,9 @@ def backtest_scenario(
     measurements: str | Path | None = None,
     **run_options,
 ) -> dict:
-    """Forecast a scenario from ``as_of`` with the catalogue cut there; set it beside the
-    later measurements its evals name in ``compare_with`` (shipped, plus ``measurements``).
-    """
+    """Forecast a scenario from ``as_of`` with the catalogue and the histories cut there; set
+    it beside the later measurements its evals name in ``compare_with`` (shipped, plus
+    ``measurements``)."""
     from forecast.buffer.evals import slope_draws
     from forecast.buffer.forecasting import run_scenario
     from forecast.evidence.catalogue import load_catalogue
@@ -356,6 +387,8 @@ def backtest_scenario(
         **run_options,
     )
     times = result.uplift.times_months
+    index = result.uplift.drivers["posterior_index"]
+    noise = result.posterior["harness_noise"][index]
     rows = []
     for j, (spec, m) in enumerate(later):
         point = m.score.point if m.score is not None else None
@@ -385,22 +418,25 @@ def backtest_scenario(
             # U at the measurement's date, per draw, between the grid's months
             uplift = np.array([np.interp(months, times, u) for u in result.uplift.oom])
             rng = np.random.default_rng([seed, 650, j])
-            slope = slope_draws(spec, result.inputs.priors, len(uplift), rng)
-            forecast = score_draws(spec.score, spec.n_tasks, uplift, slope, rng)
+            slope = slope_draws(spec, result.slope_population(), len(uplift), rng)
+            forecast = score_draws(spec.score, spec.n_tasks, uplift, slope, rng, noise)
             no_change = score_draws(spec.score, spec.n_tasks, np.zeros_like(uplift), slope,
-                                    np.random.default_rng([seed, 651, j]))  # fmt: skip
+                                    np.random.default_rng([seed, 651, j]), noise)  # fmt: skip
             row |= compare(forecast, no_change, point)
         rows.append(row)
+    fits = result.fits
     return {
         "mode": "scenario",
         "scenario": result.scenario.name,
         "as_of": as_of.isoformat(),
         "catalogue_enhancements": len(result.fitted.catalogue.enhancements),
+        "history_snapshots": result.inputs.histories.n_increments,
         "buffer_oom": result.buffer_oom,
         "horizon_months": result.horizon_months,
         "comparisons": rows,
-        "totals": totals(rows),
-        "diagnostics": result.fitted.fit.diagnostics.to_dict(),
+        "totals": scoring.totals(rows),
+        "diagnostics": fits.histories.diagnostics.to_dict(),
+        "catalogue_diagnostics": fits.catalogue.fit.diagnostics.to_dict(),
     }
 
 
@@ -411,20 +447,24 @@ def backtest(
     measurements: str | Path | None = None,
     **options,
 ) -> dict:
-    """Every usable measurement pair (no ``as_of``), or one scenario from ``as_of``
-    (default scenario: ``gpt4-2023-03``)."""
+    """The histories' cross-validation and time cuts (no ``as_of``), or one scenario from
+    ``as_of`` (default scenario: ``gpt4-2023-03``)."""
     if as_of is None:
         if scenario is not None:
             raise InputError(
-                "a scenario is backtested from a date: give --as-of (without a scenario, "
-                "every measurement pair is backtested)",
+                "a scenario is backtested from a date: give --as-of (without a scenario, the "
+                "histories are cross-validated and backtested from cut dates)",
                 "--as-of",
             )
-        keep = ("priors", "profile", "trend_mode", "scale_mode", "evidence",
-                "shipped_evidence", "settings", "use_cache", "log", "on_progress")  # fmt: skip
-        return backtest_all(
+        keep = ("priors", "profile", "evidence", "shipped_evidence", "settings",
+                "histories_settings", "schemes", "cuts", "predictive_draws", "use_cache",
+                "refit", "log", "on_progress", "on_fold")  # fmt: skip
+        return backtest_histories(
             measurements, seed=seed, **{k: v for k, v in options.items() if k in keep}
         )
+    drop = ("histories_settings", "schemes", "cuts", "predictive_draws", "refit", "on_fold",
+            "scale_mode")  # fmt: skip
+    options = {k: v for k, v in options.items() if k not in drop}
     return backtest_scenario(
         as_of, scenario or "gpt4-2023-03", seed=seed, measurements=measurements, **options
     )

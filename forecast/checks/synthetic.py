@@ -1,100 +1,138 @@
-"""Figures simulated from the model's own generative story, on the real catalogue's design.
+"""Histories simulated from the uplift model's own generative story, on the real design.
 
 Simulation-based calibration (Talts et al. 2018) draws "true" parameters from the priors,
-simulates the evidence those parameters would produce, fits it, and checks that the truth
-sits at a uniformly distributed rank within the posterior. For that the simulated evidence
-must come from exactly the model :mod:`forecast.fit.model` fits, on the same *design*: the same
-figures (members, baselines, base-model computes, dates, benchmarks, which figures are
-independent, which report no gain) and the same censoring mechanism.
+simulates the data those parameters would produce, fits it, and checks that the truth sits at
+a uniformly distributed rank within the posterior. The simulated histories keep the real
+table's *design* (:class:`forecast.evidence.histories.HistoryTable`): every snapshot's interval
+length, the model's age and the calendar date at its start, the elicitation applied, the
+access level, the suite; every eval-slope pair's suite and compute ratio with its binomial
+variance. On that design, for each snapshot (:func:`simulate_histories`):
 
-The censoring mechanism is a fixed threshold: a figure the catalogue gives as a bound "CEG >
-b" is reported as a lower bound at b when the simulated value exceeds b, and as an upper
-bound "CEG < b" otherwise (the enhanced model did or did not beat the larger one); points
-stay points. For such a mechanism the censored likelihood is exact. The number of "no gain"
-figures is binomial with probability 1 - relevance; arrival counts per category and half
-year are negative binomial. Pure numpy.
+- the attention factor ``w ~ Gamma(1/phi, phi)`` (mean 1, variance ``phi =
+  attention_spread^2``) and the count of improvement events ``N ~ Poisson(w L)``, ``L`` the
+  interval's integrated intensity (so ``N`` is negative binomial);
+- ``N = 0``: no record, increment 0; ``N >= 1``: a record of ``y = b_s U + e``, ``U`` the sum
+  of ``N`` LogNormal jumps (mean ``increment_mean``, log-sd ``increment_spread``) and ``e``
+  normal with variance ``v + harness_noise^2``, ``v`` the binomial variance a record of that
+  snapshot has (:func:`record_variance`: the real one for a snapshot that is a record, that of
+  two scores at its best score for one that is not);
+
+and for each eval-slope pair ``y = b_s x + e'``, ``e'`` normal with variance ``v +
+scaling_noise^2``. With ``exact=False`` the sum ``U`` given ``N >= 1`` is drawn from the
+LogNormal with its exact conditional mean and variance instead, which is what the likelihood
+integrates (:mod:`forecast.fit.uplift_model`): a run with it tests the inference alone, one
+with the exact sum tests that approximation too. Pure numpy.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from forecast.core.schemas.common import CATEGORIES
-from forecast.evidence.table import EvidenceTable
-from forecast.fit.compose import combine
-from forecast.fit.likelihood import mixture
-from forecast.fit.model_data import data_values
+from forecast.evidence.histories import HistoryTable, logit_variance
+from forecast.fit.uplift_model import (
+    ELICITED_CENTER,
+    UPLIFT_PRIORS,
+    integrated_intensity,
+)
+from forecast.inputs.priors import PriorSet
+
+#: Events per interval summed one by one; above this the sum of the jumps is drawn from its
+#: normal approximation (the central limit theorem; only far tails of the priors get there).
+EXACT_EVENTS = 2000
 
 
-def figure_means(table: EvidenceTable, params: dict, rng: np.random.Generator):
-    """Model mean and scale of every figure for one parameter draw (``prior_draws`` with
-    ``n=1``, squeezed), with benchmark effects drawn: ``(mean, sd)``, each (n_rows,)."""
-    compute = params["row_compute"]
-    members = np.where(table.members >= 0, table.members, 0)
-    present = table.members >= 0
-    theta, enh_compute = params["ceg_oom"], params["enhancement_compute"]
-    gain = theta[members] + params["scale_slope"] * (compute[:, None] - enh_compute[members])
-    mean = gain[:, 0].copy()
-    combo = np.flatnonzero(~table.is_single)
-    if combo.size:
-        cats = table.enhancement_category[members[combo]]
-        in_cat = (cats[:, None, :] == np.arange(len(CATEGORIES))[None, :, None]) & present[combo][
-            :, None, :
-        ]
-        in_base = in_cat & table.in_baseline[combo][:, None, :]
-        g = gain[combo][:, None, :]
-        d_w, d_b = params["composability_within"], params["composability_between"]
-        mean[combo] = combine(np.where(in_cat, g, 0.0), d_w, d_b) - combine(
-            np.where(in_base, g, 0.0), d_w, d_b
-        )
-    mean = mean - params["selection_bias"] * (~table.independent)
-    shared = table.shared_benchmark
-    effects = rng.standard_normal(len(table.benchmarks)) * params["benchmark_spread"]
-    mean = mean + np.where(shared, effects[table.benchmark], 0.0)
-    sd = np.sqrt(
-        params["observation_noise"] ** 2
-        + np.where(shared, 0.0, 1.0) * params["benchmark_spread"] ** 2
+def uplift_prior_draws(table: HistoryTable, priors: PriorSet, n: int, seed: int) -> dict:
+    """Parameter draws of the uplift model from its priors, shaped like ``Fit.draws``: every
+    prior of :data:`forecast.fit.uplift_model.UPLIFT_PRIORS`, ``increment_mean`` and
+    ``z_suite`` (a standard normal per suite)."""
+    rng = np.random.default_rng([seed, 901])
+    out = {name: priors.prior(name).sample(rng, n) for name in UPLIFT_PRIORS}
+    out["increment_mean"] = out["increment_share"] * out["catalogue_gain"]
+    out["z_suite"] = rng.standard_normal((n, len(table.suites)))
+    return out
+
+
+def record_variance(table: HistoryTable, n_tasks: dict[str, int]) -> np.ndarray:
+    """Per snapshot, the binomial variance (logits^2) of its increment were it a record: the
+    real one for a record, twice that of a score at its best for one that is not."""
+    out = np.array(table.inc_v, dtype=float)
+    for k, s in enumerate(table.snapshots):
+        if not table.inc_record[k]:
+            out[k] = 2.0 * logit_variance(s.best_before, n_tasks[s.suite])
+    return out
+
+
+def interval_intensity(table: HistoryTable, params: dict) -> np.ndarray:
+    """The integrated intensity ``L`` of every snapshot's interval for one parameter draw."""
+    rate = params["event_rate"] * np.exp(
+        -params["elicitation_effect"] * (table.inc_elicited - ELICITED_CENTER)
+        + params["access_effect"] * table.inc_access
     )
-    return mean, sd
+    return rate * integrated_intensity(
+        table.inc_months, table.inc_age, table.inc_year,
+        params["rate_decay_months"], params["rate_trend"],
+    )  # fmt: skip
 
 
-def simulate_data(
-    table: EvidenceTable, params: dict, nu: float, rng: np.random.Generator
+def _jump_sums(counts: np.ndarray, mean: float, sd_log: float, rng) -> np.ndarray:
+    """The sum of ``counts[i]`` LogNormal jumps (mean ``mean``, log-sd ``sd_log``) for each i."""
+    mu = np.log(mean) - sd_log**2 / 2.0
+    out = np.zeros(len(counts))
+    small = (counts > 0) & (counts <= EXACT_EVENTS)
+    if small.any():
+        jumps = np.exp(mu + sd_log * rng.standard_normal(int(counts[small].sum())))
+        ends = np.cumsum(counts[small])
+        totals = np.cumsum(jumps)[ends - 1]
+        out[small] = np.diff(np.concatenate([[0.0], totals]))
+    big = counts > EXACT_EVENTS
+    if big.any():
+        var = mean**2 * np.expm1(sd_log**2)
+        n = counts[big].astype(float)
+        out[big] = np.maximum(n * mean + np.sqrt(n * var) * rng.standard_normal(big.sum()), 0.0)
+    return out
+
+
+def _moment_matched(intensity, phi, mean, sd_log, rng) -> np.ndarray:
+    """U given at least one event, from the LogNormal with its exact conditional mean and
+    variance (the likelihood's approximation)."""
+    log_none = -np.log1p(phi * intensity) / phi
+    q1 = -np.expm1(log_none)
+    second = intensity * mean**2 * np.exp(sd_log**2) + intensity**2 * (1.0 + phi) * mean**2
+    cond_mean = intensity * mean / q1
+    s2 = np.log1p(np.maximum(second / q1 - cond_mean**2, 1e-12) / cond_mean**2)
+    return np.exp(np.log(cond_mean) - s2 / 2.0 + np.sqrt(s2) * rng.standard_normal(len(q1)))
+
+
+def simulate_histories(
+    table: HistoryTable,
+    params: dict,
+    variance: np.ndarray,
+    rng: np.random.Generator,
+    exact: bool = True,
 ) -> dict[str, np.ndarray]:
-    """The model's data containers (:func:`forecast.fit.model.data_values`) simulated for one
-    parameter draw, on ``table``'s design (module docstring).
-
-    Raises
-    ------
-    ValueError
-        If the table has interval figures (the fixed-threshold mechanism has no single
-        threshold for them; the shipped catalogue has none).
-    """
-    base = data_values(table)
-    sign = base["figure_sign"]
-    if (sign == 2).any():
-        raise ValueError("simulation-based calibration does not support interval figures")
-    rows = np.flatnonzero(table.continuous)
-    mean, sd = figure_means(table, params, rng)
-    w, lam = mixture(nu)
-    scale = np.sqrt(lam[rng.choice(len(w), size=len(mean), p=w)])
-    y = (mean + sd / scale * rng.standard_normal(len(mean)))[rows]
-    bound = np.where(sign == 0, y, base["figure_bound"])
-    new_sign = np.where(sign == 0, 0.0, np.where(y > base["figure_bound"], 1.0, -1.0))
-    no_gain = rng.binomial(table.n_rows, 1.0 - params["relevance"])
-    shape = table.arrival_counts.shape
-    rate = params["arrival_rate"][:, None] * table.bin_years[None, :]
-    d = params["arrival_dispersion"]
-    counts = rng.poisson(rng.gamma(d, rate / d, size=shape))
+    """The data containers that change (``inc_y``, ``inc_v``, ``inc_record``, ``scale_y``)
+    simulated for one parameter draw (scalars, ``z_suite`` a vector) on ``table``'s design
+    (module docstring); ``variance`` is :func:`record_variance`."""
+    intensity = interval_intensity(table, params)
+    phi = max(float(params["attention_spread"]) ** 2, 1e-8)
+    attention = rng.gamma(1.0 / phi, phi, size=len(intensity))
+    counts = rng.poisson(np.minimum(attention * intensity, 1e12))
+    record = counts > 0
+    mean, sd_log = float(params["increment_mean"]), float(params["increment_spread"])
+    if exact:
+        uplift = _jump_sums(counts, mean, sd_log, rng)
+    else:
+        uplift = np.where(record, _moment_matched(intensity, phi, mean, sd_log, rng), 0.0)
+    slope = params["eval_slope"] * np.exp(params["eval_slope_spread"] * params["z_suite"])
+    noise = np.sqrt(variance + params["harness_noise"] ** 2) * rng.standard_normal(len(record))
+    y = np.where(record, slope[table.inc_suite] * uplift + noise, 0.0)
+    scale_sd = np.sqrt(table.scale_v + params["scaling_noise"] ** 2)
+    scale_y = slope[table.scale_suite] * table.scale_oom + scale_sd * rng.standard_normal(
+        table.n_scaling
+    )
     return {
-        "figure_bound": bound,
-        "figure_sign": new_sign,
-        "figure_upper": base["figure_upper"],
-        "no_gain_count": np.asarray(no_gain),
-        "arrival_counts": counts.astype(base["arrival_counts"].dtype),
+        "inc_y": y,
+        "inc_v": np.where(record, variance, 0.0),
+        "inc_record": record.astype(float),
+        "scale_y": scale_y,
     }
-
-
-def one_draw(draws: dict, i: int = 0) -> dict:
-    """Draw ``i`` of a posterior-shaped dict, as scalars and arrays without the draw axis."""
-    return {name: values[i] for name, values in draws.items()}

@@ -145,8 +145,8 @@ def sensitivity(
     )
 
 
-def parse_as_of(text: str | None) -> dt.date | None:
-    """``--as-of`` as YYYY-MM-DD, or YYYY-MM (the first day of that month)."""
+def parse_as_of(text: str | None, option: str = "--as-of") -> dt.date | None:
+    """``--as-of`` (or ``option``) as YYYY-MM-DD, or YYYY-MM (the first day of that month)."""
     import re
 
     from forecast.core.schemas.common import EARLIEST_DATE, LATEST_DATE
@@ -161,11 +161,11 @@ def parse_as_of(text: str | None) -> dt.date | None:
             day = dt.date.fromisoformat(text.strip())
     except ValueError:
         raise InputError(
-            f"expected a date as YYYY-MM or YYYY-MM-DD, got {text!r}", "--as-of"
+            f"expected a date as YYYY-MM or YYYY-MM-DD, got {text!r}", option
         ) from None
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         raise InputError(
-            f"expected a date from {EARLIEST_DATE} to {LATEST_DATE}, got {text!r}", "--as-of"
+            f"expected a date from {EARLIEST_DATE} to {LATEST_DATE}, got {text!r}", option
         )
     return day
 
@@ -176,7 +176,8 @@ def backtest(
         str | None,
         typer.Argument(
             help="A scenario whose evals name later measurements (compare_with); needs "
-            "--as-of. Without one, every measurement pair is backtested.",
+            "--as-of. Without one, the measured histories are cross-validated and backtested "
+            "from cut dates.",
             show_default=False,
         ),
     ] = None,
@@ -185,32 +186,63 @@ def backtest(
         typer.Option(
             "--as-of",
             help="Backtest one scenario (default gpt4-2023-03) from this date (YYYY-MM or "
-            "YYYY-MM-DD; YYYY-MM is the month's first day); the catalogue is cut there.",
+            "YYYY-MM-DD; YYYY-MM is the month's first day); the evidence is cut there.",
             show_default=False,
         ),
     ] = None,
+    scheme: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scheme",
+            help="Cross-validation scheme: suite or publisher (repeatable; default both).",
+            show_default=False,
+        ),
+    ] = None,
+    cut: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cut",
+            help="A cut date of the time-cut backtests, YYYY-MM or YYYY-MM-DD (repeatable; "
+            "default 2024-01, 2024-07, 2025-01).",
+            show_default=False,
+        ),
+    ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option("--refit", help="Compute even when shipped results match the inputs."),
+    ] = False,
     seed: c.SeedOpt = 0,
     json: c.JsonOpt = False,
     **fit,
 ):
-    """Forecasts from past dates beside later measurements: every pair, or a scenario."""
+    """Forecasts from earlier states beside what was measured later: the histories'
+    cross-validation and time cuts, or one scenario from a date."""
     from forecast import api
     from forecast.report.results import check_finite
 
     day = parse_as_of(as_of)
     if day is None and scenario is not None:
         raise InputError(
-            "a scenario is backtested from a date: give --as-of (without a scenario, every "
-            "measurement pair is backtested)",
+            "a scenario is backtested from a date: give --as-of (without a scenario, the "
+            "histories are cross-validated and backtested from cut dates)",
             "--as-of",
         )
-    doc = api.backtest(day, scenario, seed=seed, **c.fit_arguments(fit))
+    if day is not None and (scheme or cut or refit):
+        raise InputError("--scheme, --cut and --refit are for the histories' backtest "
+                         "(without --as-of)", "--as-of")  # fmt: skip
+    cuts = [parse_as_of(text, "--cut") for text in cut or []]
+    arguments = c.fit_arguments(fit)
+    if day is None:
+        arguments |= _histories_options(fit, arguments, scheme, cuts, refit)
+    doc = api.backtest(day, scenario, seed=seed, **arguments)
     check_finite(doc)
     if doc["mode"] == "scenario":
         c.check_diagnostics(doc["diagnostics"], fit["strict"], fit["quiet"])
-    else:
-        for row in doc["pairs"]:
-            c.check_diagnostics(row["diagnostics"], fit["strict"], fit["quiet"])
+        c.check_diagnostics(doc["catalogue_diagnostics"], fit["strict"], fit["quiet"])
+    elif doc["source"] == "computed":
+        for cut_doc in doc["cuts"]:
+            for part in ("catalogue", "histories"):
+                c.check_diagnostics(cut_doc[part]["diagnostics"], fit["strict"], fit["quiet"])
     if json:
         c.emit_json(doc)
         return
@@ -218,7 +250,47 @@ def backtest(
     if doc["mode"] == "scenario":
         _print_scenario_backtest(doc)
     else:
-        _print_pairs_backtest(doc)
+        print_histories_backtest(doc)
+
+
+def _histories_options(fit: dict, arguments: dict, scheme, cuts, refit: bool) -> dict:
+    """The histories backtest's own arguments: schemes, cuts, the uplift model's sampler
+    settings (its production settings, unless the fit options change the draws, tuning or
+    chains: then both models use them) and progress over the folds."""
+    import dataclasses
+
+    from forecast.buffer.forecasting import HISTORIES_SETTINGS
+    from forecast.checks.crossval import SCHEMES
+    from forecast.core.validation import suggest
+
+    for name in scheme or []:
+        if name not in SCHEMES:
+            raise InputError(
+                f"unknown scheme {name!r}{suggest(name, list(SCHEMES))} (expected one of: "
+                f"{', '.join(SCHEMES)})",
+                "--scheme",
+            )
+    given = arguments["settings"]
+    defaults = c.FitSettings()
+    histories = dataclasses.replace(HISTORIES_SETTINGS, seed=given.seed)
+    if (given.draws, given.tune, given.chains) != (defaults.draws, defaults.tune, defaults.chains):
+        histories = dataclasses.replace(given, target_accept=HISTORIES_SETTINGS.target_accept)
+    for key in ("trend_mode", "scale_mode"):
+        arguments.pop(key, None)
+    quiet = fit["quiet"]
+
+    def on_fold(done: int, total: int, record: dict) -> None:
+        state = "ok" if record["diagnostics"]["ok"] else "FAILED its diagnostics"
+        c.note(f"fold {done}/{total} ({record['scheme']}: {record['group']}): "
+               f"{record['seconds']:.0f} s, {state}", quiet)  # fmt: skip
+
+    return {
+        "schemes": list(dict.fromkeys(scheme)) if scheme else None,
+        "cuts": cuts or None,
+        "refit": refit,
+        "histories_settings": histories,
+        "on_fold": on_fold,
+    }
 
 
 def _pct(x) -> str:
@@ -234,70 +306,136 @@ def _verdict_cell(r: dict) -> str:
     return f"[{colour}]{r['verdict']}[/]"
 
 
-def _print_totals(t: dict) -> None:
-    if not t["n"]:
-        return
-    c.out.print(
-        f"coverage: {t['inside_50']} of {t['n']} measured scores inside the forecast's 50% "
-        f"interval (calibrated: {t['expected_50']:g} expected, 90% range "
-        f"{t['range_50_if_calibrated'][0]}-{t['range_50_if_calibrated'][1]}); "
-        f"{t['inside_90']} of {t['n']} inside the 90% interval (expected {t['expected_90']:g}, "
-        f"range {t['range_90_if_calibrated'][0]}-{t['range_90_if_calibrated'][1]})"
+def _range(t: dict, key: str) -> str:
+    lo, hi = t[key]
+    return f"{lo}-{hi}"
+
+
+def crossval_rows(schemes: dict) -> tuple[list[str], list[list[str]]]:
+    """The cross-validation summary as a table: one column per scheme, one row per measure,
+    and what a calibrated forecast would give."""
+    names = list(schemes)
+    totals = [schemes[s]["totals"] for s in names]
+    first = totals[0]
+    same_n = len({t["n"] for t in totals}) == 1
+
+    def row(label, cell, calibrated=""):
+        return [label, *(cell(t) if t["n"] else "-" for t in totals), calibrated]
+
+    rows = [
+        row("snapshots", lambda t: str(t["n"])),
+        row("inside 50% interval", lambda t: str(t["inside_50"]),
+            _range(first, "range_50_if_calibrated") if same_n else "50%"),
+        row("inside 90% interval", lambda t: str(t["inside_90"]),
+            _range(first, "range_90_if_calibrated") if same_n else "90%"),
+        row("mean PIT", lambda t: f"{t['mean_pit']:.2f}", "0.50"),
+        row("above the median", lambda t: f"{t['share_above_median']:.0%}", "at most 50%"),
+        row("mean CRPS", lambda t: f"{t['mean_crps']:.3f}"),
+        row("CRPS of no change", lambda t: f"{t['mean_crps_no_change']:.3f}"),
+        ["folds failing diagnostics",
+         *(f"{len(schemes[s]['failed_folds'])} of {len(schemes[s]['folds'])}" for s in names),
+         "0"],
+    ]  # fmt: skip
+    headers = ["", *(schemes[s]["title"] for s in names), "calibrated"]
+    return headers, rows
+
+
+def cut_rows(cuts: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """The time-cut backtests as a table: one column per cut date, one row per measure (the
+    hit counts with the range a calibrated forecast would give)."""
+
+    def row(label, cell):
+        return [label, *(cell(d, d["totals"]) if d["totals"]["n"] else "-" for d in cuts)]
+
+    def ok(d, t):
+        good = d["catalogue"]["diagnostics"]["ok"] and d["histories"]["diagnostics"]["ok"]
+        return "ok" if good else "[red]FAILED[/]"
+
+    rows = [
+        ["fitted on (snapshots)", *(str(d["histories"]["snapshots"]) for d in cuts)],
+        ["forecast (snapshots)", *(str(d["totals"]["n"]) for d in cuts)],
+        row("inside 50% (calibrated)",
+            lambda d, t: f"{t['inside_50']} ({_range(t, 'range_50_if_calibrated')})"),
+        row("inside 90% (calibrated)",
+            lambda d, t: f"{t['inside_90']} ({_range(t, 'range_90_if_calibrated')})"),
+        row("mean PIT", lambda d, t: f"{t['mean_pit']:.2f}"),
+        row("above the median", lambda d, t: f"{t['share_above_median']:.0%}"),
+        row("mean CRPS", lambda d, t: f"{t['mean_crps']:.3f}"),
+        row("CRPS of no change", lambda d, t: f"{t['mean_crps_no_change']:.3f}"),
+        ["fits' diagnostics", *(ok(d, d["totals"]) for d in cuts)],
+    ]  # fmt: skip
+    return ["cut", *(d["cut"] for d in cuts)], rows
+
+
+#: Cut dates per table (each column is at least a date wide: four fit 80 columns).
+CUTS_PER_TABLE = 4
+
+
+def print_histories_backtest(doc: dict, width: int | None = None) -> None:
+    """``forecast backtest`` without a scenario: the cross-validation summary, the PIT
+    histograms, the failed folds and the time-cut table (``width``: the console's)."""
+    from forecast.cli.run import word_table
+
+    h = doc["histories"]
+    source = (
+        f"shipped results of {doc['created'][:10]}"
+        if doc["source"] == "shipped"
+        else f"computed {doc['created'][:10]}"
     )
+    s = doc["crossval"]["settings"]
     c.out.print(
-        f"mean CRPS {t['mean_crps']:.3f} (score units; lower is better) vs "
-        f"{t['mean_crps_no_change']:.3f} for a no-change forecast; mean PIT "
-        f"{t['mean_pit']:.2f} (0.5 if unbiased)"
+        f"Backtest of the uplift model on {h['snapshots']} snapshots of {h['series']} measured "
+        f"histories ({h['suites']} suites, {h['publishers']} publishers): {source}; fit "
+        f"{doc['fit_key'][:12]}, {s['chains']} chains x {s['draws']} draws after {s['tune']} "
+        "tuning steps.",
+        width=width,
     )
-    if t["n"] < 10:
+    schemes = doc["crossval"]["schemes"]
+    headers, rows = crossval_rows(schemes)
+    c.out.print(
+        word_table(
+            "Cross-validation: each snapshot forecast from its series' baseline by a fit that "
+            "never saw it",
+            headers,
+            rows,
+            caption="calibrated: the central 90% range of the count if the forecasts were "
+            "calibrated and the snapshots independent (they are not: snapshots of one series "
+            "share their baseline). CRPS in score units, lower is better.",
+            width=width,
+        ),
+        width=width,
+    )
+    for part in schemes.values():
+        t = part["totals"]
+        if t["n"]:
+            bars = " ".join(str(k) for k in t["pit_histogram"])
+            c.out.print(f"PIT histogram, {part['title']} (10 bins from 0 to 1): {bars}",
+                        width=width)  # fmt: skip
+        for f in part["failed_folds"]:
+            c.out.print(f"[red]fold {f['group']!s} failed its diagnostics:[/] "
+                        f"{'; '.join(f['problems'])}", width=width)  # fmt: skip
+    cuts = doc["cuts"]
+    for start in range(0, len(cuts), CUTS_PER_TABLE):
+        headers, rows = cut_rows(cuts[start : start + CUTS_PER_TABLE])
         c.out.print(
-            f"[dim]with {t['n']} comparison(s), coverage can reveal only gross "
-            "miscalibration (docs/backtest.md)[/dim]"
+            word_table(
+                "Time cuts: fitted with what was published by the cut, forecast after it",
+                headers,
+                rows,
+                caption="forecast: the snapshots dated after the cut, each from its series' "
+                "state at the cut (or its later baseline). Calibrated: the central 90% range "
+                "of the hit count if the forecasts were calibrated.",
+                width=width,
+            ),
+            width=width,
         )
-
-
-def _print_pairs_backtest(doc: dict) -> None:
-    if not doc["pairs"]:
-        c.out.print("no measurement pair can be backtested (none is marked 'backtest: true' "
-                    "with what a forecast needs)")  # fmt: skip
-    else:
-        table = Table(
-            title="Backtest: forecast of the AFTER score from the BEFORE state, catalogue cut "
-            "at the as-of date",
-            caption="score = fraction of tasks; months: as of -> AFTER measurement (~: an "
-            "approximate date); CRPS in score units (no-change forecast in "
-            "brackets); U: simulated uplift at the AFTER date, OOM (median, 95%)",
-            caption_justify="left",
-        )
-        table.add_column("pair", no_wrap=True)
-        for col in ("as of", "months", "before", "measured", "forecast median",
-                    "50% interval", "90% interval", "U OOM", "CRPS", "verdict"):  # fmt: skip
-            table.add_column(col, overflow="fold")
-        for r in doc["pairs"]:
-            pm = f" ± {r['measured_plus_minus']:.0%}" if r.get("measured_plus_minus") else ""
-            table.add_row(
-                r["pair"],
-                r["as_of"],
-                f"{r['months_after']:.1f}" + ("~" if r["date_precision"] != "day" else ""),
-                _pct(r["before"]),
-                _pct(r["measured"]) + pm,
-                _pct(r["forecast_q50"]),
-                _interval(r, "forecast_q25", "forecast_q75"),
-                _interval(r, "forecast_q05", "forecast_q95"),
-                f"{r['uplift_q50_oom']:.2f} ({r['uplift_q95_oom']:.2f})",
-                f"{r['crps']:.3f} ({r['crps_no_change']:.3f})",
-                _verdict_cell(r),
-            )
-        c.out.print(table)
-        _print_totals(doc["totals"])
-    for s in doc["skipped"]:
-        c.out.print(f"skipped {s['pair']}: {s['why']}")
 
 
 def _print_scenario_backtest(doc: dict) -> None:
     c.out.print(
-        f"backtest of [bold]{doc['scenario']}[/] from {doc['as_of']}: the catalogue cut "
-        f"there holds {doc['catalogue_enhancements']} enhancements"
+        f"backtest of [bold]{doc['scenario']}[/] from {doc['as_of']}: the evidence cut there "
+        f"holds {doc['catalogue_enhancements']} enhancements and {doc['history_snapshots']} "
+        "history snapshots"
     )
     if not doc["comparisons"]:
         c.out.print(
@@ -324,4 +462,10 @@ def _print_scenario_backtest(doc: dict) -> None:
             _verdict_cell(r),
         )
     c.out.print(table)
-    _print_totals(doc["totals"])
+    t = doc["totals"]
+    if t["n"]:
+        c.out.print(
+            f"coverage: {t['inside_50']} of {t['n']} measured scores inside the forecast's 50% "
+            f"interval, {t['inside_90']} inside the 90% interval; mean CRPS "
+            f"{t['mean_crps']:.3f} vs {t['mean_crps_no_change']:.3f} for no change"
+        )

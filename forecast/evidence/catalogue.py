@@ -2,8 +2,8 @@
 
 The shipped catalogues (the seeds, then later primary sources) with a user's file or folder
 on top, each record checked against the format and ids unique across files; a cut keeps
-what was published before a date. The arrays the model reads are built from the result
-by :mod:`forecast.evidence.table`.
+what was printed before a date (enhancements by their date, figures by their own). The arrays
+the model reads are built from the result by :mod:`forecast.evidence.table`.
 """
 
 from __future__ import annotations
@@ -60,6 +60,14 @@ def _read(path: str | Path) -> tuple[Catalogue, YamlDocument]:
                 f"duplicate id {e.id!r} (first used by enhancements[{seen[e.id]}])",
             )
         seen[e.id] = i
+        for j, o in enumerate(e.observations):
+            if o.published is not None and o.published < e.published:
+                raise locate(
+                    doc,
+                    ("enhancements", i, "observations", j, "published"),
+                    f"the figure is dated {o.published}, before its enhancement was published "
+                    f"({e.published}): a figure's own date can only be later",
+                )
     combo_ids: set[str] = set()
     for i, c in enumerate(catalogue.combinations):
         if c.id in combo_ids or c.id in seen:
@@ -120,6 +128,14 @@ def load_catalogue(extra: str | Path | None = None, shipped: bool = True) -> Cat
                     ("combinations", i, "members", j),
                     f"unknown enhancement {member!r}{suggest(member, list(enhancements))}",
                 )
+        latest = max(enhancements[m].published for m in combo.members)
+        if combo.published is not None and combo.published < latest:
+            raise locate(
+                doc,
+                ("combinations", i, "published"),
+                f"the figure is dated {combo.published}, before its last member was published "
+                f"({latest}): a figure's own date can only be later",
+            )
     return Catalogue(
         schema_version=1,
         source_document="; ".join(c.source_document for c, _ in parts if c.source_document),
@@ -141,11 +157,42 @@ def _unique_across(parts: list[tuple[Catalogue, YamlDocument]]) -> None:
             first[rid] = doc.path
 
 
+def figure_date(figure, published: dt.date) -> dt.date:
+    """When a figure (an observation or a combination) was first printed: its own
+    ``published`` when it has one, else ``published`` (its enhancement's date, or the latest
+    of a combination's members')."""
+    return figure.published or published
+
+
 def catalogue_cut(catalogue: Catalogue, as_of: dt.date) -> Catalogue:
-    """Only the enhancements published before ``as_of`` and combinations of them."""
-    keep = [e for e in catalogue.enhancements if e.published < as_of]
-    ids = {e.id for e in keep}
-    combos = [c for c in catalogue.combinations if set(c.members) <= ids]
+    """What was known before ``as_of``: the enhancements published before it, each with the
+    figures first printed before it (a figure's own ``published``, else its enhancement's
+    date), and the combinations of them whose figure was printed before it.
+
+    An enhancement whose figures (its observations and the combinations it is a member of)
+    all fall out is dropped: its only evidence came later. One that never had a figure stays
+    (it counts as an arrival).
+    """
+    published = {e.id: e.published for e in catalogue.enhancements if e.published < as_of}
+    combos = [
+        c
+        for c in catalogue.combinations
+        if set(c.members) <= set(published)
+        and figure_date(c, max(published[m] for m in c.members)) < as_of
+    ]
+    in_combos = {m for c in combos for m in c.members}
+    with_combos = {m for c in catalogue.combinations for m in c.members}
+    keep = []
+    for e in catalogue.enhancements:
+        if e.id not in published:
+            continue
+        figures = [o for o in e.observations if figure_date(o, e.published) < as_of]
+        had_figures = bool(e.observations) or e.id in with_combos
+        if had_figures and not figures and e.id not in in_combos:
+            continue
+        if len(figures) < len(e.observations):
+            e = e.model_copy(update={"observations": figures})
+        keep.append(e)
     return Catalogue(
         schema_version=1,
         source_document=catalogue.source_document,

@@ -34,7 +34,7 @@ def calibration_kind(doc) -> str | None:
         return "sbc"
     if "figures" in doc and isinstance(doc.get("summary"), dict) and "mean_pit" in doc["summary"]:
         return "loo_pit"
-    if "comparisons" in doc or ("pairs" in doc and "totals" in doc):
+    if "comparisons" in doc or ("pairs" in doc and "totals" in doc) or "crossval" in doc:
         return "backtest"
     return None
 
@@ -139,6 +139,8 @@ def calibration_summary(name: str, doc: dict) -> dict:
                 for r in rows
             ],
         }
+    elif kind == "backtest" and "crossval" in doc:
+        out |= _histories_backtest(doc)
     elif kind == "backtest":
         totals = doc.get("totals") or {}
         out["verdict"] = (
@@ -171,6 +173,48 @@ def calibration_summary(name: str, doc: dict) -> dict:
         }
     out["lines"] = [line for line in out["lines"] if line]
     return out
+
+
+def _histories_backtest(doc: dict) -> dict:
+    """The histories' backtest (cross-validation and time cuts) in a verdict, lines and a
+    table (:func:`forecast.checks.backtest.summary`)."""
+    from forecast.checks.backtest import summary
+
+    s = summary(doc)
+    rows = []
+    for part in [*s["crossval"].values(), *s["cuts"]]:
+        name = part.get("title") or f"cut at {part['cut']}"
+        rows.append([
+            name, str(part.get("n")), f"{part.get('inside_50')} of {part.get('n')}",
+            f"{part.get('inside_90')} of {part.get('n')}", _num(part.get("mean_pit")),
+            _pct(part.get("share_above_median")),
+            f"{_num(part.get('mean_crps'), 3)} ({_num(part.get('mean_crps_no_change'), 3)})",
+        ])  # fmt: skip
+    failed = sum(len(p["failed_folds"]) for p in s["crossval"].values())
+    return {
+        "verdict": "; ".join(
+            f"{p['title']}: {p.get('inside_90')} of {p.get('n')} inside the 90% interval, mean "
+            f"PIT {_num(p.get('mean_pit'))}"
+            for p in s["crossval"].values()
+        ),
+        "lines": [
+            f"{failed} cross-validation folds failed their diagnostics; fit "
+            f"{str(s.get('fit_key'))[:12]}, {s.get('created')}.",
+            str(doc.get("score", "")),
+        ],
+        "table": {
+            "headers": [
+                "check",
+                "snapshots",
+                "in 50%",
+                "in 90%",
+                "mean PIT",
+                "above median",
+                "CRPS (no change)",
+            ],  # fmt: skip
+            "rows": rows,
+        },
+    }
 
 
 def _num(x, digits: int = 2) -> str:

@@ -1,41 +1,205 @@
-"""forecast.checks.backtest: the scores, the scenario built from a measurement pair, and the
-backtest of every pair (a small real fit of a tiny catalogue)."""
+"""forecast.checks.backtest and ``forecast backtest``: the histories' backtest computed or read
+back from the shipped results, its tables at 80 and 120 columns, the summary a run reads, and
+one scenario from a date.
+
+The NUTS fits are replaced by prior draws here (``fast``): what is tested is the plumbing
+and the scoring; the real fits are in benchmarks/backtest.py and the slow tests.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-import math
-import textwrap
+import re
 
 import numpy as np
 import pytest
 from conftest import MINIMAL_CATALOGUE, USER_MEASUREMENTS, words
 
 from forecast.checks import backtest as bt
-from forecast.evidence.measurements import backtest_pairs, load_measurements
+from forecast.checks import crossval
+from forecast.checks.synthetic import uplift_prior_draws
+from forecast.fit.diagnostics import Diagnostics
 
-#: The user's pair of test_measurements, with the base model's compute a forecast needs.
-WITH_COMPUTE = USER_MEASUREMENTS.replace(
-    "base_model: lab-base-1\n",
-    "base_model: lab-base-1\n"
-    "    base_compute_flop: 1.0e+24\n"
-    '    base_compute_basis: "our training log"\n',
-)
-SMALL = ["--fit-draws", "100", "--fit-tune", "100", "--chains", "2", "--quiet"]
+OK = Diagnostics(1.0, 1000.0, 1000.0, 0, 4, 100)
+BAD = Diagnostics(1.05, 50.0, 50.0, 3, 4, 100, "event_rate", "event_rate")
 
 
-def test_crps_of_a_point_mass_is_the_distance_and_of_a_normal_its_formula():
-    assert bt.crps(np.full(10, 0.3), 0.5) == pytest.approx(0.2)
-    x = np.random.default_rng(0).standard_normal(200_000)
-    # CRPS of N(0, 1) at 0 is (sqrt(2) - 1) / sqrt(pi)
-    assert bt.crps(x, 0.0) == pytest.approx((math.sqrt(2) - 1) / math.sqrt(math.pi), abs=3e-3)
-    assert bt.crps(x, 2.0) > bt.crps(x, 0.0)
+@dataclasses.dataclass
+class FakeFit:
+    draws: dict
+    key: str = "f" * 64
+    how: str = "sampled"
+    diagnostics: Diagnostics = OK
 
 
-def test_mid_pit_counts_half_the_ties():
-    assert bt.mid_pit(np.array([0.1, 0.2, 0.2, 0.5]), 0.2) == pytest.approx(0.25 + 0.25)
-    assert bt.mid_pit(np.array([0.1, 0.2]), 1.0) == 1.0
+def tame_draws(table, priors, n, seed):
+    """Prior draws with the event rate and attention held to modest values (so a simulation
+    of them is quick)."""
+    draws = uplift_prior_draws(table, priors, n, seed)
+    draws["event_rate"] = np.minimum(draws["event_rate"], 1.0)
+    draws["attention_spread"] = np.minimum(draws["attention_spread"], 1.0)
+    return draws
+
+
+@pytest.fixture
+def fast(monkeypatch, tmp_path):
+    """Every fit replaced by prior draws (the publisher fold of 'Aider' fails its
+    diagnostics); the shipped results folder is an empty temporary one; 300 predictive draws
+    a snapshot. Returns the calls."""
+    import forecast.checks.predictive as predictive
+    import forecast.fit.catalogue as catalogue_fit
+    import forecast.fit.histories as histories_fit
+
+    calls = {"folds": [], "histories": []}
+    monkeypatch.setattr(predictive, "PREDICTIVE_DRAWS", 300)
+
+    def fit_folds(table, priors, schemes, settings=None, on_fold=None):
+        plan = [(s, g) for s in schemes for g in crossval.fold_groups(table, s)]
+        for i, (scheme, group) in enumerate(plan):
+            calls["folds"].append((scheme, group, table))
+            fold = crossval.Fold(
+                scheme, group, table.groups(scheme) == group, 0,
+                tame_draws(table, priors, 100, seed=i), BAD if group == "Aider" else OK,
+                0.1,
+            )  # fmt: skip
+            if on_fold:
+                on_fold(i + 1, len(plan), fold.record())
+            yield fold
+
+    def fit_evidence(catalogue, priors, settings=None, **kw):
+        from forecast.evidence.table import build_table
+
+        table = kw.get("table") or build_table(catalogue)
+        return catalogue_fit.FittedEvidence(catalogue, table, priors, FakeFit({}))
+
+    def fit_histories(table, priors, settings=None, **kw):
+        calls["histories"].append(table)
+        return FakeFit(tame_draws(table, priors, 100, seed=0))
+
+    monkeypatch.setattr(crossval, "fit_folds", fit_folds)
+    monkeypatch.setattr(catalogue_fit, "fit_evidence", fit_evidence)
+    monkeypatch.setattr(histories_fit, "fit_histories", fit_histories)
+    monkeypatch.setattr("forecast.buffer.forecasting.histories_priors", lambda priors, fit: priors)
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setattr(bt, "results_dir", lambda: results)
+    calls["results"] = results
+    return calls
+
+
+QUICK = dict(cuts=[dt.date(2025, 1, 1)])
+
+
+def test_the_histories_backtest_scores_every_snapshot_and_lists_failed_folds(fast):
+    doc = bt.backtest_histories(**QUICK)
+    assert doc["mode"] == "histories" and doc["source"] == "computed"
+    n = doc["histories"]["snapshots"]
+    for part in doc["crossval"]["schemes"].values():
+        assert part["totals"]["n"] == n == len(part["rows"])
+        assert {r["group"] for r in part["rows"]} == {f["group"] for f in part["folds"]}
+    publisher = doc["crossval"]["schemes"]["publisher"]
+    assert [f["group"] for f in publisher["failed_folds"]] == ["Aider"]
+    aider = sum(r["group"] == "Aider" for r in publisher["rows"])
+    assert publisher["totals_passing_folds"]["n"] == n - aider > 0
+    (cut,) = doc["cuts"]
+    assert cut["cut"] == "2025-01-01" and cut["totals"]["n"] == len(cut["rows"]) > 0
+    assert doc["inputs"]["cuts"] == ["2025-01-01"] and doc["inputs_key"] == bt.inputs_key(
+        doc["inputs"]
+    )
+
+
+def test_shipped_results_are_read_back_only_for_the_same_inputs(fast, write_yaml):
+    doc = bt.backtest_histories(**QUICK)
+    (fast["results"] / bt.RESULTS_FILE).write_text(json.dumps(doc))
+    fast["folds"].clear()
+    again = bt.backtest_histories(**QUICK)
+    assert again["source"] == "shipped" and fast["folds"] == []  # nothing fitted
+    assert again["crossval"] == json.loads(json.dumps(doc["crossval"]))
+    # a user's history changes the inputs: computed, with the user's snapshot in every fold
+    mine = write_yaml(USER_MEASUREMENTS, "mine.yaml")
+    theirs = bt.backtest_histories(mine, **QUICK)
+    assert theirs["source"] == "computed" and theirs["inputs_key"] != doc["inputs_key"]
+    assert all("lab-base-1 | lab_cyber_tasks" in t.series for _, _, t in fast["folds"])
+    assert theirs["histories"]["snapshots"] == doc["histories"]["snapshots"] + 1
+    # another prior or seed: computed too
+    assert bt.backtest_histories(seed=3, **QUICK)["source"] == "computed"
+    assert bt.backtest_histories(refit=True, **QUICK)["source"] == "computed"
+
+
+def test_the_summary_a_run_reads_needs_no_fit(fast):
+    assert bt.shipped_summary() is None  # nothing shipped
+    doc = bt.backtest_histories(**QUICK)
+    (fast["results"] / bt.RESULTS_FILE).write_text(json.dumps(doc))
+    s = bt.shipped_summary()
+    assert s["source"] == "shipped" and s["fit_key"] == doc["fit_key"]
+    for name in ("suite", "publisher"):
+        t = doc["crossval"]["schemes"][name]["totals"]
+        assert s["crossval"][name]["mean_pit"] == pytest.approx(t["mean_pit"])
+        assert s["crossval"][name]["inside_90"] == t["inside_90"]
+    assert s["crossval"]["publisher"]["failed_folds"] == ["Aider"]
+    assert s["cuts"][0]["cut"] == "2025-01-01"
+    (fast["results"] / bt.RESULTS_FILE).write_text("{not json")
+    assert bt.shipped_summary() is None
+    # a bundle given the document (export --calibration) shows it
+    from forecast.report.calibration import calibration_kind, calibration_summary
+
+    assert calibration_kind(doc) == "backtest"
+    shown = calibration_summary("calibration-backtest.json", doc)
+    assert [row[0] for row in shown["table"]["rows"]] == [
+        "leave one suite out", "leave one publisher out", "cut at 2025-01-01",
+    ]  # fmt: skip
+    assert "1 cross-validation folds failed" in shown["lines"][0]
+
+
+NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_tables_fit_the_terminal_without_splitting_a_number(fast, width, monkeypatch):
+    from rich.console import Console
+
+    from forecast.cli import checks
+    from forecast.cli import common as c
+
+    doc = bt.backtest_histories(cuts=[dt.date(2024, 7, 1), dt.date(2025, 1, 1)])
+    console = Console(width=width, record=True, highlight=False, emoji=False)
+    monkeypatch.setattr(c, "out", console)
+    checks.print_histories_backtest(c.shown(doc), width=width)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= width
+    schemes = doc["crossval"]["schemes"]
+    headers, rows = checks.crossval_rows(schemes)
+    cells = [cell for row in rows for cell in row[1:]]
+    headers, cut_rows = checks.cut_rows(doc["cuts"])
+    cells += [re.sub(r"\[/?\w*\]", "", cell) for row in cut_rows for cell in row[1:]]
+    table_words = set(re.findall(r"\S+", text))
+    for cell in cells:
+        for number in NUMBER.findall(cell):
+            assert any(number in w for w in table_words), (number, cell)
+    assert "leave one suite out" in words(text) and "2024-07-01" in text
+
+
+def test_the_cli_shows_the_backtest_and_refuses_bad_options(fast, run_cli):
+    code, out, err = run_cli(["backtest", "--cut", "2025-01", "--scheme", "suite", "--json"])
+    assert code == 0, err
+    doc = json.loads(out)
+    assert list(doc["crossval"]["schemes"]) == ["suite"] and doc["inputs"]["cuts"] == ["2025-01-01"]
+    code, out, err = run_cli(["backtest", "--cut", "2025-01", "--scheme", "publisher"])
+    assert code == 0, err
+    assert "leave one publisher out" in words(out) and "fold Aider failed" in words(out)
+    assert "Time cuts" in out
+    for args, needle in (
+        (["--scheme", "suites"], "did you mean 'suite'"),
+        (["--cut", "2025-13"], "--cut"),
+        (["--as-of", "2023-06", "--cut", "2024-01"], "--scheme, --cut and --refit"),
+    ):
+        code, out, err = run_cli(["backtest", *args])
+        assert code == 2 and out == "" and needle in words(err), (args, err)
+
+
+# --------------------------------------------------------------------------- one scenario
 
 
 def test_score_draws_no_uplift_keeps_the_score_and_uplift_raises_it():
@@ -48,123 +212,41 @@ def test_score_draws_no_uplift_keeps_the_score_and_uplift_raises_it():
     assert abs(np.median(flat) - 0.3) < 0.02
     # measured scores are counts out of the suite's tasks
     assert np.allclose(up * 195, np.round(up * 195))
+    # harness noise widens the forecast
+    noisy = bt.score_draws(0.3, 195, np.zeros(4000), np.ones(4000), rng, np.full(4000, 0.5))
+    assert np.std(noisy) > 1.5 * np.std(flat)
 
 
-def test_compare_and_totals():
+def test_compare_reads_the_quantile_intervals():
     draws = np.linspace(0, 1, 1001)
     row = bt.compare(draws, np.full(1001, 0.3), 0.8)
     assert row["inside_50"] is False and row["inside_90"] is True
     assert row["forecast_q25"] == pytest.approx(0.25) and row["pit"] == pytest.approx(0.8, 1e-2)
     assert row["crps_no_change"] == pytest.approx(0.5)
     assert row["verdict"] == "inside the 90% interval"
-    t = bt.totals([row, bt.compare(draws, draws, 0.5), {"verdict": "not a test"}])
-    assert (t["n"], t["inside_50"], t["inside_90"]) == (2, 1, 2)
-    assert t["expected_90"] == pytest.approx(1.8)
-    assert bt.totals([{"verdict": "x"}]) == {"n": 0}
 
 
-def test_the_scenario_of_a_shipped_pair():
-    pair = next(
-        p for p in backtest_pairs(load_measurements()) if p.id == "metr_agent_improvements_gpt4"
-    )
-    sc = bt.pair_scenario(pair, ["openai_gpt4_post_training", "toolformer"])
-    assert sc.base_model.reference_date == pair.as_of == dt.date(2023, 6, 13)
-    assert sc.base_model.training_compute_flop == 2e25
-    assert sc.actor == "finetune_api"
-    assert sc.horizon_months == math.ceil(pair.months) == 8
-    assert set(sc.already_elicited.categories) == {"data", "prompting"}
-    assert sc.already_elicited.enhancements == ["openai_gpt4_post_training"]
-    (spec,) = sc.evals
-    assert (spec.score, spec.n_tasks) == (0.30, 195)
-    # an enhancement the cut catalogue does not hold yet is left out
-    assert bt.pair_scenario(pair, ["toolformer"]).already_elicited.enhancements == []
+NO_COMPARE = """\
+schema_version: 1
+name: lab-plain
+title: Lab model, nothing measured later
+base_model:
+  name: lab-model-v1
+  training_compute_flop: 1.0e+24
+  reference_date: 2023-06-01
+  weights: closed
+actor: public_api
+horizon_months: 3
+evals:
+  - name: lab-cyber
+    score: 0.30
+    n_tasks: 40
+    threshold: 0.60
+"""
+SMALL = ["--fit-draws", "100", "--fit-tune", "100", "--chains", "2", "--quiet"]
 
 
-def test_a_pair_without_base_compute_gets_the_fallback_compute():
-    import dataclasses
-
-    pair = backtest_pairs(load_measurements())[0]
-    assert bt.pair_problem(pair) is None
-    unknown = dataclasses.replace(pair, base_compute_flop=None)
-    assert bt.pair_problem(unknown) is None
-    sc = bt.pair_scenario(unknown, [], fallback_compute_flop=3e22)
-    assert sc.base_model.training_compute_flop == 3e22
-    assert "0 and 1" in bt.pair_problem(
-        dataclasses.replace(
-            pair,
-            before=pair.after.model_copy(
-                update={"score": pair.after.score.model_copy(update={"point": 1.0})}
-            ),
-        )
-    )
-
-
-def test_every_pair_is_backtested_and_a_users_pair_is_picked_up(run_cli, write_yaml):
-    """The tiny catalogue's one enhancement (2023-01-01) is in every cut, so the three pairs
-    (two shipped, the user's) share one small fit."""
-    assert WITH_COMPUTE.count("base_compute_flop") == 2
-    mine = write_yaml(WITH_COMPUTE, "mine.yaml")
-    evidence = write_yaml(MINIMAL_CATALOGUE, "tiny.yaml")
-    args = ["backtest", "--measurements", mine, "--evidence", evidence, "--no-shipped-evidence"]
-    code, out, err = run_cli([*args, *SMALL, "--json"])
-    assert code == 0, err
-    doc = json.loads(out)
-    expected = {p.id for p in backtest_pairs(load_measurements(mine))}
-    assert {r["pair"] for r in doc["pairs"]} | {s["pair"] for s in doc["skipped"]} == expected
-    assert "lab_agent_gain" in {r["pair"] for r in doc["pairs"]}
-    for r in doc["pairs"]:
-        assert r["forecast_q05"] <= r["forecast_q25"] <= r["forecast_q50"]
-        assert r["forecast_q50"] <= r["forecast_q75"] <= r["forecast_q95"]
-        assert r["crps"] >= 0 and 0 <= r["pit"] <= 1
-        assert r["catalogue_enhancements"] == 1
-    lab = next(r for r in doc["pairs"] if r["pair"] == "lab_agent_gain")
-    assert (lab["before"], lab["measured"], lab["actor"]) == (0.30, 0.45, "public_api")
-    assert lab["months_after"] == pytest.approx(7.5, abs=0.05)
-    t = doc["totals"]
-    assert t["n"] == len(doc["pairs"])
-    assert t["inside_90"] == sum(r["inside_90"] for r in doc["pairs"])
-    code, out, err = run_cli([*args, *SMALL])
-    assert code == 0, err
-    assert "lab_agent_gain" in out and "coverage:" in words(out)
-    assert lab["scale"] == "clamp" and lab["base_compute_flop"] == 1e24
-    # without the base model's compute the user's pair is forecast with scale off
-    args[2] = write_yaml(USER_MEASUREMENTS, "no-compute.yaml")
-    code, out, err = run_cli([*args, *SMALL, "--json"])
-    assert code == 0, err
-    lab = next(r for r in json.loads(out)["pairs"] if r["pair"] == "lab_agent_gain")
-    assert lab["scale"] == "off" and lab["base_compute_flop"] is None
-
-
-def test_no_usable_pair_says_so(run_cli, write_yaml):
-    late = MINIMAL_CATALOGUE.replace("2023-01-01", "2025-01-01")
-    evidence = write_yaml(late, "late.yaml")
-    code, out, err = run_cli(["backtest", "--evidence", evidence, "--no-shipped-evidence", "-q"])
-    assert code == 0, err
-    assert "no measurement pair can be backtested" in words(out)
-    assert "skipped openai_post_training_gpt4: no enhancement" in words(out)
-
-
-NO_COMPARE = textwrap.dedent(
-    """\
-    schema_version: 1
-    name: lab-plain
-    title: Lab model, nothing measured later
-    base_model:
-      name: lab-model-v1
-      training_compute_flop: 1.0e+24
-      reference_date: 2023-06-01
-      weights: closed
-    actor: public_api
-    horizon_months: 3
-    evals:
-      - name: lab-cyber
-        score: 0.30
-        n_tasks: 40
-        threshold: 0.60
-    """
-)
-
-
+@pytest.mark.slow
 def test_a_scenario_with_nothing_to_compare_says_so(run_cli, write_yaml):
     scenario = write_yaml(NO_COMPARE, "plain.yaml")
     evidence = write_yaml(MINIMAL_CATALOGUE, "tiny.yaml")

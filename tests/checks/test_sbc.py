@@ -1,8 +1,10 @@
-"""forecast.checks.sbc and ``forecast check sbc``: ranks, the simultaneous ECDF band, the
-multiple-comparison correction, a small SBC run on the real design and its files.
+"""forecast.checks.sbc, forecast.checks.synthetic and ``forecast check sbc``: ranks, the
+simultaneous ECDF band, the multiple-comparison correction, histories simulated as the
+likelihood says, small SBC runs on the real design and their files.
 
-The small run checks the machinery (ranks in range, files written, bad options refused),
-not uniformity: that needs hundreds of fits (benchmarks/sbc.py, docs/calibration.md).
+The small runs check the machinery (ranks in range, files written, bad options refused); the
+slow one checks uniformity on a tiny design; the full check needs a hundred production fits
+(benchmarks/sbc.py, docs/calibration.md).
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ import pytest
 
 from forecast.checks import sbc
 from forecast.checks.sbc import SbcSettings, rank_of
+from forecast.checks.synthetic import (
+    interval_intensity,
+    record_variance,
+    simulate_histories,
+    uplift_prior_draws,
+)
 from forecast.checks.uniformity import ecdf_band, holm, uniformity
 from forecast.report.calibration import export_files
 from forecast.report.plots import is_png
@@ -34,7 +42,17 @@ def test_rank_counts_draws_below_and_breaks_ties_at_random():
 
 
 def test_settings_need_draws_divisible_by_thin():
-    assert SbcSettings().kept == 100
+    from forecast.buffer.forecasting import HISTORIES_SETTINGS
+
+    production = SbcSettings()
+    assert production.kept == 100  # the production settings, thinned to L = 100
+    assert (production.draws, production.tune, production.chains, production.target_accept) == (
+        HISTORIES_SETTINGS.draws, HISTORIES_SETTINGS.tune, HISTORIES_SETTINGS.chains,
+        HISTORIES_SETTINGS.target_accept,
+    )  # fmt: skip
+    assert len(production.kept_index()) == 100
+    kept = SbcSettings(draws=20, chains=2, thin=5).kept_index().tolist()
+    assert kept == [0, 5, 10, 15, 20, 25, 30, 35]
     with pytest.raises(ValueError, match="multiple of thin"):
         SbcSettings(draws=25, thin=2)
 
@@ -100,16 +118,105 @@ def test_missing_ranks_are_left_out_of_their_quantity_only():
     assert none["n"] == 0 and none["verdict"] == "no ranks"
 
 
+# --------------------------------------------------------------------------- simulated data
+
+
 @pytest.fixture(scope="module")
-def small_sbc():
-    """Three tiny SBC fits on the shipped catalogue's design (one compilation)."""
+def design():
+    from forecast.evidence.histories import build_history_table
+    from forecast.evidence.measurements import load_measurements
+    from forecast.inputs.priors import load_priors
+
+    measurements = load_measurements()
+    table = build_history_table(measurements)
+    return table, load_priors(), {s.id: s.n_tasks for s in measurements.suites}
+
+
+def _params(table, priors, **fixed):
+    params = {k: v[0] for k, v in uplift_prior_draws(table, priors, 1, seed=4).items()}
+    return params | fixed
+
+
+def test_no_events_no_records(design):
+    table, priors, n_tasks = design
+    params = _params(table, priors, event_rate=1e-12)
+    data = simulate_histories(table, params, record_variance(table, n_tasks),
+                              np.random.default_rng(0))  # fmt: skip
+    assert not data["inc_record"].any() and (data["inc_y"] == 0).all()
+    assert (data["inc_v"] == 0).all() and data["scale_y"].shape == (table.n_scaling,)
+
+
+def test_records_come_at_the_likelihoods_rate_and_size(design):
+    """Over many simulations of the same design: a snapshot is a record with the likelihood's
+    probability 1 - (1 + phi L)^(-1/phi), and the mean uplift of a record is the likelihood's
+    conditional mean L mu / (1 - P0), whether the jumps are summed or drawn moment-matched."""
+    table, priors, n_tasks = design
+    params = _params(table, priors, event_rate=0.3, attention_spread=0.8, increment_mean=0.2,
+                     increment_spread=0.5, eval_slope=1.0, eval_slope_spread=0.0,
+                     harness_noise=0.0)  # fmt: skip
+    none = np.zeros(table.n_increments)
+    L = interval_intensity(table, params)
+    phi = 0.8**2
+    p0 = (1 + phi * L) ** (-1 / phi)
+    for exact in (True, False):
+        rng = np.random.default_rng(1)
+        runs = [simulate_histories(table, params, none, rng, exact=exact) for _ in range(3000)]
+        records = np.array([r["inc_record"] for r in runs])
+        y = np.array([r["inc_y"] for r in runs])
+        assert np.abs(records.mean(axis=0) - (1 - p0)).max() < 0.04
+        rows = (1 - p0) > 0.2
+        mean_u = (y * records).sum(axis=0)[rows] / records.sum(axis=0)[rows]
+        expected = L[rows] * 0.2 / (1 - p0[rows])
+        assert np.allclose(mean_u, expected, rtol=0.1), exact
+    # the noise of a record: binomial (the design's) plus harness
+    params = params | {"harness_noise": 0.3, "increment_mean": 1e-9}
+    variance = record_variance(table, n_tasks)
+    rng = np.random.default_rng(2)
+    runs = [simulate_histories(table, params, variance, rng) for _ in range(2000)]
+    y = np.array([r["inc_y"] for r in runs])
+    rec = np.array([r["inc_record"] for r in runs]).astype(bool)
+    k = int(np.argmax(rec.mean(axis=0)))
+    assert np.std(y[rec[:, k], k]) == pytest.approx(np.sqrt(variance[k] + 0.09), rel=0.1)
+
+
+def test_the_design_variance_of_a_record(design):
+    from forecast.evidence.histories import logit_variance
+
+    table, _, n_tasks = design
+    v = record_variance(table, n_tasks)
+    assert np.array_equal(v[table.inc_record], table.inc_v[table.inc_record])
+    k = int(np.flatnonzero(~table.inc_record)[0])
+    s = table.snapshots[k]
+    assert v[k] == pytest.approx(2 * logit_variance(s.best_before, n_tasks[s.suite]))
+    assert (v > 0).all()
+
+
+def test_contraction_is_measured_where_the_prior_is_normal(design):
+    _, priors, _ = design
+    assert sbc.contraction_scale("event_rate", priors) == "log"  # LogNormal
+    assert sbc.contraction_scale("increment_mean", priors) == "log"  # a product
+    assert sbc.contraction_scale("rate_trend", priors) == "value"  # Normal
+    assert sbc.contraction_scale("attention_spread", priors) == "value"  # HalfNormal
+    assert sbc.contraction_scale("arrival_rate[tool]", priors) == "log"  # Gamma
+    assert sbc.contraction_scale(sbc.UPLIFT, priors) == "log1p"
+    assert sbc.on_scale([0.0, np.e - 1], "log1p") == pytest.approx([0.0, 1.0])
+    assert set(sbc.BUFFER_PARAMETERS) <= set(sbc.quantity_names())
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@pytest.fixture(scope="module")
+def small_sbc(design):
+    """Three tiny SBC fits on the shipped histories' design (one compilation)."""
     from forecast import api
     from forecast.simulate.setup import setup_forecast
 
+    table, priors, n_tasks = design
     inputs = api.resolve(None)
-    setup = setup_forecast(inputs.scenario, inputs.catalogue, inputs.table)
+    setup = setup_forecast(inputs.scenario, inputs.histories)
     return sbc.run_sbc(
-        inputs.table, inputs.priors, setup, 3, seed=5, settings=TINY, scenario="frontier-api"
+        table, priors, setup, n_tasks, 3, seed=5, settings=TINY, scenario="frontier-api"
     )
 
 
@@ -119,33 +226,31 @@ def test_small_run_ranks_every_quantity_within_range(small_sbc):
     assert r.quantities == names and r.ranks.shape == (3, len(names))
     assert r.n_ranks == TINY.kept == 20
     assert ((r.ranks >= 0) & (r.ranks <= r.n_ranks)).all()
-    assert "uplift_at_horizon" in names and "category_mean[data]" in names
+    assert "uplift_at_horizon" in names and "event_rate" in names
     # the truth is a prior draw: the uplift is never negative, spreads are positive
     u = names.index("uplift_at_horizon")
     assert (r.truth[:, u] >= 0).all()
-    assert (r.truth[:, names.index("observation_noise")] > 0).all()
+    assert (r.truth[:, names.index("increment_spread")] > 0).all()
     assert [f["fit"] for f in r.fits] == [0, 1, 2]
     assert all(f["seed"] == sbc.fit_seed(5, f["fit"]) for f in r.fits)
     # diagnostics recorded per fit; with 20 draws per chain the ESS check must fail
     assert all("bulk ESS" in " ".join(f["problems"]) for f in r.fits if f["ess_bulk_min"] < 20)
-    assert all(f["uplift_refused"] is None for f in r.fits)
+    assert np.isfinite(r.contraction).all() and (r.contraction <= 1).all()
     doc = r.to_dict()
-    assert doc["uplift_refused"] == 0
     assert doc["n_fits"] == 3 and len(doc["quantities"]) == len(names)
-    assert doc["ranks"]["ceg_global_mean"] == r.ranks[:, 0].tolist()
+    assert doc["ranks"]["catalogue_gain"] == r.ranks[:, 0].tolist()
+    rows = {c["quantity"]: c for c in doc["contraction"]}
+    assert rows["event_rate"]["buffer"] and not rows["eval_slope"]["buffer"]
+    assert doc["failed_fits"] == sum(bool(f["problems"]) for f in r.fits)
 
 
-def test_export_files_are_pngs_a_csv_and_json(small_sbc):
+def test_export_files_are_pngs_a_csv_and_json(small_sbc, tmp_path):
     files = export_files(small_sbc)
     assert set(files) == {"sbc.json", "ranks.csv", "sbc_ecdf.png", "sbc_ranks.png"}
     lines = files["ranks.csv"].decode().splitlines()
     assert lines[0].startswith("fit,seed,quantity,rank")
     assert len(lines) == 1 + 3 * len(small_sbc.quantities)
     assert json.loads(files["sbc.json"])["n_ranks"] == 20
-
-
-def test_png_bytes_are_pngs(small_sbc, tmp_path):
-    files = export_files(small_sbc)
     for name in ("sbc_ecdf.png", "sbc_ranks.png"):
         (tmp_path / name).write_bytes(files[name])
         assert is_png(tmp_path / name)
@@ -158,9 +263,9 @@ def test_cli_writes_the_files_and_json(run_cli, tmp_path, small_sbc):
     )
     assert code == 0, err
     doc = json.loads(stdout)
-    assert doc["n_fits"] == 2 and doc["n_ranks"] == 20
+    assert doc["n_fits"] == 2 and doc["n_ranks"] == 20 and doc["model"] == "uplift"
     # same seed, same design: the first two fits of the library run above
-    assert doc["ranks"]["ceg_global_mean"] == small_sbc.ranks[:2, 0].tolist()
+    assert doc["ranks"]["event_rate"] == small_sbc.ranks[:2, 1].tolist()
     assert sorted(p.name for p in out.iterdir()) == [
         "ranks.csv",
         "sbc.json",
@@ -169,7 +274,47 @@ def test_cli_writes_the_files_and_json(run_cli, tmp_path, small_sbc):
     ]
     code, stdout, err = run_cli(["check", "sbc", "--fits", "1", *TINY_CLI, "-q"])
     assert code == 0, err
-    assert "Simulation-based calibration" in stdout and "fits failed" in stdout
+    assert "Simulation-based calibration of the uplift model" in stdout
+    assert "fits failed" in stdout and "contraction" in stdout
+
+
+@pytest.mark.slow
+def test_ranks_are_uniform_on_a_tiny_design():
+    """Forty fits of a three-suite design with the likelihood's own simulation (the inference
+    alone), fixed seeds: no quantity's ranks leave their band after Holm's correction, and
+    the fits contract the parameters the histories inform."""
+    from forecast import api
+    from forecast.evidence.histories import build_history_table
+    from forecast.evidence.measurements import load_measurements
+    from forecast.inputs.priors import load_priors
+    from forecast.simulate.setup import setup_forecast
+
+    measurements = load_measurements()
+    keep = {"hm_math500", "mle_bench_v1", "hg_bfcl_v3_multiturn"}
+    by_id = {m.id: m for m in measurements.measurements}
+    gains = [g for g in measurements.elicitation_gains if by_id[g.before].suite in keep]
+    small = measurements.model_copy(update={"elicitation_gains": gains, "scaling_groups": []})
+    table = build_history_table(small)
+    setup = setup_forecast(api.resolve(None).scenario, table)
+    settings = SbcSettings(draws=200, tune=300, chains=2, thin=10, target_accept=0.95)
+    result = sbc.run_sbc(table, load_priors(), setup, {s.id: s.n_tasks for s in small.suites},
+                         40, seed=11, settings=settings, exact=False)  # fmt: skip
+    verdicts = result.verdicts()
+    assert not any(v["holm_rejected"] for v in verdicts), [
+        v["quantity"] for v in verdicts if v["holm_rejected"]
+    ]
+    assert result.to_dict()["n_ranks"] == 40
+
+
+@pytest.mark.slow
+def test_the_catalogue_models_sbc_stays_behind_an_option(run_cli):
+    code, stdout, err = run_cli(
+        ["check", "sbc", "--model", "catalogue", "--fits", "1", *TINY_CLI, "--json", "-q"]
+    )
+    assert code == 0, err
+    doc = json.loads(stdout)
+    assert doc["model"] == "catalogue" and "catalogue_gain" in doc["ranks"]
+    assert "ceg_global_mean" in doc["ranks"] and "uplift_at_horizon" not in doc["ranks"]
 
 
 @pytest.mark.parametrize(
@@ -181,6 +326,8 @@ def test_cli_writes_the_files_and_json(run_cli, tmp_path, small_sbc):
         (["--chains", "16", "--draws", "1000"], "--draws"),
         (["--seed", "-1"], "--seed"),
         (["--fits", "many"], "--fits"),
+        (["--model", "ceg"], "--model"),
+        (["--model", "catalogue", "--moment-matched"], "--model"),
     ],
 )
 def test_bad_options_exit_2_before_any_work(run_cli, args, needle):

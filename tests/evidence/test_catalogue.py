@@ -95,6 +95,81 @@ def test_catalogue_cut_by_date(shipped):
     assert len(everything.combinations) == len(shipped.combinations)
 
 
+def test_a_cut_drops_figures_printed_after_it_the_issues_examples(shipped):
+    """Issue 19 item 3: a figure first printed after a cut date never reaches a fit cut at
+    that date, whatever its enhancement's date."""
+
+    def figures(cut, enhancement):
+        by_id = {e.id: e for e in cut.enhancements}
+        if enhancement not in by_id:
+            return None
+        return {o.benchmark for o in by_id[enhancement].observations}
+
+    appendix_b = {"TruthfulQA", "MMLU", "OpenBookQA", "ARC (challenge)", "HellaSwag"}
+    # Lanham et al.'s models, re-estimated by seed 001 (2023-12-12): not in the 2023 cuts
+    before = figures(catalogue_cut(shipped, dt.date(2023, 12, 12)), "chain_of_thought")
+    assert "GSM8K and MAWPS" in before and not appendix_b & before
+    after = figures(catalogue_cut(shipped, dt.date(2023, 12, 13)), "chain_of_thought")
+    assert appendix_b <= after
+    # Hugging Face's search figure (2024-12-16) is not in the October 2024 cuts
+    search = "compute_optimal_test_time_search"
+    october = figures(catalogue_cut(shipped, dt.date(2024, 10, 22)), search)
+    assert october and "MATH-500" not in october
+    december = figures(catalogue_cut(shipped, dt.date(2024, 12, 17)), search)
+    assert "MATH-500" in december
+    # seed 000's figures (2024-03-13): an enhancement whose only figure falls out is dropped,
+    # and the combination printed with it too
+    for day, present in ((dt.date(2024, 3, 13), False), (dt.date(2024, 3, 14), True)):
+        cut = catalogue_cut(shipped, day)
+        assert (figures(cut, "openai_gpt4_post_training") is not None) is present
+        combos = {c.id for c in cut.combinations}
+        assert ("metr_post_training_then_scaffolding" in combos) is present
+    # an enhancement that never had a figure stays: it counts as an arrival
+    assert figures(catalogue_cut(shipped, dt.date(2023, 1, 1)), "talm") == set()
+
+
+def test_the_cut_never_sees_a_later_figure(shipped):
+    from forecast.evidence.catalogue import figure_date
+
+    by_id = {e.id: e for e in shipped.enhancements}
+    for day in (dt.date(2023, 6, 1), dt.date(2024, 1, 1), dt.date(2024, 7, 1), dt.date(2025, 1, 1)):
+        cut = catalogue_cut(shipped, day)
+        for e in cut.enhancements:
+            assert e.published < day
+            assert all(figure_date(o, e.published) < day for o in e.observations), e.id
+        for c in cut.combinations:
+            latest = max(by_id[m].published for m in c.members)
+            assert figure_date(c, latest) < day, c.id
+
+
+def test_a_figure_dated_before_its_enhancement_is_refused(write_yaml):
+    early = MINIMAL_CATALOGUE.replace(
+        'where: "table 1"', 'where: "table 1"\n        published: 2022-06-01'
+    )
+    with pytest.raises(InputError, match="before its enhancement was published") as info:
+        load_catalogue(write_yaml(early), shipped=False)
+    assert info.value.path == "enhancements[0].observations[0].published"
+    combo = MINIMAL_CATALOGUE + textwrap.dedent(
+        """\
+        combinations:
+          - id: my_combo
+            members: [my_tool, chain_of_thought]
+            benchmark: GSM8k
+            domain: math
+            ceg: {point: 30}
+            where: "t2"
+            published: 2022-12-01
+        """
+    )
+    with pytest.raises(InputError, match="before its last member") as info:
+        load_catalogue(write_yaml(combo, "combo.yaml"))
+    assert info.value.path == "combinations[0].published"
+    later = combo.replace("published: 2022-12-01", "published: 2023-03-01")
+    cut = catalogue_cut(load_catalogue(write_yaml(later, "later.yaml")), dt.date(2023, 2, 1))
+    assert "my_combo" not in {c.id for c in cut.combinations}
+    assert "my_tool" in {e.id for e in cut.enhancements}
+
+
 # --------------------------------------------------------------------------- load_catalogue
 
 
