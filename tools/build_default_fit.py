@@ -33,6 +33,7 @@ def main() -> int:
         os.environ["FORECAST_CACHE_DIR"] = tmp
         sys.path.insert(0, str(ROOT))
         from forecast.buffer.forecasting import HISTORIES_SETTINGS, fit_both
+        from forecast.fit.cache import entry_dir
         from forecast.fit.catalogue import CatalogueSummary
         from forecast.fit.engine import FitSettings
         from forecast.inputs.resolve import resolve
@@ -51,7 +52,7 @@ def main() -> int:
         if folder.exists():
             shutil.rmtree(folder)
         (folder / "summaries").mkdir(parents=True)
-        source = Path(tmp) / "fits" / fits.histories.key
+        source = entry_dir(fits.histories.key)
         target = folder / fits.histories.key
         target.mkdir()
         shutil.copyfile(source / "draws.npz", target / "draws.npz")

@@ -8,9 +8,10 @@ length, the model's age and the calendar date at its start, the elicitation appl
 access level, the suite; every eval-slope pair's suite and compute ratio with its binomial
 variance. On that design, for each snapshot (:func:`simulate_histories`):
 
-- the attention factor ``w ~ Gamma(1/phi, phi)`` (mean 1, variance ``phi =
-  attention_spread^2``) and the count of improvement events ``N ~ Poisson(w L)``, ``L`` the
-  interval's integrated intensity (so ``N`` is negative binomial);
+- the attention factor of each series (history) ``w_g = exp(attention_spread * z_g)``,
+  ``z_g`` standard normal (LogNormal, median 1), shared by every interval of the series, and
+  the count of improvement events ``N ~ Poisson(w_g L)``, ``L`` the interval's integrated
+  intensity;
 - ``N = 0``: no record, increment 0; ``N >= 1``: a record of ``y = b_s U + e``, ``U`` the sum
   of ``N`` LogNormal jumps (mean ``increment_mean``, log-sd ``increment_spread``) and ``e``
   normal with variance ``v + harness_noise^2``, ``v`` the binomial variance a record of that
@@ -43,12 +44,13 @@ EXACT_EVENTS = 2000
 
 def uplift_prior_draws(table: HistoryTable, priors: PriorSet, n: int, seed: int) -> dict:
     """Parameter draws of the uplift model from its priors, shaped like ``Fit.draws``: every
-    prior of :data:`forecast.fit.uplift_model.UPLIFT_PRIORS`, ``increment_mean`` and
-    ``z_suite`` (a standard normal per suite)."""
+    prior of :data:`forecast.fit.uplift_model.UPLIFT_PRIORS`, ``increment_mean``,
+    ``z_suite`` and ``z_series`` (a standard normal per suite and per series)."""
     rng = np.random.default_rng([seed, 901])
     out = {name: priors.prior(name).sample(rng, n) for name in UPLIFT_PRIORS}
     out["increment_mean"] = out["increment_share"] * out["catalogue_gain"]
     out["z_suite"] = rng.standard_normal((n, len(table.suites)))
+    out["z_series"] = rng.standard_normal((n, len(table.series)))
     return out
 
 
@@ -92,12 +94,12 @@ def _jump_sums(counts: np.ndarray, mean: float, sd_log: float, rng) -> np.ndarra
     return out
 
 
-def _moment_matched(intensity, phi, mean, sd_log, rng) -> np.ndarray:
-    """U given at least one event, from the LogNormal with its exact conditional mean and
-    variance (the likelihood's approximation)."""
-    log_none = -np.log1p(phi * intensity) / phi
-    q1 = -np.expm1(log_none)
-    second = intensity * mean**2 * np.exp(sd_log**2) + intensity**2 * (1.0 + phi) * mean**2
+def _moment_matched(intensity, mean, sd_log, rng) -> np.ndarray:
+    """U given at least one event of a Poisson count with mean ``intensity`` (attention
+    included), from the LogNormal with its exact conditional mean and variance (the
+    likelihood's approximation)."""
+    q1 = -np.expm1(-intensity)
+    second = intensity * mean**2 * np.exp(sd_log**2) + (intensity * mean) ** 2
     cond_mean = intensity * mean / q1
     s2 = np.log1p(np.maximum(second / q1 - cond_mean**2, 1e-12) / cond_mean**2)
     return np.exp(np.log(cond_mean) - s2 / 2.0 + np.sqrt(s2) * rng.standard_normal(len(q1)))
@@ -111,18 +113,17 @@ def simulate_histories(
     exact: bool = True,
 ) -> dict[str, np.ndarray]:
     """The data containers that change (``inc_y``, ``inc_v``, ``inc_record``, ``scale_y``)
-    simulated for one parameter draw (scalars, ``z_suite`` a vector) on ``table``'s design
+    simulated for one parameter draw (scalars, ``z_suite`` and ``z_series`` vectors) on ``table``'s design
     (module docstring); ``variance`` is :func:`record_variance`."""
-    intensity = interval_intensity(table, params)
-    phi = max(float(params["attention_spread"]) ** 2, 1e-8)
-    attention = rng.gamma(1.0 / phi, phi, size=len(intensity))
-    counts = rng.poisson(np.minimum(attention * intensity, 1e12))
+    attention = np.exp(params["attention_spread"] * np.asarray(params["z_series"], float))
+    intensity = attention[table.inc_series] * interval_intensity(table, params)
+    counts = rng.poisson(np.minimum(intensity, 1e12))
     record = counts > 0
     mean, sd_log = float(params["increment_mean"]), float(params["increment_spread"])
     if exact:
         uplift = _jump_sums(counts, mean, sd_log, rng)
     else:
-        uplift = np.where(record, _moment_matched(intensity, phi, mean, sd_log, rng), 0.0)
+        uplift = np.where(record, _moment_matched(intensity, mean, sd_log, rng), 0.0)
     slope = params["eval_slope"] * np.exp(params["eval_slope_spread"] * params["z_suite"])
     noise = np.sqrt(variance + params["harness_noise"] ** 2) * rng.standard_normal(len(record))
     y = np.where(record, slope[table.inc_suite] * uplift + noise, 0.0)
