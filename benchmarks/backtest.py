@@ -32,6 +32,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scheme", action="append", choices=("suite", "publisher"))
     parser.add_argument("--cut", action="append", type=dt.date.fromisoformat)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--draws", type=int, help="uplift-model draws per chain (default: production)"
+    )
+    parser.add_argument("--tune", type=int, help="uplift-model tuning steps (default: production)")
     parser.add_argument("--out", type=Path, default=RESULTS / "backtest.json")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -54,8 +58,23 @@ def main(argv: list[str] | None = None) -> None:
         log(f"fold {done}/{total} {record['scheme']}:{record['group']} "
             f"({record['held_out']} held out): {record['seconds']:.0f} s, {state}")  # fmt: skip
 
+    from dataclasses import replace
+
+    from forecast.buffer.forecasting import HISTORIES_SETTINGS
+
+    histories_settings = replace(
+        HISTORIES_SETTINGS,
+        draws=args.draws or HISTORIES_SETTINGS.draws,
+        tune=args.tune or HISTORIES_SETTINGS.tune,
+    )
     doc = backtest_histories(
-        seed=args.seed, schemes=args.scheme, cuts=args.cut, refit=True, log=log, on_fold=on_fold
+        histories_settings=histories_settings,
+        seed=args.seed,
+        schemes=args.scheme,
+        cuts=args.cut,
+        refit=True,
+        log=log,
+        on_fold=on_fold,
     )
     wall = time.perf_counter() - started
     doc["benchmark"] = {

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -138,19 +139,72 @@ def posterior_shapes(n_enh: int, n_cat: int = 5) -> dict[str, tuple[int, ...]]:
     }
 
 
+#: Plausible values of the uplift model's scalars: (median, log-scale spread) of a LogNormal
+#: around the default priors' medians (rate_trend: a Normal(median, spread)).
+UPLIFT_FAKE = {
+    "catalogue_gain": (1.4, 0.2),
+    "event_rate": (0.5, 0.3),
+    "rate_decay_months": (24.0, 0.3),
+    "rate_trend": (0.0, 0.1),
+    "elicitation_effect": (0.3, 0.3),
+    "access_effect": (0.3, 0.3),
+    "increment_share": (0.2, 0.3),
+    "increment_spread": (0.5, 0.2),
+    "attention_spread": (0.7, 0.2),
+    "eval_slope": (0.8, 0.2),
+    "eval_slope_spread": (0.35, 0.2),
+    "harness_noise": (0.2, 0.3),
+    "scaling_noise": (0.2, 0.3),
+}
+
+
+def fake_uplift_draws(shapes: dict[str, tuple[int, ...]], n: int, seed: int = 3) -> dict:
+    """Made-up draws of the uplift model for ``shapes`` (``uplift_model.expected_shapes``):
+    every scalar near its default prior's median, ``increment_mean`` their product,
+    ``z_suite`` and ``z_series`` standard normal."""
+    from forecast.fit.uplift_model import UPLIFT_PRIORS
+
+    rng = np.random.default_rng(seed)
+    draws = {}
+    for name in UPLIFT_PRIORS:
+        median, spread = UPLIFT_FAKE[name]
+        if name == "rate_trend":
+            draws[name] = rng.normal(median, spread, n)
+        else:
+            draws[name] = median * np.exp(rng.normal(0.0, spread, n))
+    draws["increment_share"] = np.minimum(draws["increment_share"], 0.95)
+    draws["increment_mean"] = draws["increment_share"] * draws["catalogue_gain"]
+    for name in ("z_suite", "z_series"):
+        draws[name] = rng.standard_normal((n, *shapes[name]))
+    unknown = set(shapes) - set(draws)
+    assert not unknown, f"fake_uplift_draws does not know {sorted(unknown)}"
+    return {name: draws[name] for name in shapes}
+
+
 def fake_posterior(table_or_n_enh, n: int, seed: int = 3) -> dict[str, np.ndarray]:
     """Made-up posterior draws with every variable a forecast reads (plausible values).
 
-    Given an EvidenceTable, the variables and shapes of a real fit of it
-    (``model_data.expected_shapes``); given a number of enhancements, the generic
-    :func:`posterior_shapes` (for the cache's own checks).
+    Given an EvidenceTable, the variables and shapes of a real catalogue fit of it
+    (``model_data.expected_shapes``); given a HistoryTable, those of an uplift model fit
+    (``uplift_model.expected_shapes``, :func:`fake_uplift_draws`); given a number of
+    enhancements, the generic :func:`posterior_shapes` (for the cache's own checks).
     """
+    from forecast.evidence.histories import HistoryTable
+
+    if isinstance(table_or_n_enh, HistoryTable):
+        from forecast.fit.uplift_model import expected_shapes as uplift_shapes
+
+        return fake_uplift_draws(uplift_shapes(table_or_n_enh), n, seed)
     from forecast.fit.model_data import expected_shapes
 
     if isinstance(table_or_n_enh, int):
         shapes, n_enh = posterior_shapes(table_or_n_enh), table_or_n_enh
     else:
         shapes, n_enh = expected_shapes(table_or_n_enh), table_or_n_enh.n_enhancements
+    return _fake_catalogue_draws(shapes, n_enh, n, seed)
+
+
+def _fake_catalogue_draws(shapes, n_enh: int, n: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     draws = {name: rng.uniform(0.2, 0.6, (n, *shape)) for name, shape in shapes.items()}
     draws["ceg_oom"] = rng.normal(1.0, 0.3, (n, n_enh))
@@ -164,6 +218,59 @@ def fake_posterior(table_or_n_enh, n: int, seed: int = 3) -> dict[str, np.ndarra
     if "enhancement_compute" in draws:
         draws["enhancement_compute"] = np.zeros((n, n_enh))
     return draws
+
+
+def fake_spec_draws(spec, n: int, seed: int = 3) -> dict[str, np.ndarray]:
+    """Made-up draws for a :class:`forecast.fit.engine.ModelSpec` (either model), shaped by
+    ``spec.shapes``: what a fake sampler returns."""
+    if spec.name == "histories":
+        return fake_uplift_draws(spec.shapes, n, seed)
+    return _fake_catalogue_draws(spec.shapes, spec.shapes["ceg_oom"][0], n, seed)
+
+
+#: Diagnostics a fake fit passes with (and one it fails with: bulk ESS below 400).
+GOOD_DIAGNOSTICS = (1.001, 900.0, 800.0, 0, 4, 1000)
+BAD_DIAGNOSTICS = (1.002, 120.0, 150.0, 0, 2, 150)
+
+
+def fake_sampler(calls: list | None = None, diagnostics=GOOD_DIAGNOSTICS, seed: int = 3):
+    """A stand-in for ``forecast.fit.engine._sample`` (monkeypatch it in): made-up draws for
+    the spec (:func:`fake_spec_draws`), stored in the cache like a real fit (draws.npz, a
+    posterior.nc of the draws, meta.json with labels, diagnostics and provenance), returned
+    as a ``sampled`` Fit. Each call appends
+    ``(spec.name, key, priors)`` to ``calls``."""
+
+    def sample(spec, priors, settings, key, use_cache, replace, log, on_progress):
+        from forecast.fit import cache
+        from forecast.fit.diagnostics import Diagnostics
+        from forecast.fit.engine import Fit
+
+        if calls is not None:
+            calls.append((spec.name, key, priors))
+        n = settings.chains * settings.draws
+        draws = fake_spec_draws(spec, n, seed)
+        diag = Diagnostics(*diagnostics)
+        provenance = {
+            "fake": True,
+            "model": spec.name,
+            "priors": spec.priors_of(priors),
+            "settings": dataclasses.asdict(settings),
+        }
+        labels = {name: list(values) for name, values in spec.labels.items()}
+        meta = {"labels": labels, "diagnostics": diag.to_dict(), "provenance": provenance}
+        folder = None
+        if use_cache:
+
+            def netcdf(tmp):  # as a real fit stores its InferenceData
+                from forecast.fit.posterior import write_draws_netcdf
+
+                write_draws_netcdf(draws, tmp / "posterior.nc", {"fake": "true"})
+
+            folder = cache.write_entry(key, draws, meta, extra_writer=netcdf, replace=replace)
+        labels = {name: tuple(values) for name, values in spec.labels.items()}
+        return Fit(key, draws, labels, diag, provenance, folder, "sampled")
+
+    return sample
 
 
 def flat(text: str) -> str:

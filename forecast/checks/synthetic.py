@@ -113,8 +113,8 @@ def simulate_histories(
     exact: bool = True,
 ) -> dict[str, np.ndarray]:
     """The data containers that change (``inc_y``, ``inc_v``, ``inc_record``, ``scale_y``)
-    simulated for one parameter draw (scalars, ``z_suite`` and ``z_series`` vectors) on ``table``'s design
-    (module docstring); ``variance`` is :func:`record_variance`."""
+    simulated for one parameter draw (scalars, ``z_suite`` and ``z_series`` vectors) on
+    ``table``'s design (module docstring); ``variance`` is :func:`record_variance`."""
     attention = np.exp(params["attention_spread"] * np.asarray(params["z_series"], float))
     intensity = attention[table.inc_series] * interval_intensity(table, params)
     counts = rng.poisson(np.minimum(intensity, 1e12))

@@ -75,7 +75,7 @@ def cut_backtest(
     cut_catalogue = catalogue_cut(catalogue, cut)
     fitted = fit_evidence(cut_catalogue, priors, settings, use_cache=use_cache, log=log,
                           on_progress=on_progress)  # fmt: skip
-    cut_priors = histories_priors(priors, fitted.fit)
+    cut_priors = histories_priors(priors, fitted)
     seen = build_history_table(measurements, as_of=cut)
     fit = fit_histories(seen, cut_priors, histories_settings, use_cache=use_cache, log=log,
                         on_progress=on_progress)  # fmt: skip
@@ -118,8 +118,8 @@ def cut_backtest(
         "catalogue": {
             "enhancements": len(cut_catalogue.enhancements),
             "figures": int(fitted.table.n_rows),
-            "fit_key": fitted.fit.key,
-            "diagnostics": fitted.fit.diagnostics.to_dict(),
+            "fit_key": fitted.key,
+            "diagnostics": fitted.diagnostics.to_dict(),
         },
         "histories": {
             "snapshots": seen.n_increments,

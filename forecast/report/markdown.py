@@ -283,20 +283,24 @@ def uplift_section(doc: dict, figures: Figures) -> list[str]:
 
 
 def diagnostics_section(diag: dict) -> list[str]:
-    return [
-        "## Diagnostics",
-        "",
-        f"R-hat max {diag['r_hat_max']:.3f} (needs <= 1.01), bulk ESS min "
-        f"{diag['ess_bulk_min']:.0f} (needs >= 400), tail ESS min "
-        f"{diag['ess_tail_min']:.0f}, divergences {diag['divergences']} (needs 0); "
-        f"{diag['chains']} chains x {diag['draws']} draws: "
-        + (
+    """One line per fit (the uplift model's and the catalogue model's): R-hat, ESS,
+    divergences against their thresholds, and the verdict."""
+    names = {"histories": "Uplift model", "catalogue": "Catalogue model"}
+    lines = ["## Diagnostics", ""]
+    for name, m in (diag.get("by_model") or {"": diag}).items():
+        r_hat = "n/a" if m.get("r_hat_max") is None else f"{m['r_hat_max']:.3f}"
+        verdict = (
             "**passed**."
-            if diag["ok"]
-            else "**FAILED: " + "; ".join(diag["problems"]) + ". Do not rely on these figures.**"
-        ),
-        "",
-    ]
+            if m["ok"]
+            else "**FAILED: " + "; ".join(m["problems"]) + ". Do not rely on these figures.**"
+        )
+        lines += [
+            f"- {names.get(name, 'Fit')}: R-hat max {r_hat} (needs <= 1.01), bulk ESS min "
+            f"{m['ess_bulk_min']:.0f} (needs >= 400), tail ESS min {m['ess_tail_min']:.0f}, "
+            f"divergences {m['divergences']} (needs 0); {m['chains']} chains x "
+            f"{m['draws']} draws: {verdict}"
+        ]
+    return lines + [""]
 
 
 PROVENANCE_FIELDS = {

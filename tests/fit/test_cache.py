@@ -191,47 +191,46 @@ WARM_FIT = textwrap.dedent(
 
     import numpy as np
 
-    import forecast.fit.fitting
+    import forecast.fit.engine
     from forecast.fit import cache
     from forecast.fit.diagnostics import Diagnostics
-    from forecast.evidence.table import build_table
-    from forecast.evidence.catalogue import load_catalogue
-    from forecast.fit.fitting import FitSettings, fit, fit_key
-    from forecast.inputs.priors import load_priors
-    from conftest import fake_posterior
+    from forecast.fit.engine import FitSettings
+    from forecast.fit.histories import fit_histories, histories_spec
+    from forecast.inputs.resolve import resolve
+    from conftest import GOOD_DIAGNOSTICS, fake_posterior
 
-    table = build_table(load_catalogue())
-    priors = load_priors()
+    inputs = resolve(None)
+    table, priors = inputs.histories, inputs.priors
     settings = FitSettings(draws=10, chains=1)
-    key = fit_key(table, priors, settings)
+    key = histories_spec(table, priors).key(priors, settings)
     draws = fake_posterior(table, 10)
-    diagnostics = Diagnostics(1.001, 900.0, 800.0, 0, 4, 1000)
+    diagnostics = Diagnostics(*GOOD_DIAGNOSTICS)
     cache.write_entry(
         key,
         draws,
         {
-            "enhancement_ids": list(table.enhancement_ids),
+            "labels": {"suites": list(table.suites), "series": list(table.series)},
             "diagnostics": diagnostics.to_dict(),
             "provenance": {"fake": True},
         },
     )
 
     def no_sampling(*args, **kwargs):
-        sys.exit("cache miss: fit() would have sampled")
+        sys.exit("cache miss: fit_model would have sampled")
 
-    forecast.fit.fitting._sample = no_sampling  # never run NUTS here, whatever happens
-    result = fit(table, priors, settings)
-    assert result.from_cache, "expected a cache hit"
+    forecast.fit.engine._sample = no_sampling  # never run NUTS here, whatever happens
+    result = fit_histories(table, priors, settings)
+    assert result.how == "cache" and result.from_cache, result.how
     assert result.key == key
     assert result.provenance == {"fake": True}
     assert result.diagnostics == diagnostics
-    assert result.enhancement_ids == table.enhancement_ids
-    assert result.n_draws == 10
-    np.testing.assert_array_equal(result.draws["ceg_oom"], draws["ceg_oom"])
-    loaded = sorted(m for m in ("pymc", "arviz", "pytensor") if m in sys.modules)
+    assert result.labels == {"suites": table.suites, "series": table.series}
+    assert result.n_draws == 10 and result.effective_draws == 10
+    for name, values in draws.items():
+        np.testing.assert_array_equal(result.draws[name], values)
+    loaded = sorted(m for m in ("pymc", "arviz", "pytensor", "nutpie") if m in sys.modules)
     print("LOADED", loaded)
-    assert "pymc" not in sys.modules, "pymc was imported on a cache hit"
-    assert "arviz" not in sys.modules, "arviz was imported on a cache hit"
+    assert not loaded, f"{loaded} imported on a cache hit"
     print("WARM_OK")
     """
 )
@@ -248,28 +247,72 @@ def test_fit_cache_hit_imports_neither_pymc_nor_arviz(cache_dir):
         env=env,
         timeout=120,
     )
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "WARM_OK" in proc.stdout
     # the entry is where the test's cache folder says
     assert len(os.listdir(cache_dir / "fits")) == 1
 
 
-def test_fit_key_depends_on_fit_priors_and_settings():
-    from forecast.evidence.catalogue import load_catalogue
-    from forecast.evidence.table import build_table
-    from forecast.fit.fitting import FitSettings, fit_key
-    from forecast.inputs.priors import load_priors
+@pytest.fixture(scope="module")
+def inputs():
+    from forecast.inputs.resolve import resolve
 
-    table = build_table(load_catalogue())
-    priors = load_priors()
-    base = fit_key(table, priors, FitSettings())
-    assert base == fit_key(table, priors, FitSettings())
-    assert base != fit_key(table, priors, FitSettings(seed=1))
-    assert base != fit_key(table, priors, FitSettings(draws=500))
-    fit_prior = priors.with_overrides({"composability_within": "Beta(3, 3)"})
-    assert base != fit_key(table, fit_prior, FitSettings())
-    forecast_prior = priors.with_overrides({"catalogue_coverage": "Beta(3, 3)"})
-    assert base == fit_key(table, forecast_prior, FitSettings())
+    return resolve(None)
+
+
+def _specs(inputs, priors=None):
+    from forecast.fit.catalogue import catalogue_spec
+    from forecast.fit.histories import histories_spec
+
+    priors = priors or inputs.priors
+    return {
+        "catalogue": catalogue_spec(inputs.table, priors),
+        "histories": histories_spec(inputs.histories, priors),
+    }
+
+
+@pytest.mark.parametrize("model", ["catalogue", "histories"])
+def test_a_fit_key_depends_on_its_model_priors_and_settings_only(inputs, model):
+    """A model is refitted when a prior that drives it or a sampler setting changes; never for
+    a forecast-only prior or a prior of the other model."""
+    from forecast.fit.engine import FitSettings
+
+    priors = inputs.priors
+    spec = _specs(inputs)[model]
+
+    def key(p=priors, settings=FitSettings()):
+        return _specs(inputs, p)[model].key(p, settings)
+
+    base = key()
+    assert base == spec.key(priors, FitSettings()) and len(base) == 64
+    for settings in (
+        FitSettings(seed=1),
+        FitSettings(draws=500),
+        FitSettings(tune=500),
+        FitSettings(chains=2),
+        FitSettings(target_accept=0.95),
+    ):
+        assert key(settings=settings) != base, settings
+    own = {"catalogue": "composability_within", "histories": "increment_share"}[model]
+    other = {"catalogue": "increment_share", "histories": "composability_within"}[model]
+    assert key(priors.with_overrides({own: "Beta(3, 3)"})) != base
+    assert key(priors.with_overrides({other: "Beta(3, 3)"})) == base
+    assert key(priors.with_overrides({"trend_fade_years": "LogNormal(1, 0.5)"})) == base
+    # the priors in the key are those that drive the model, at full precision
+    driving = spec.priors_of(priors)
+    assert own in driving and other not in driving and "trend_fade_years" not in driving
+    assert set(driving) == {n for n, info in priors.items() if info.drives == model}
+
+
+def test_a_fit_key_depends_on_the_evidence_and_the_model_version(inputs):
+    import dataclasses
+
+    from forecast.fit.engine import FitSettings
+
+    spec = _specs(inputs)["histories"]
+    base = spec.key(inputs.priors, FitSettings())
+    for change in ({"evidence_digest": "0" * 64}, {"version": "999"}, {"name": "other"}):
+        assert dataclasses.replace(spec, **change).key(inputs.priors, FitSettings()) != base
     with pytest.raises(ValueError):
         FitSettings(draws=5)
 
@@ -611,89 +654,355 @@ def test_a_write_failing_for_lack_of_space_warns_and_leaves_nothing(cache_dir):
     assert os.listdir(cache_dir / "fits") == []
 
 
-# --------------------------------------------------------------------------- fit's contract
+# --------------------------------------------------------------------------- the fit engine
+
+SETTINGS_N = (100, 2)  # draws per chain, chains: fake fits of 200 draws (enough for PSIS)
 
 
-def test_fit_checks_exactly_the_variables_the_model_stores(cache_dir, monkeypatch):
-    """fit() checks a cached entry against model_data.expected_shapes (no PyMC import), which
-    tests/fit/test_model.py holds to what the model really stores."""
-    import forecast.fit.fitting
-    from forecast.evidence.catalogue import load_catalogue
-    from forecast.evidence.table import build_table
-    from forecast.fit.model_data import POSTERIOR_VARIABLES, expected_shapes
-    from forecast.inputs.priors import load_priors
-
-    seen = {}
-
-    def spy(key, expected=None, n_draws=None):
-        seen.update(expected=expected, n_draws=n_draws)
-        return None
-
-    monkeypatch.setattr(cache, "read_entry", spy)
-    monkeypatch.setattr(forecast.fit.fitting, "_sample", lambda *a, **k: "sampled")
-    table = build_table(load_catalogue())
-    settings = forecast.fit.fitting.FitSettings()
-    assert forecast.fit.fitting.fit(table, load_priors(), settings) == "sampled"
-    assert seen["expected"] == expected_shapes(table)
-    assert set(POSTERIOR_VARIABLES) <= set(seen["expected"])
-    assert seen["n_draws"] == settings.chains * settings.draws
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """An empty folder of shipped fits in place of the package's fits/ (a test adds to it)."""
+    folder = tmp_path / "shipped"
+    (folder / "summaries").mkdir(parents=True)
+    monkeypatch.setattr(cache, "shipped_dir", lambda: folder)
+    return folder
 
 
-def test_fit_time_estimate_counts_the_compile_only_when_it_is_needed(cache_dir, monkeypatch):
-    """The announced time: sampling scaled to the settings, plus the compile unless this
-    process has compiled a model of the same structure."""
-    import sys
-    import types
+@pytest.fixture
+def sampled(monkeypatch):
+    """``engine._sample`` replaced by a fake sampler; the list records its calls."""
+    from conftest import fake_sampler
 
-    from forecast.evidence.catalogue import load_catalogue
-    from forecast.evidence.table import build_table
-    from forecast.fit import fitting as fit_module
-    from forecast.fit.fitting import FitSettings
-    from forecast.fit.model_data import structure_key
-    from forecast.inputs.priors import load_priors
+    from forecast.fit import engine
 
-    structure = structure_key(build_table(load_catalogue()), load_priors())
-    settings = FitSettings()
-    assert fit_module._expected_seconds(structure, settings) is None  # nothing recorded
-    fit_module._record_seconds(40.0, 10.0, settings)
-    fake = types.SimpleNamespace(is_compiled=lambda key: False)
-    monkeypatch.setitem(sys.modules, "forecast.fit.sampler", fake)
-    assert fit_module._expected_seconds(structure, settings) == pytest.approx(50.0)
-    half = FitSettings(draws=settings.draws // 2, tune=settings.tune // 2)
-    assert fit_module._expected_seconds(structure, half) == pytest.approx(45.0)
-    fake.is_compiled = lambda key: True
-    assert fit_module._expected_seconds(structure, settings) == pytest.approx(10.0)
+    calls: list = []
+    monkeypatch.setattr(engine, "_sample", fake_sampler(calls))
+    return calls
 
 
-def test_reweighting_with_too_few_effective_draws_refits(monkeypatch):
+def _settings(**kw):
+    from forecast.fit.engine import FitSettings
+
+    draws, chains = SETTINGS_N
+    return FitSettings(draws=draws, chains=chains, **kw)
+
+
+def _fit(inputs, model="histories", priors=None, settings=None, **kw):
+    from forecast.fit.engine import fit_model
+
+    priors = priors or inputs.priors
+    spec = _specs(inputs, priors)[model]
+    return fit_model(spec, priors, settings or _settings(), **kw)
+
+
+@pytest.mark.parametrize("model", ["catalogue", "histories"])
+def test_a_fit_is_cached_and_then_served_from_the_cache(cache_dir, shipped, sampled, inputs, model):
+    first = _fit(inputs, model)
+    assert first.how == "sampled" and not first.from_cache and len(sampled) == 1
+    assert (cache_dir / "fits" / first.key[:32] / "meta.json").is_file()
+    again = _fit(inputs, model)
+    assert again.how == "cache" and again.from_cache and len(sampled) == 1
+    assert again.key == first.key and again.labels == first.labels
+    assert again.diagnostics == first.diagnostics
+    for name, values in first.draws.items():
+        np.testing.assert_array_equal(again.draws[name], values)
+    assert _fit(inputs, model, use_cache=False).how == "sampled" and len(sampled) == 2
+
+
+def _ship(folder, key, draws, labels, diagnostics, provenance=None, meta_key=None):
+    """A shipped fit as tools/build_default_fit.py writes it: draws.npz and meta.json (no
+    netCDF, no checksums of other files)."""
+    import hashlib
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **draws)
+    target = folder / key
+    target.mkdir()
+    (target / "draws.npz").write_bytes(buffer.getvalue())
+    meta = {
+        "labels": {name: list(values) for name, values in labels.items()},
+        "diagnostics": diagnostics.to_dict(),
+        "provenance": provenance or {"shipped": True},
+        "key": meta_key or key,
+        "draws_sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
+        "n_draws": len(next(iter(draws.values()))),
+        "files_sha256": {},
+    }
+    (target / "meta.json").write_text(json.dumps(meta))
+    return target
+
+
+def test_a_shipped_fit_is_served_when_its_key_matches(cache_dir, shipped, sampled, inputs):
+    from conftest import GOOD_DIAGNOSTICS
+
+    from forecast.fit.diagnostics import Diagnostics
+    from forecast.fit.engine import fit_model
+
+    spec = _specs(inputs)["histories"]
+    settings = _settings()
+    key = spec.key(inputs.priors, settings)
+    n = settings.chains * settings.draws
+    draws = fake_posterior(inputs.histories, n, seed=9)
+    _ship(shipped, key, draws, spec.labels, Diagnostics(*GOOD_DIAGNOSTICS))
+    fit = fit_model(spec, inputs.priors, settings)
+    assert fit.how == "shipped" and fit.from_cache and sampled == []
+    assert fit.directory == shipped / key and fit.provenance == {"shipped": True}
+    np.testing.assert_array_equal(fit.draws["event_rate"], draws["event_rate"])
+    assert not (cache_dir / "fits").exists() or os.listdir(cache_dir / "fits") == []
+    # other settings: another key, not served from the shipped fit
+    assert fit_model(spec, inputs.priors, _settings(seed=1)).how == "sampled"
+    assert len(sampled) == 1
+
+
+def test_the_user_cache_comes_before_the_shipped_fit(cache_dir, shipped, sampled, inputs):
+    from conftest import GOOD_DIAGNOSTICS
+
+    from forecast.fit.diagnostics import Diagnostics
+
+    first = _fit(inputs)  # sampled and cached
+    _ship(shipped, first.key, fake_posterior(inputs.histories, first.n_draws, seed=9),
+          first.labels, Diagnostics(*GOOD_DIAGNOSTICS))  # fmt: skip
+    again = _fit(inputs)
+    assert again.how == "cache"
+    np.testing.assert_array_equal(again.draws["event_rate"], first.draws["event_rate"])
+
+
+@pytest.mark.parametrize("damage", ["key", "checksum", "labels", "draws"])
+def test_a_damaged_shipped_fit_is_refitted_not_used(cache_dir, shipped, sampled, inputs, damage):
+    from conftest import GOOD_DIAGNOSTICS
+
+    from forecast.fit.diagnostics import Diagnostics
+
+    spec = _specs(inputs)["histories"]
+    settings = _settings()
+    key = spec.key(inputs.priors, settings)
+    n = settings.chains * settings.draws
+    draws = fake_posterior(inputs.histories, n, seed=9)
+    labels = dict(spec.labels)
+    if damage == "labels":
+        labels["suites"] = labels["suites"][::-1]
+    if damage == "draws":
+        draws = {k: v[:-1] for k, v in draws.items()}  # one draw short of the settings
+    target = _ship(shipped, key, draws, labels, Diagnostics(*GOOD_DIAGNOSTICS),
+                   meta_key="0" * 64 if damage == "key" else None)  # fmt: skip
+    if damage == "checksum":
+        blob = bytearray((target / "draws.npz").read_bytes())
+        blob[-30] ^= 0xFF
+        (target / "draws.npz").write_bytes(bytes(blob))
+    said = []
+    fit = _fit(inputs, log=said.append)
+    assert fit.how == "sampled" and len(sampled) == 1
+    assert any("damaged or untrusted" in line for line in said), said
+
+
+def test_a_damaged_cache_entry_is_replaced_by_the_refit(cache_dir, shipped, sampled, inputs):
+    first = _fit(inputs)
+    path = cache_dir / "fits" / first.key[:32] / "draws.npz"
+    path.write_bytes(path.read_bytes()[:100])
+    said = []
+    refit = _fit(inputs, log=said.append)
+    assert refit.how == "sampled" and len(sampled) == 2
+    assert any("damaged or untrusted" in line and "refitting" in line for line in said)
+    assert _fit(inputs).how == "cache"  # the refit replaced the damaged entry
+
+
+def test_a_prior_change_reweights_the_default_fit_instead_of_refitting(
+    cache_dir, shipped, sampled, inputs
+):
+    """Only this model's priors changed: the cached default-prior fit is reweighted by PSIS
+    (no sampling), its draws resampled by weight; the provenance says from what."""
+    base = _fit(inputs)
+    assert len(sampled) == 1
+    moved = inputs.priors.with_overrides({"increment_share": "Beta(3, 8)"})
+    said = []
+    fit = _fit(inputs, priors=moved, log=said.append)
+    assert fit.how == "reweighted" and fit.from_cache and len(sampled) == 1
+    record = fit.provenance["reweighted"]
+    assert record["from_fit"] == base.key
+    assert record["priors"] == {"increment_share": "Beta(3, 8)"}
+    assert 0 < record["ess"] <= base.n_draws and record["pareto_k"] <= 0.7
+    assert fit.effective_draws == record["ess"] < fit.n_draws == base.n_draws
+    assert fit.provenance["priors"] == moved.driving("histories")  # the new ones, in full
+    assert fit.key == _specs(inputs, moved)["histories"].key(moved, _settings())
+    assert fit.key != base.key and fit.directory is None
+    assert "no refit needed" in said[-1]
+    # every draw is one of the base fit's (resampled), and a larger share is favoured
+    assert set(fit.draws["increment_share"]) <= set(base.draws["increment_share"])
+    assert fit.draws["increment_share"].mean() > base.draws["increment_share"].mean()
+    # the same call again gives the same draws (the resampling is seeded)
+    again = _fit(inputs, priors=moved)
+    np.testing.assert_array_equal(again.draws["increment_share"], fit.draws["increment_share"])
+    # reweighting can be refused: then the model is fitted
+    assert _fit(inputs, priors=moved, reweight=False).how == "sampled" and len(sampled) == 2
+
+
+def test_a_prior_of_the_other_model_or_the_forecast_reuses_the_fit(
+    cache_dir, shipped, sampled, inputs
+):
+    base = _fit(inputs)
+    for change in ({"composability_within": "Beta(3, 3)"}, {"trend_fade_years": "LogNormal(1, 1)"}):
+        fit = _fit(inputs, priors=inputs.priors.with_overrides(change))
+        assert fit.how == "cache" and fit.key == base.key
+    assert len(sampled) == 1
+
+
+def test_a_far_prior_change_refits(cache_dir, shipped, sampled, inputs):
+    _fit(inputs)
+    said = []
+    far = inputs.priors.with_overrides({"increment_share": "Beta(80, 20)"})
+    fit = _fit(inputs, priors=far, log=said.append)
+    assert fit.how == "sampled" and len(sampled) == 2
+    assert any("refitting" in line for line in said), said
+    # and the refit is cached under the new priors' key
+    assert _fit(inputs, priors=far).how == "cache"
+
+
+def test_reweighting_needs_a_cached_default_fit(cache_dir, shipped, sampled, inputs):
+    moved = inputs.priors.with_overrides({"increment_share": "Beta(3, 8)"})
+    assert _fit(inputs, priors=moved).how == "sampled"  # nothing to reweight
+    assert sampled[0][2] is moved
+
+
+def test_reweighting_with_too_few_effective_draws_refits(inputs, monkeypatch):
     """A prior moved far from the posterior can pass the Pareto k test with few effective
     draws; the tail quantile would rest on a handful of draws, so the fit is redone."""
     import types
 
-    import numpy as np
+    from forecast.fit import engine
+    from forecast.fit.engine import FitSettings
 
-    from forecast.evidence.catalogue import load_catalogue
-    from forecast.evidence.table import build_table
-    from forecast.fit import fitting as fit_module
-    from forecast.fit.fitting import FitSettings
-    from forecast.inputs.priors import load_priors
-
-    table = build_table(load_catalogue())
+    spec = _specs(inputs)["histories"]
     n = 6000
     rng = np.random.default_rng(0)
     base = types.SimpleNamespace(
-        draws={"ceg_global_mean": rng.normal(1.4, 0.25, n)},
+        draws={"eval_slope": rng.lognormal(-0.22, 0.1, n)},
         n_draws=n,
         key="base",
         provenance={},
-        enhancement_ids=table.enhancement_ids,
+        labels=dict(spec.labels),
         diagnostics=None,
     )
-    monkeypatch.setattr(fit_module, "_cached", lambda key, table, settings: base)
+    monkeypatch.setattr(engine, "cached_fit", lambda spec, key, settings: base)
     said = []
-    far = load_priors().with_overrides({"ceg_global_mean": "Normal(2.0, 0.1)"})
-    assert fit_module._reweighted(table, far, FitSettings(), said.append) is None
-    assert "effective draws" in said[-1] and "refitting" in said[-1]
-    near = load_priors().with_overrides({"ceg_global_mean": "Normal(1.1, 0.5)"})
-    assert fit_module._reweighted(table, near, FitSettings(), said.append) is not None
+    defaults = inputs.priors
+    far = defaults.with_overrides({"eval_slope": "LogNormal(0, 0.04)"})
+    assert engine._reweighted(spec, far, FitSettings(), said.append, defaults) is None
+    assert "effective draws" in said[-1] and "refitting" in said[-1]  # k passes; ESS does not
+    near = defaults.with_overrides({"eval_slope": "LogNormal(-0.1, 0.5)"})
+    fit = engine._reweighted(spec, near, FitSettings(), said.append, defaults)
+    assert fit is not None and fit.how == "reweighted"
     assert "no refit needed" in said[-1]
+    fixed = defaults.with_overrides({"eval_slope": "0.8"})  # a Constant: no density ratio
+    assert engine._reweighted(spec, fixed, FitSettings(), said.append, defaults) is None
+    assert "cannot be reweighted" in said[-1]
+
+
+def test_prior_log_ratio():
+    from forecast.core.distributions import Prior
+    from forecast.fit.engine import prior_log_ratio
+
+    theta = np.array([0.5, 1.0, 2.0])
+    old, new = Prior("LogNormal", (0.0, 1.0)), Prior("LogNormal", (0.5, 1.0))
+    ratio = prior_log_ratio({"x": theta}, {"x": (old, new)})
+    np.testing.assert_allclose(ratio, new.logpdf(theta) - old.logpdf(theta))
+    shifted = prior_log_ratio({"y": theta - 1.0}, {"x": (old, new)}, lambda n: "y", {"x": 1.0})
+    np.testing.assert_allclose(shifted, ratio)
+    assert prior_log_ratio({"x": theta}, {"z": (old, new)}) is None  # not in the draws
+    assert prior_log_ratio({"x": theta}, {"x": (old, Prior("Constant", (1.0,)))}) is None
+    assert prior_log_ratio({"x": theta}, {"x": (old, new)}, lambda n: None) is None
+
+
+def test_a_fit_that_fails_its_diagnostics_is_cached_with_them_and_says_so(
+    cache_dir, shipped, inputs, monkeypatch
+):
+    """The engine stores a fit whatever its diagnostics, but never silently: the failure is
+    logged when it is fitted and travels with the entry, so every later run that reads it
+    sees the same failing diagnostics (and warns, or exits 3 under --strict)."""
+    import dataclasses
+    import types
+
+    from conftest import BAD_DIAGNOSTICS, fake_spec_draws
+
+    from forecast.fit import posterior, sampler
+    from forecast.fit.diagnostics import Diagnostics
+    from forecast.fit.engine import fit_model
+
+    bad = Diagnostics(*BAD_DIAGNOSTICS, worst_ess="event_rate")
+    assert not bad.ok
+    settings = _settings()
+    spec = _specs(inputs)["histories"]
+    spec = dataclasses.replace(spec, build=lambda p: types.SimpleNamespace(free_RVs=[]))
+    draws = fake_spec_draws(spec, settings.chains * settings.draws)
+    monkeypatch.setattr(sampler, "compiled_for", lambda key, build, data: (object(), False))
+    monkeypatch.setattr(sampler, "sample", lambda *a, **k: types.SimpleNamespace(attrs={}))
+    monkeypatch.setattr(posterior, "diagnose", lambda idata, names: bad)
+    monkeypatch.setattr(posterior, "flat_draws", lambda idata, names: draws)
+    monkeypatch.setattr(posterior, "write_netcdf", lambda idata, path: path.write_bytes(b"nc"))
+    said = []
+    fit = fit_model(spec, inputs.priors, settings, log=said.append)
+    assert fit.how == "sampled" and fit.diagnostics == bad
+    assert any("FAILED" in line and "bulk ESS" in line for line in said), said
+    meta = json.loads((fit.directory / "meta.json").read_text())
+    assert meta["diagnostics"]["ok"] is False and meta["diagnostics"]["problems"]
+    assert set(meta["files_sha256"]) == {"posterior.nc"}
+    monkeypatch.setattr(sampler, "sample", lambda *a, **k: pytest.fail("sampled again"))
+    again = fit_model(spec, inputs.priors, settings)
+    assert again.how == "cache" and again.diagnostics == bad and not again.diagnostics.ok
+
+
+def test_fit_checks_exactly_the_variables_the_model_stores(cache_dir, monkeypatch, inputs):
+    """fit_model checks a cached or shipped entry against the spec's shapes (no PyMC
+    import), which tests/fit/test_model.py holds to what each model really stores."""
+    from forecast.fit import engine
+    from forecast.fit.model_data import POSTERIOR_VARIABLES
+    from forecast.fit.model_data import expected_shapes as catalogue_shapes
+    from forecast.fit.uplift_model import UPLIFT_SCALARS
+    from forecast.fit.uplift_model import expected_shapes as uplift_shapes
+
+    seen = []
+
+    def spy(key, expected=None, n_draws=None):
+        seen.append((key, expected, n_draws))
+        return None
+
+    monkeypatch.setattr(cache, "read_entry", spy)
+    monkeypatch.setattr(cache, "read_shipped", spy)
+    monkeypatch.setattr(engine, "_sample", lambda *a, **k: "sampled")
+    settings = _settings()
+    for model, shapes, variables in (
+        ("catalogue", catalogue_shapes(inputs.table), POSTERIOR_VARIABLES),
+        ("histories", uplift_shapes(inputs.histories), UPLIFT_SCALARS),
+    ):
+        seen.clear()
+        assert _fit(inputs, model, settings=settings, reweight=False) == "sampled"
+        assert len(seen) == 2  # the user's cache, then the shipped fits
+        for key, expected, n_draws in seen:
+            assert key == _specs(inputs)[model].key(inputs.priors, settings)
+            assert expected == shapes and set(variables) <= set(expected)
+            assert n_draws == settings.chains * settings.draws
+
+
+def test_fit_time_estimate_counts_the_compile_only_when_it_is_needed(
+    cache_dir, monkeypatch, inputs
+):
+    """The announced time: sampling scaled to the settings, plus the compile unless this
+    process has compiled a model of the same structure; each model keeps its own record."""
+    import types
+
+    from forecast.fit import engine
+    from forecast.fit.engine import FitSettings
+
+    specs = _specs(inputs)
+    spec = specs["histories"]
+    settings = FitSettings()
+    assert engine._expected_seconds(spec, settings) is None  # nothing recorded
+    engine._record_seconds(spec, 40.0, 10.0, settings)
+    assert engine._expected_seconds(specs["catalogue"], settings) is None
+    fake = types.SimpleNamespace(is_compiled=lambda key: False)
+    monkeypatch.setitem(sys.modules, "forecast.fit.sampler", fake)
+    assert engine._expected_seconds(spec, settings) == pytest.approx(50.0)
+    half = FitSettings(draws=settings.draws // 2, tune=settings.tune // 2)
+    assert engine._expected_seconds(spec, half) == pytest.approx(45.0)
+    fake.is_compiled = lambda key: key == spec.structure
+    assert engine._expected_seconds(spec, settings) == pytest.approx(10.0)
