@@ -53,11 +53,19 @@ def compare(
         policy=policy,
         policies=policies,
     )
+    from forecast.explain.profiles import profile_buffers
     from forecast.report.results import check_finite
 
-    docs = [result_document(forecast_result(s, **options, **fit)) for s in scenarios]
+    results = [forecast_result(s, **options, **fit) for s in scenarios]
+    docs = [result_document(r) for r in results]
     for d in docs:
         check_finite(d, d["scenario"])
+    for d, r in zip(docs, results, strict=True):
+        known = [p["buffer_oom"] for p in profile_buffers(r) if p["buffer_oom"] is not None]
+        d["buffer"]["profile_range_oom"] = [
+            min([r.buffer_oom, *known]),
+            max([r.buffer_oom, *known]),
+        ]
     summary = [
         {
             "scenario": d["scenario"],
@@ -105,6 +113,10 @@ def compare(
             *(f"{s['horizon_months']} mo, {s['confidence']:.0%}" for s in summary),
         ],
         ["buffer", *(fmt_both(s["buffer"]["oom"]) for s in summary)],
+        [
+            "range over profiles",
+            *("{:.2f} to {:.2f} OOM".format(*s["buffer"]["profile_range_oom"]) for s in summary),
+        ],
         ["median uplift", *(fmt_both(s["median_uplift_oom"]) for s in summary)],
     ]
     for name in dict.fromkeys(k for s in summary for k in s["evals"]):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -214,11 +215,20 @@ def print_forecast(doc: dict) -> None:
     c.out.print(table)
     b = doc["buffer"]
     lo, hi = b["mc_interval_oom"]
+    head = doc.get("headline")
+    ranged = (
+        f"\n[bold]Range {head['range_oom'][0]:.2f} to {head['range_oom'][1]:.2f} OOM[/]: "
+        + escape(head["basis"])
+        + f".\n{escape(head['cite'])}"
+        if head
+        else ""
+    )
     c.out.print(
         Panel.fit(
             f"[bold]Safety buffer: {fmt_both(b['oom'])}[/] of effective compute\n"
             f"= the {b['quantile']:.0%} quantile of uplift at month {b['month']} "
-            f"(Monte Carlo 90% interval {lo:.2f} to {hi:.2f} OOM over {b['draws']} draws).\n"
+            f"(Monte Carlo 90% interval {lo:.2f} to {hi:.2f} OOM over {b['draws']} draws"
+            f"{_effective(b)}: simulation noise only).{ranged}\n"
             f"Protective measures should apply once an evaluation comes within this many OOM "
             f"of its dangerous threshold.",
             title="recommendation",
@@ -230,6 +240,14 @@ def print_forecast(doc: dict) -> None:
     print_evals(doc)
     print_policies(doc)
     print_diagnostics(doc["diagnostics"])
+
+
+def _effective(b: dict) -> str:
+    """ ", from N effective posterior draws" when the fit was reweighted (fewer than it has)."""
+    eff, n = b.get("effective_posterior_draws"), b.get("posterior_draws")
+    if eff is None or n is None or eff >= n - 0.5:
+        return ""
+    return f" resampled from {eff:,.0f} effective posterior draws of {n:,}"
 
 
 def print_explanation(ex: dict, full: bool = True) -> None:

@@ -7,6 +7,9 @@
   the draws at and above the buffer quantile (:mod:`forecast.explain.decompose`, with its
   rule stated), and what those tail draws look like against all draws;
 - the buffer from the priors alone (no evidence) beside the posterior's;
+- the headline (:func:`headline`): the buffer with the range a reviewer must read beside it
+  (the assumption profiles' buffers and the one assumption that moves it most) in one line,
+  and which value to cite;
 - the assumptions the buffer is most sensitive to (the sensitivity ranking), and among
   them the ones the evidence does not settle (posterior contraction below
   :data:`SETTLED_CONTRACTION` and a swing above :data:`MATTERS_OOM`), each with the buffer
@@ -43,7 +46,11 @@ MATTERS_OOM = 0.1
 
 
 def explain(
-    result: ForecastResult, sensitivity: dict | None = None, top: int = 3, quick: bool = True
+    result: ForecastResult,
+    sensitivity: dict | None = None,
+    top: int = 3,
+    quick: bool = True,
+    profiles: list[dict] | None = None,
 ) -> dict:
     """The explanation record of a forecast (module docstring).
 
@@ -54,7 +61,13 @@ def explain(
         (with only the two shifts of each prior when ``quick``).
     top
         How many of the most influential assumptions to name.
+    profiles
+        Rows with ``profile`` and ``buffer_oom`` (None: unknown) for the headline's range;
+        computed by :func:`forecast.explain.profiles.profile_buffers` if None (only from fits
+        at hand: it never samples).
     """
+    from forecast.explain.profiles import profile_buffers
+
     at_horizon = result.at_horizon
     drivers = explanation_drivers(result)
     split = decomposition(at_horizon, drivers, result.confidence)
@@ -75,8 +88,11 @@ def explain(
         )
     ]
     prior_only = prior_buffer(result)
+    if profiles is None:
+        profiles = profile_buffers(result)
     return {
         "rule": RULE,
+        "headline": headline(result, movers, profiles),
         "buffer_oom": result.buffer_oom,
         "median_oom": float(np.median(at_horizon)),
         "prior_only_buffer_oom": prior_only,
@@ -90,6 +106,57 @@ def explain(
         "sensitivity_variations": sens.get("variations"),
         "unreliable_variations": sum(row.get("unreliable", 0) for row in sens["priors"]),
         "summary": summary_lines(result, split, prior_only, movers, unsettled),
+    }
+
+
+def headline(result: ForecastResult, movers: list[dict], profiles: list[dict]) -> dict:
+    """The recommendation with its range, in one line a reviewer can quote.
+
+    The range spans the assumption profiles' buffers (those computed) and the buffer at the
+    low and high reading of the assumption that moves it most (``movers[0]``); the Monte
+    Carlo interval is simulation noise, not this range.
+    """
+    from forecast.core.units import fmt_both
+
+    known = [p for p in profiles if p.get("buffer_oom") is not None]
+    values = [result.buffer_oom] + [p["buffer_oom"] for p in known]
+    top = movers[0] if movers else None
+    if top is not None:
+        values += list(top["buffer_range_oom"])
+    low, high = min(values), max(values)
+    parts = []
+    if known:
+        parts.append(
+            "assumption profiles "
+            + ", ".join(f"{p['profile']} {p['buffer_oom']:.2f}" for p in known)
+        )
+    if top is not None:
+        lo, hi = top["buffer_range_oom"]
+        parts.append(f"{top['prior']} (moves it most) {lo:.2f} to {hi:.2f}")
+    missing = [p["profile"] for p in profiles if p.get("buffer_oom") is None]
+    basis = "; ".join(parts)
+    if missing:
+        basis += f"; not computed here: {', '.join(missing)} (forecast explain)"
+    text = (
+        f"{fmt_both(result.buffer_oom)} at {result.confidence:.0%} over "
+        f"{result.horizon_months:g} months; range {low:.2f} to {high:.2f} OOM"
+        + (f" ({basis})" if basis else "")
+    )
+    return {
+        "buffer_oom": result.buffer_oom,
+        "range_oom": [low, high],
+        "profiles": {p["profile"]: p.get("buffer_oom") for p in profiles},
+        "top_assumption": None
+        if top is None
+        else {"prior": top["prior"], "buffer_range_oom": top["buffer_range_oom"]},
+        "basis": basis,
+        "text": text,
+        "cite": (
+            "In a risk assessment, cite the buffer with its range: the central value is this "
+            "scenario's forecast under the default assumptions; the range's upper end is "
+            "the buffer if the assumptions the evidence does not settle fall on the cautious "
+            "side. Where under-protection is the costlier error, plan to the upper end."
+        ),
     }
 
 

@@ -143,7 +143,8 @@ def fit_model(
     on_progress: Progress | None = None,
     reweight: bool = True,
     defaults: PriorSet | None = None,
-) -> Fit:
+    sample: bool = True,
+) -> Fit | None:
     """Fit ``spec`` under ``priors``, or reuse (or reweight) a cached fit (module docstring).
 
     Parameters
@@ -159,6 +160,8 @@ def fit_model(
         Allow PSIS reweighting of a cached fit when only this model's priors changed.
     defaults
         The priors a reweighting starts from (default: the shipped defaults).
+    sample
+        With False, return None instead of sampling (a fit only if one is at hand).
     """
     key = spec.key(priors, settings)
     replace = False
@@ -174,6 +177,8 @@ def fit_model(
             reweighted = _reweighted(spec, priors, settings, log, defaults or load_priors())
             if reweighted is not None:
                 return reweighted
+    if not sample:
+        return None
     return _sample(spec, priors, settings, key, use_cache, replace, log, on_progress)
 
 

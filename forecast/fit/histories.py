@@ -53,7 +53,9 @@ def fit_histories(
     log: Callable[[str], None] = lambda message: None,
     on_progress: Callable[[int, int], None] | None = None,
     reweight: bool = True,
-) -> Fit:
-    """Fit the uplift model, or reuse (or reweight) a cached or shipped fit."""
+    sample: bool = True,
+) -> Fit | None:
+    """Fit the uplift model, or reuse (or reweight) a cached or shipped fit (with
+    ``sample`` False: None when neither is at hand)."""
     spec = histories_spec(table, priors)
-    return fit_model(spec, priors, settings, use_cache, log, on_progress, reweight)
+    return fit_model(spec, priors, settings, use_cache, log, on_progress, reweight, sample=sample)

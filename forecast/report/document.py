@@ -83,6 +83,7 @@ def result_document(result, explanation: dict | None = None) -> dict:
     doc["warnings"] = list(result.warnings)
     if explanation is not None:
         doc["buffer"]["prior_only_oom"] = explanation["prior_only_buffer_oom"]
+        doc["headline"] = explanation["headline"]
         doc["explanation"] = explanation
     return doc
 

@@ -182,6 +182,14 @@ def markdown_report(doc: dict, review: dict | None = None, figures=None) -> str:
         f"{b['draws']:,} draws). The median uplift is {fmt_both(doc['uplift'][-1]['q50'])}.",
         "",
     ]
+    if explanation and explanation.get("headline"):
+        head = explanation["headline"]
+        lines += [
+            f"**Read it with its range: {head['range_oom'][0]:.2f} to "
+            f"{head['range_oom'][1]:.2f} OOM** ({md_text(head['basis'])}). "
+            f"{md_text(head['cite'])}",
+            "",
+        ]
     if explanation:
         lines += [f"- {md_text(line)}" for line in explanation["summary"]]
     lines += summary_lines(doc)
