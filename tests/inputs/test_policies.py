@@ -131,6 +131,98 @@ def test_bad_policy_files_name_the_file_line_and_field(tmp_path, edit, needle):
     assert info.value.line is not None
 
 
+#: LAB_RULE with every optional field: pages, a stated range, what recurs, an exception and
+#: an event trigger (docs/policies.md).
+LAB_RULE_FULL = LAB_RULE.replace(
+    "    where: section 4.2\n", "    where: section 4.2\n    page: 12\n    pdf_page: 14\n"
+).replace(
+    "  crossing: ",
+    textwrap.indent(
+        textwrap.dedent(
+            """\
+            calendar_months_range: [3, 4]
+            cadence_of: dangerous-capability evaluation
+            exceptions:
+              - text: The next run may slip by two weeks.
+                where: section 4.3
+                page: 12
+                summary: the next run slips by two weeks
+                effect: extends_period
+                months: 0.5
+            event_triggers:
+              - text: We also re-run them within 10 days of any new scaffold release.
+                where: section 4.4
+                summary: a new scaffold release
+                deadline_days: 10
+            """
+        ),
+        "  ",
+    )
+    + "  crossing: ",
+)
+
+
+def test_the_optional_fields_are_read_and_old_files_stay_valid(tmp_path):
+    full = load_policy_file(_write(tmp_path, LAB_RULE_FULL)).rule
+    assert (full.quotes[0].page, full.quotes[0].pdf_page) == ("12", "14")
+    r = full.reading
+    assert r.calendar_months_range == (3, 4) and r.exceptions[0].months == 0.5
+    assert r.event_triggers[0].deadline_days == 10
+    plain = load_policy_file(_write(tmp_path, LAB_RULE, "plain.yaml")).rule
+    assert plain.quotes[0].page is None
+    assert plain.reading.exceptions == [] and plain.reading.event_triggers == []
+
+
+@pytest.mark.parametrize(
+    "edit,needle",
+    [
+        (lambda t: t.replace("effect: extends_period", "effect: extend_period"),
+         "reading.exceptions[0].effect: Input should be 'extends_period', 'suspends_cadence' or "
+         "'shortens_period', got 'extend_period', did you mean 'extends_period'?"),
+        (lambda t: t.replace("      months: 0.5\n", ""),
+         "reading.exceptions[0].effect: an exception with effect extends_period needs 'months'"),
+        (lambda t: t.replace("effect: extends_period", "effect: shortens_period"),
+         "reading.exceptions[0].months: 'months' belongs to effect extends_period only"),
+        (lambda t: t.replace("      summary: the next", "      sumary: the next"),
+         "reading.exceptions[0].sumary: unknown key 'sumary', did you mean 'summary'?"),
+        (lambda t: t.replace("event_triggers:", "event_trigers:"),
+         "reading.event_trigers: unknown key 'event_trigers', did you mean 'event_triggers'?"),
+        (lambda t: t.replace("deadline_days: 10", "deadline_days: -1"),
+         "reading.event_triggers[0].deadline_days: Input should be greater than or equal to 0"),
+        (lambda t: t.replace("page: 12\n    pdf_page: 14", "page: 14-12\n    pdf_page: 14"),
+         "quotes[0].page: Value error, a page range runs upward (such as 5-6), got 14-12"),
+        (lambda t: t.replace("page: 12\n    pdf_page: 14", "page: twelve"),
+         "quotes[0].page: String should match pattern"),
+        (lambda t: t.replace("pdf_page: 14", "pdf_page: true"),
+         "quotes[0].pdf_page: Value error, expected a page number or range"),
+        (lambda t: t.replace("pdf_page: 14", "pdf_pages: 14"),
+         "quotes[0].pdf_pages: unknown key 'pdf_pages', did you mean 'pdf_page'?"),
+        (lambda t: t.replace("calendar_months_range: [3, 4]", "calendar_months_range: [4, 3]"),
+         "reading.calendar_months_range: a range runs upward (such as [3, 6]), got [4, 3]"),
+        (lambda t: t.replace("calendar_months_range: [3, 4]", "calendar_months_range: [1, 2]"),
+         "reading.calendar_months: calendar_months must be the value read from the range [1, 2]"),
+        (lambda t: t.replace("buffer_multiplier: 10",
+                             "buffer_multiplier: 10\n  unquantified_buffer: a margin"),
+         "reading.unquantified_buffer: give buffer_multiplier (a stated number) or "
+         "unquantified_buffer"),
+        (lambda t: t.replace("  calendar_months: 4\n", "")
+         .replace("  calendar_months_range: [3, 4]\n", "")
+         .replace("effect: extends_period\n      months: 0.5", "effect: suspends_cadence"),
+         "reading.exceptions[0].effect: effect suspends_cadence changes a calendar cadence, and "
+         "this reading has no calendar_months"),
+    ],
+)  # fmt: skip
+def test_bad_optional_fields_name_the_file_line_and_field(tmp_path, edit, needle):
+    text = edit(LAB_RULE_FULL)
+    assert text != LAB_RULE_FULL
+    path = _write(tmp_path, text)
+    with pytest.raises(InputError) as info:
+        load_policy_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:") and needle in message, message
+    assert info.value.line is not None
+
+
 def test_a_verified_rule_without_quotes_is_refused(tmp_path):
     text = LAB_RULE.split("quotes:")[0] + "reading:" + LAB_RULE.split("reading:")[1]
     with pytest.raises(InputError, match="needs at least one quote"):
