@@ -11,9 +11,10 @@ Which policies a run shows:
 - plus every user rule: ``--policy FILE`` (repeatable) and the files and inline rules of
   the scenario's block.
 
-Keywords: ``verified`` (every shipped policy whose quotes were checked, current and
-superseded: the default), ``current``, ``superseded``, ``all`` (unverified ones too, listed
-without a verdict), ``none``.
+Keywords: ``current`` (the rules in force: the default), ``superseded``, ``verified`` (every
+shipped policy whose quotes were checked against the primary text), ``all``, ``none``. Every
+rule shown gets a verdict; one whose text could not be verified is judged under its stated
+reading and says so beside its row.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from forecast.core.reading import YamlDocument, exists, read_yaml
 from forecast.core.schemas.policy import PolicyFields, PolicyFile
 from forecast.core.validation import locate, suggest, validate
 
-KEYWORDS = ("verified", "current", "superseded", "all", "none")
-DEFAULT_SELECTION = ("verified",)
+KEYWORDS = ("current", "superseded", "verified", "all", "none")
+DEFAULT_SELECTION = ("current",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,11 +43,6 @@ class Policy:
     @property
     def name(self) -> str:
         return self.rule.name
-
-    @property
-    def evaluated(self) -> bool:
-        """Only rules whose quotes were checked against the primary text get a verdict."""
-        return self.rule.verified
 
 
 # --------------------------------------------------------------------------- loading
@@ -119,7 +115,7 @@ def _keyword_matches(keyword: str, p: Policy) -> bool:
         return False
     if keyword == "verified":
         return p.rule.verified
-    return p.rule.verified and p.rule.status == keyword
+    return p.rule.status == keyword
 
 
 def parse_selection(text: str | None) -> list[str] | None:
@@ -218,12 +214,18 @@ def resolve_policies(
 
 
 def policy_months(policies: Sequence[Policy]) -> list[float]:
-    """The calendar periods of the rules that get a verdict: the simulation's time grid must
-    contain them (``setup_forecast(..., extra_months=...)``)."""
-    return sorted(
-        {
-            float(p.rule.reading.calendar_months)
-            for p in policies
-            if p.evaluated and p.rule.reading.calendar_months
-        }
-    )
+    """The calendar periods of the rules, and those periods lengthened by their exceptions:
+    the simulation's time grid must contain them (``setup_forecast(..., extra_months=...)``).
+    A rule without a calendar cadence, or an exception that suspends it, is judged at the
+    horizon, which the grid always contains."""
+    months = set()
+    for p in policies:
+        reading = p.rule.reading
+        if reading.calendar_months:
+            months.add(float(reading.calendar_months))
+            months |= {
+                float(reading.calendar_months + e.months)
+                for e in reading.exceptions
+                if e.effect == "extends_period"
+            }
+    return sorted(months)

@@ -42,17 +42,20 @@ def _pct(x: float) -> str:
 
 
 def summary_lines(doc: dict) -> list[str]:
-    """The report summary's bullets: each policy's verdict, each eval's P(cross) and status."""
+    """The report summary's bullets: each policy's verdict (with what its exceptions need),
+    each eval's P(cross) and status."""
     from forecast.buffer.evals import status_text
-    from forecast.buffer.policies import verdict_text
+    from forecast.buffer.policies import exceptions_text, verdict_text
 
     lines = []
     for p in doc["policies"]:
-        if p["evaluated"]:
-            lines.append(
-                f"- {p['title']} ({p['status']}; this tool's reading: {p['reading']['summary']}): "
-                f"{verdict_text(p)}."
-            )
+        extra = exceptions_text(p)
+        lines.append(
+            f"- {md_text(p['title'])} ({p['status']}; this tool's reading: "
+            f"{md_text(p['reading']['summary'])}): {md_text(verdict_text(p))}"
+            + ("" if extra == "-" else f"; {md_text(extra)}")
+            + "."
+        )
     for e in doc["evals"]:
         lines.append(
             f"- Eval `{e['name']}`: P(meets its dangerous threshold by month "
@@ -103,42 +106,74 @@ def eval_section(doc: dict, figures=None) -> list[str]:
 
 
 def policy_section(doc: dict) -> list[str]:
-    """The report's policy comparison: reading, period and verdict of each rule, then the
-    quoted text each reading rests on."""
-    from forecast.buffer.policies import trigger_text, verdict_text
+    """The report's policy comparison: reading and verdict of each rule, what its exceptions
+    and triggers do, then the quoted text each reading rests on (its exceptions and the
+    events that call for an assessment off the calendar included). Every string from a
+    policy file is escaped (:func:`md_text`)."""
+    from forecast.buffer.policies import (
+        event_triggers_text,
+        exceptions_text,
+        quote_where,
+        trigger_text,
+        verdict_text,
+    )
 
+    confidence = doc["confidence"]
     lines = [
         "## Policy comparison",
         "",
         f"Each rule's numbers are this tool's reading of its text, not the publisher's. "
-        f"*Needs*: the uplift that accumulates over the rule's period at "
-        f"{doc['confidence']:.0%} confidence, i.e. the buffer the rule would need.",
+        f"*Needs*: the uplift that accumulates over the rule's period at {confidence:.0%} "
+        "confidence, i.e. the buffer the rule would need. A rule with no numeric cadence is "
+        "judged over the scenario's horizon.",
         "",
-        "| policy | version, status | this tool's reading | period | verdict | triggers |",
-        "| --- | --- | --- | ---: | --- | --- |",
+        "| policy | version, status | this tool's reading | verdict | exceptions and triggers |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for p in doc["policies"]:
-        period = f"{p['period_months']:g} mo" if p["evaluated"] else "-"
+        also = [t for t in (exceptions_text(p), trigger_text(p, confidence)) if t != "-"]
+        status = f"{p['version']}, {p['date']}, {p['status']}"
+        status += "" if p["verified"] else ", text not verified"
         lines.append(
-            f"| {p['title']} | {p['version']}, {p['date']}, {p['status']}"
-            f"{'' if p['verified'] else ', unverified'} | {p['reading']['summary']} | {period} | "
-            f"{verdict_text(p)} | {trigger_text(p) if p['evaluated'] else '-'} |"
+            f"| {md_text(p['title'])} | {md_text(status)} | {md_text(p['reading']['summary'])} | "
+            f"{md_text(verdict_text(p))} | {md_text('; '.join(also) or '-')} |"
         )
+    events = [(p["title"], event_triggers_text(p)) for p in doc["policies"]]
+    if any(text for _, text in events):
+        lines += [
+            "",
+            "Events that call for an assessment off the calendar (shown, not modelled):",
+            "",
+        ]
+        lines += [f"- {md_text(title)}: {md_text(text)}." for title, text in events if text]
     lines += ["", "### What each reading rests on", ""]
     for p in doc["policies"]:
-        src = p["source"]
+        src, reading = p["source"], p["reading"]
         lines += [
-            f"**{p['title']}**: {src['document']}, {src['section']} (<{src['url']}>). "
-            + ("Where the quotes were checked: " if p["verified"] else "**Unverified.** ")
-            + f"{src['checked_in']}",
+            f"**{md_text(p['title'])}**: {md_text(src['document'])}, {md_text(src['section'])} "
+            f"(<{md_text(src['url'])}>). "
+            + (
+                "Where the quotes were checked: "
+                if p["verified"]
+                else "**Not verified against the primary text.** "
+            )
+            + md_text(src["checked_in"]),
             "",
         ]
         for q in p["quotes"]:
-            lines += [f"> {q['text']} ({q['where']})", ""]
-        lines += ["", f"Reading: {p['reading']['notes']}", ""]
+            lines += [f"> {md_text(q['text'])} ({md_text(quote_where(q))})", ""]
+        for title, key in (("Exceptions", "exceptions"), ("Event triggers", "event_triggers")):
+            for q in reading[key]:
+                lines += [
+                    f"{title[:-1]}, *{md_text(q['summary'])}*:",
+                    "",
+                    f"> {md_text(q['text'])} ({md_text(quote_where(q))})",
+                    "",
+                ]
+        lines += ["", f"Reading: {md_text(reading['notes'])}", ""]
     return lines + [
         "Re-evaluation interval: the longest time a buffer still covers the uplift at "
-        f"{doc['confidence']:.0%} confidence.",
+        f"{confidence:.0%} confidence.",
         "",
     ]
 

@@ -163,33 +163,38 @@ def fan_chart(doc: dict, path) -> None:
 
 
 def _draw_policies(ax, doc: dict) -> float:
-    """Each evaluated policy at its own period: a stated buffer as a dotted line from month 0
+    """Each policy at its own period: a stated buffer as a dotted line from month 0
     to the period, ending in a bar; a rule without one as a cross at the buffer it needs
-    there. Rules that share a point share a label. Returns the highest value drawn (OOM)."""
+    there (at the horizon for a rule with no numeric cadence). Rules that share a point share
+    a label. Returns the highest value drawn (OOM)."""
     from forecast.core.units import fmt_multiplier
 
     groups: dict[tuple, list[str]] = {}
     for p in doc["policies"]:
-        if not p["evaluated"]:
-            continue
         short = p["title"].split(" (")[0]
         if p["buffer_oom"] is not None:
             key = ("buffer", p["period_months"], round(p["buffer_oom"], 6), p["buffer_multiplier"])
         else:
-            key = ("needs", p["period_months"], round(p["implied_buffer_oom"], 6), None)
+            basis = "horizon" if p["period_basis"].startswith("horizon") else "period"
+            key = ("needs", p["period_months"], round(p["implied_buffer_oom"], 6), basis)
         groups.setdefault(key, []).append(short)
     top = 0.0
-    for k, ((kind, period, value, mult), names) in enumerate(groups.items()):
+    for k, ((kind, period, value, extra), names) in enumerate(groups.items()):
         colour = POLICY_COLOURS[k % len(POLICY_COLOURS)]
         who = ", ".join(names)
         if kind == "buffer":
-            label = f"stated {mult:g}x buffer, re-evaluated every {period:g} months: {who}"
+            label = f"stated {extra:g}x buffer, re-evaluated every {period:g} months: {who}"
             ax.plot([0, period], [value, value], color=colour, lw=1.2, ls=":")
             ax.plot([period], [value], "|", color=colour, ms=14, mew=2.5, label=_wrap(label, 110))
         else:
+            over = (
+                f"the {period:g}-month horizon (no numeric cadence)"
+                if extra == "horizon"
+                else f"its {period:g}-month period"
+            )
             label = (
-                f"no stated buffer; needs {value:.2f} OOM ({fmt_multiplier(value)}) over its "
-                f"{period:g}-month period: {who}"
+                f"no stated buffer; needs {value:.2f} OOM ({fmt_multiplier(value)}) over "
+                f"{over}: {who}"
             )
             ax.plot(
                 [period],

@@ -135,21 +135,33 @@ def test_rsp_v2s_assessments_may_end_a_month_late_and_the_officer_may_order_one_
         assert "within about a month" in r.exceptions[0].text
 
 
-def test_default_selection_is_every_verified_policy_current_first():
+def test_the_default_selection_is_the_rules_in_force():
     chosen = select_shipped(None)
-    assert chosen and all(p.rule.verified for p in chosen)
-    statuses = [p.rule.status for p in chosen]
-    assert statuses == sorted(statuses, key=lambda s: s != "current")
-    names = {p.name for p in chosen}
-    assert {p.name for p in select_shipped(["current"])} | {
-        p.name for p in select_shipped(["superseded"])
-    } == names
-    assert len(select_shipped(["all"])) == len(load_shipped())
+    assert {p.name for p in chosen} == IN_FORCE
+    assert {p.name for p in select_shipped(["current"])} == IN_FORCE
+    shipped = load_shipped()
+    superseded = {p.name for p in select_shipped(["superseded"])}
+    assert {p.name for p in select_shipped(["all"])} == set(shipped) == IN_FORCE | superseded
+    verified = {p.name for p in select_shipped(["verified"])}
+    assert verified == {n for n, p in shipped.items() if p.rule.verified}
     assert select_shipped(["none"]) == []
     assert [p.name for p in select_shipped(["openai-pf-beta", "anthropic-rsp-v1"])] == [
         "openai-pf-beta",
         "anthropic-rsp-v1",
     ]
+    statuses = [p.rule.status for p in select_shipped(["all"])]  # current first
+    assert statuses == sorted(statuses, key=lambda s: s != "current")
+
+
+def test_an_unverified_rule_in_force_is_shown_by_default(tmp_path):
+    """A rule whose text could not be found is still shown (and judged, under its stated
+    reading); only the keyword ``verified`` leaves it out."""
+    shipped = dict(load_shipped())
+    lost = _write(tmp_path, LAB_RULE.replace("verified: true", "verified: false"))
+    shipped["lab-internal-2026"] = load_policy_file(lost, origin="shipped")
+    assert "lab-internal-2026" in {p.name for p in select_shipped(None, shipped=shipped)}
+    verified = select_shipped(["verified"], shipped=shipped)
+    assert "lab-internal-2026" not in {p.name for p in verified}
 
 
 def test_an_unknown_policy_name_gets_did_you_mean():
@@ -332,10 +344,10 @@ def test_a_scenario_block_names_shipped_rules_and_adds_files_and_inline_rules(tm
     # --policies replaces the scenario's shipped choice; the user's rules stay
     again = resolve_policies(loaded, select=["openai-pf-beta"])
     assert [p.name for p in again] == ["openai-pf-beta", "lab-internal-2026", "lab-draft"]
-    # an unverified rule is listed without a verdict and adds no month to the grid
+    # an unverified rule is judged under its stated reading, and says it was not verified
     rows = policy_rows(chosen, np.arange(13.0), uplift_draws(), 0.95, 12)
-    assert rows[2]["verdict"] == "unverified: not evaluated" and "covers" not in rows[2]
-    assert policy_months(chosen) == [4.0, 6.0]
+    assert rows[2]["verified"] is False and rows[2]["verdict"] in ("covers", "does not cover")
+    assert policy_months(chosen) == [4.0, 6.0, 7.0]  # v2.2's month-late assessment
 
 
 @pytest.mark.parametrize(
@@ -363,7 +375,7 @@ def test_scenarios_validate_checks_the_policies_block(run_cli, tmp_path):
 
 
 def test_a_users_rule_may_not_reuse_a_shipped_name(tmp_path):
-    path = _write(tmp_path, LAB_RULE.replace("lab-internal-2026", "anthropic-rsp-v1"))
+    path = _write(tmp_path, LAB_RULE.replace("lab-internal-2026", "openai-pf-v2"))
     with pytest.raises(InputError, match="used twice"):
         resolve_policies(load_scenario("frontier-api"), files=[path])
 
@@ -390,9 +402,48 @@ def test_run_lists_each_policy_with_version_source_reading_and_verdict(run_cli, 
     assert rows["lab-internal-2026"]["origin"] == str(lab)
     code, out, _ = run_cli(["run", *SMALL, "--policies", "anthropic-rsp-v1,openai-pf-v2"])
     assert code == 0
-    tokens = out.split()  # cells wrap between words, never inside one
-    assert "Anthropic RSP v1.0" in out and "superseded)" in tokens
-    assert "EU GPAI" not in out
+    policy, reading, verdict, also = _columns(out, 4)  # cells wrap between words only
+    assert "Anthropic RSP v1.0 (2023, superseded)" in policy and "EU GPAI" not in out
+    assert "over the scenario's 12-month horizon (the rule states no numeric cadence)" in verdict
+    words = " ".join(out.split())
+    assert "OpenAI Preparedness Framework v2: every covered deployment, before it ships" in words
+
+
+def test_run_shows_exceptions_event_triggers_and_an_unverified_text_as_written(run_cli, tmp_path):
+    odd = (
+        LAB_RULE_FULL.replace("verified: true", "verified: false")
+        .replace("Our lab's elicitation rule", "Lab [bold]rule[/]")
+        .replace("a new scaffold release", "a new *scaffold* | release")
+    )
+    lab = _write(tmp_path, odd)
+    code, out, err = run_cli(["run", *SMALL, "--policies", "none", "--policy", lab])
+    assert code == 0, err
+    policy, reading, verdict, also = _columns(out, 4)
+    assert policy == "Lab [bold]rule[/] (2026, current, text not verified)"
+    assert verdict.endswith("(under the stated reading: the primary text was not verified)")
+    assert also.startswith("if the next run slips by two weeks: needs")
+    assert "over 4.5 months" in also
+    words = " ".join(out.split())
+    assert "Lab [bold]rule[/]: a new *scaffold* | release (within 10 days)." in words
+    code, _, err = run_cli(["export", "--out", tmp_path / "b", *SMALL, "--policies", "none",
+                            "--policy", lab])  # fmt: skip
+    assert code == 0, err
+    report = (tmp_path / "b" / "report.md").read_text()
+    assert "Lab \\[bold\\]rule\\[/\\]" in report and "a new \\*scaffold\\* \\| release" in report
+    assert "Event trigger, *a new \\*scaffold\\* \\| release*:" in report
+    assert "> The next run may slip by two weeks. (section 4.3, p. 12)" in report
+
+
+def _columns(out: str, ncols: int) -> list[str]:
+    """Each column's text, read down the body of the tables in ``out`` with ``ncols``
+    columns (cells wrap between words, so a cell's text stays contiguous)."""
+    cols: list[list[str]] = [[] for _ in range(ncols)]
+    for line in out.splitlines():
+        parts = [p.strip() for p in line.strip("│").split("│")]
+        if line.startswith("│") and len(parts) == ncols:
+            for col, part in zip(cols, parts, strict=True):
+                col += [part] if part else []
+    return [" ".join(col) for col in cols]
 
 
 def test_compare_and_export_take_the_same_policy_options(run_cli, tmp_path):
@@ -405,6 +456,16 @@ def test_compare_and_export_take_the_same_policy_options(run_cli, tmp_path):
     for row in json.loads(out)["scenarios"]:
         assert set(row["policies"]) == IN_FORCE | {"lab-internal-2026"}
         assert row["policies"]["lab-internal-2026"]["verdict"] in ("covers", "does not cover")
+        eu = row["policies"]["eu-gpai-cop-safety-security"]
+        assert eu["under_exceptions_oom"] >= eu["implied_buffer_oom"]
+        assert eu["under_exceptions_months"] == row["horizon_months"]
+        assert row["policies"]["openai-pf-v2"]["period_basis"].startswith("horizon")
+    code, out, err = run_cli(["compare", "frontier-api", "frontier-open-weights", *SMALL])
+    assert code == 0, err
+    label, first, second = _columns(out, 3)
+    assert "openai-pf-v2" in label and "eu-gpai-cop-safety-security" in label
+    assert "over the 12-mo horizon (no numeric cadence)" in first
+    assert "under its exceptions" in second and "0.0 mo" not in out
     code, _, err = run_cli(["export", "--out", tmp_path / "b", *SMALL, "--policy", lab])
     assert code == 0, err
     report = (tmp_path / "b" / "report.md").read_text()
