@@ -23,10 +23,10 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from forecast.core.errors import InputError, format_loc
+from forecast.core.errors import InputError
 from forecast.core.paths import data_dir
 from forecast.core.reading import YamlDocument, exists, read_yaml
-from forecast.core.schemas.policy import PolicyFields, PolicyFile
+from forecast.core.schemas.policy import InlinePolicies, PolicyFields, PolicyFile
 from forecast.core.validation import locate, suggest, validate
 
 KEYWORDS = ("current", "superseded", "verified", "all", "none")
@@ -166,17 +166,10 @@ def scenario_block(loaded) -> tuple[list[str] | None, list[Policy]]:
 
 
 def _validate_inline(doc: YamlDocument, index: int) -> PolicyFields:
-    """Validate ``policies[index]`` of a scenario, with errors located in the scenario."""
-    prefix = ("policies", index)
-    marks = {loc[2:]: pos for loc, pos in doc.marks.items() if loc[:2] == prefix}
-    sub = YamlDocument(doc.path, doc.data["policies"][index], marks)
-    try:
-        return validate(PolicyFields, sub, "policy")
-    except InputError as exc:
-        inner = f".{exc.path}" if exc.path else ""
-        raise InputError(
-            exc.message, exc.file, format_loc(prefix) + inner, exc.line, exc.column
-        ) from None
+    """Validate ``policies[index]`` of a scenario, with every error located in the scenario
+    (``policies[index].field``, the first one and those listed after it)."""
+    sub = YamlDocument(doc.path, {"policies": {index: doc.data["policies"][index]}}, doc.marks)
+    return validate(InlinePolicies, sub, "scenario").policies[index]
 
 
 def resolve_policies(

@@ -357,6 +357,9 @@ def test_a_scenario_block_names_shipped_rules_and_adds_files_and_inline_rules(tm
          "policies[0]: unknown policy 'anthropic-rsp-v22', did you mean 'anthropic-rsp-v2-2'?"),
         ("policies:\n  - missing.yaml\n", "policies[0]: policy file not found"),
         ("policies:\n  - name: x\n    title: y\n", "policies[0].publisher: required field"),
+        ("policies:\n  - name: x\n    title: y\n", "; 6 more problems: policies[0].version (line"),
+        ("policies:\n  - eu-gpai-cop-safety-security\n  - name: x\n    titel: y\n",
+         "policies[1].titel: unknown key 'titel', did you mean 'title'?"),
         ("policies:\n  - 3\n", "policies[0]"),
     ],
 )  # fmt: skip

@@ -203,3 +203,11 @@ class PolicyFile(PolicyFields):
     """One policy rule per file: ``policies/*.yaml`` or a user's ``--policy FILE``."""
 
     schema_version: SchemaVersion
+
+
+class InlinePolicies(Strict):
+    """A scenario's inline rules keyed by their index in its ``policies:`` block: validating
+    ``{"policies": {i: rule}}`` locates every problem as ``policies[i].field`` in the
+    scenario file (the block's other entries are names and files, read elsewhere)."""
+
+    policies: dict[int, PolicyFields]
