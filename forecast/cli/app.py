@@ -90,7 +90,10 @@ def _show_warnings() -> None:
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, ForecastWarning):
-            err.print(f"[bold yellow]warning:[/] {shown(str(message))}", soft_wrap=True)
+            err.print(
+                f"[bold yellow]warning:[/] {shown(str(message), keep_newlines=False)}",
+                soft_wrap=True,
+            )
         else:
             original(message, category, filename, lineno, file, line)
 
@@ -101,7 +104,7 @@ def _show_warnings() -> None:
 
 def _usage_error(exc) -> None:
     """Click's usage message, with the user's text in it made printable."""
-    from forecast.core.errors import printable
+    from forecast.core.escape import printable
 
     ctx = getattr(exc, "ctx", None)
     if ctx is not None:

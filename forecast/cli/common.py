@@ -10,31 +10,37 @@ import typer
 from rich.console import Console
 
 from forecast.core.errors import DiagnosticsError, InputError
+from forecast.core.escape import terminal
 from forecast.fit.fitting import FitSettings
 
-# emoji=False: ":warning:" in a user's title stays text; highlight=False: no colouring guesses.
-out = Console(highlight=False, soft_wrap=False, emoji=False)
-if not out.is_terminal:  # piped or captured: wide enough for the tables
-    out = Console(highlight=False, soft_wrap=False, width=130, emoji=False)
-err = Console(stderr=True, highlight=False, emoji=False)
+#: Console widths used as they are; outside them (``COLUMNS=0``, a one-column pane, a
+#: width of millions) the console is this wide.
+MIN_WIDTH, MAX_WIDTH, FALLBACK_WIDTH = 20, 1000, 80
 
 
-def shown(value):
-    """``value`` (a document of dicts, lists and strings) ready to print with Rich: every
-    string has its markup escaped and its control characters shown as escapes, so a
-    title like ``oops [/]`` or ``[link=...]`` prints as written and a terminal escape in
-    a name is never sent to the terminal. Numbers and other values are unchanged."""
-    from rich.markup import escape
+def _console(stderr: bool = False) -> Console:
+    """A console on stdout or stderr. emoji=False: ":warning:" in a user's title stays text;
+    highlight=False: no colouring guesses. Piped or captured stdout is 130 columns (wide
+    enough for the tables); an odd width (``COLUMNS=0`` printed nothing at all) is replaced."""
+    options = dict(stderr=stderr, highlight=False, emoji=False)
+    if not stderr:
+        options["soft_wrap"] = False
+    console = Console(**options)
+    if not stderr and not console.is_terminal:
+        return Console(**options, width=130)
+    if not MIN_WIDTH <= console.width <= MAX_WIDTH:
+        return Console(**options, width=FALLBACK_WIDTH)
+    return console
 
-    from forecast.core.errors import printable
 
-    if isinstance(value, str):
-        return escape(printable(value, keep_newlines=True))
-    if isinstance(value, dict):
-        return {shown(k): shown(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(shown(v) for v in value)
-    return value
+out = _console()
+err = _console(stderr=True)
+
+
+#: ``value`` (a document of dicts, lists and strings) ready to print with Rich: the
+#: terminal's escaping rule (:func:`forecast.core.escape.terminal`). ``shown(text,
+#: keep_newlines=False)`` for text that must stay on one line.
+shown = terminal
 
 
 # Options shared by several commands (Typer reads them from the signature).
@@ -282,7 +288,7 @@ class FitReporter:
             return
         if self._progress is not None and "fitted in" in message:
             self.stop()
-        err.print(f"[dim]{_escape(message)}[/dim]")
+        err.print(f"[dim]{shown(message, keep_newlines=False)}[/dim]")
 
     def progress(self, done: int, total: int) -> None:
         if self._progress is None:
@@ -324,12 +330,6 @@ class FitReporter:
             reporter.stop()
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def emit_json(document) -> None:
     """Write one JSON document to stdout (NaN and inf become null)."""
     from forecast.report.results import json_text
@@ -346,7 +346,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, str]:
 
 def note(message: str, quiet: bool = False) -> None:
     if not quiet:
-        err.print(f"[dim]{shown(message)}[/dim]")
+        err.print(f"[dim]{shown(message, keep_newlines=False)}[/dim]")
 
 
 def check_work(inputs, draws: int | None, fit: dict, copies: int = 1) -> None:
@@ -420,7 +420,7 @@ def print_warnings(messages) -> None:
     """Each of a run's warnings (:attr:`forecast.inputs.resolve.RunInputs.warnings`) on stderr, also
     under --quiet: they qualify the numbers, as a failed diagnostic does."""
     for message in messages:
-        err.print(f"[bold yellow]warning:[/] {shown(message)}", soft_wrap=True)
+        err.print(f"[bold yellow]warning:[/] {shown(message, keep_newlines=False)}", soft_wrap=True)
 
 
 def check_diagnostics(diagnostics, strict: bool, quiet: bool) -> None:

@@ -216,4 +216,4 @@ def export(
     if json:
         c.emit_json({"out": str(out.absolute()), "files": names})
         return
-    c.out.print(f"[green]wrote[/] {c.shown(str(out))}/: " + ", ".join(names))
+    c.out.print(f"[green]wrote[/] {c.shown(str(out), keep_newlines=False)}/: " + ", ".join(names))

@@ -1,6 +1,8 @@
 """core: what every stage shares.
 
-The errors and their exit codes (``errors``), OOM and multipliers (``units``), reading input
+The errors and their exit codes (``errors``), text leaving the program escaped by one rule
+per sink: terminal, Markdown, HTML, CSV, figures (``escape``), OOM and multipliers
+(``units``), reading input
 files safely with YAML node positions (``reading``), validation errors located at their
 line with "did you mean" (``validation``), atomic writes and staged folders (``writing``),
 the shipped data folders (``paths``), the distribution syntax (``distributions``) and every
