@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from forecast.core.errors import InputError, Loc, format_loc
+from forecast.core.escape import excerpt, printable
 
 MiB = 1 << 20
 #: Largest YAML input (scenario, catalogue, priors, measurements, policies, profiles).
@@ -73,16 +74,16 @@ def _construct(
             raise InputError(
                 "YAML aliases (*name) of lists or mappings are not supported: write the values out",
                 None,
-                format_loc(loc),
+                format_loc(loc, 40),
                 node.start_mark.line + 1,
                 node.start_mark.column + 1,
             )
         seen.add(id(node))
     if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
         raise InputError(
-            f"unsupported YAML tag {node.tag!r}: write plain mappings and lists",
+            f"unsupported YAML tag {excerpt(node.tag)}: write plain mappings and lists",
             None,
-            format_loc(loc),
+            format_loc(loc, 40),
             node.start_mark.line + 1,
             node.start_mark.column + 1,
         )
@@ -95,7 +96,7 @@ def _construct(
                 raise InputError(
                     "a key must be a plain name, not a list or mapping",
                     None,
-                    format_loc(loc),
+                    format_loc(loc, 40),
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
                 )
@@ -105,9 +106,10 @@ def _construct(
             if key in out:
                 line = key_node.start_mark.line + 1
                 raise InputError(
-                    f"duplicate key {key!r} (a repeated key would silently replace the first)",
+                    f"duplicate key {excerpt(key)} (a repeated key would silently replace the "
+                    "first)",
                     None,
-                    format_loc((*loc, key)),
+                    format_loc((*loc, key), 40),
                     line,
                     key_node.start_mark.column + 1,
                 )
@@ -125,9 +127,9 @@ def _scalar(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, marks: dict) -> 
         return loader.construct_object(node, deep=True)
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. the date 2023-02-30
         raise InputError(
-            f"invalid value {node.value!r}: {exc}",
+            f"invalid value {excerpt(node.value)}: {printable(exc, 200)}",
             None,
-            format_loc(loc),
+            format_loc(loc, 40),
             node.start_mark.line + 1,
             node.start_mark.column + 1,
         ) from None
