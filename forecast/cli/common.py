@@ -43,6 +43,14 @@ err = _console(stderr=True)
 shown = terminal
 
 
+def out_folder(text: str) -> Path:
+    """``--out``'s value as a path; an empty value is refused (``Path('')`` is the working
+    folder: ``--out ''`` used to write there without a word)."""
+    if not str(text).strip():
+        raise typer.BadParameter("expected a folder, got an empty name")
+    return Path(text)
+
+
 # Options shared by several commands (Typer reads them from the signature).
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]

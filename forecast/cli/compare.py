@@ -145,9 +145,10 @@ def _policy_cell(p: dict | None) -> str:
 @c.with_fit_options
 def export(
     scenario: ScenarioArg = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the bundle (must be empty).")] = (
-        Path("forecast-bundle")
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--out", parser=c.out_folder, help="Folder for the bundle (must be empty)."),
+    ] = (Path("forecast-bundle")),
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = (
         False
     ),
@@ -187,33 +188,37 @@ def export(
     the explanation, sensitivity and profiles, the scenario as run and resolved, provenance
     with input hashes, figures and posterior.nc (docs/json-schema.md lists every file)."""
     from forecast.api import review
+    from forecast.core.writing import output_lock
     from forecast.report.export import check_bundle_folder, read_calibration, write_bundle
 
-    check_bundle_folder(out, force)  # before the work: a bad --out wastes no fit
-    documents = read_calibration(calibration)  # a bad document too
-    result = forecast_result(
-        scenario,
-        horizon=horizon,
-        confidence=confidence,
-        actor=actor,
-        seed=seed,
-        draws=draws,
-        as_of=as_of,
-        policy=policy,
-        policies=policies,
-        **fit,
-    )
-    c.note("explaining the buffer: sensitivity ranking, profiles, prior check", fit["quiet"])
-    docs = review(
-        result,
-        documents,
-        quick_sensitivity=quick_sensitivity,
-        profiles=not no_profiles,
-        log=c.FitReporter(fit["quiet"]).log,
-    )
-    write_bundle(result, docs, out, force=force, calibration=documents)
-    names = sorted(p.name for p in out.iterdir())
-    if json:
-        c.emit_json({"out": str(out.absolute()), "files": names})
-        return
-    c.out.print(f"[green]wrote[/] {c.shown(str(out), keep_newlines=False)}/: " + ", ".join(names))
+    with output_lock(out):  # a second export to this folder fails now, not after the work
+        check_bundle_folder(out, force)  # before the work: a bad --out wastes no fit
+        documents = read_calibration(calibration)  # a bad document too
+        result = forecast_result(
+            scenario,
+            horizon=horizon,
+            confidence=confidence,
+            actor=actor,
+            seed=seed,
+            draws=draws,
+            as_of=as_of,
+            policy=policy,
+            policies=policies,
+            **fit,
+        )
+        c.note("explaining the buffer: sensitivity ranking, profiles, prior check", fit["quiet"])
+        docs = review(
+            result,
+            documents,
+            quick_sensitivity=quick_sensitivity,
+            profiles=not no_profiles,
+            log=c.FitReporter(fit["quiet"]).log,
+        )
+        target = write_bundle(result, docs, out, force=force, calibration=documents)
+        names = sorted(p.name for p in target.iterdir())
+        if json:
+            c.emit_json({"out": str(out.absolute()), "files": names})
+            return
+        c.out.print(
+            f"[green]wrote[/] {c.shown(str(out), keep_newlines=False)}/: " + ", ".join(names)
+        )

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from forecast.core.errors import InputError
-from forecast.core.writing import check_output_folder, os_error
+from forecast.core.writing import check_output_folder, os_error, output_target
 from forecast.report.results import (
     check_finite,
     json_text,
@@ -61,21 +61,35 @@ def is_bundle_file(name: str) -> bool:
     return name in BUNDLE_CONTENTS or bool(CALIBRATION_FILE.match(name))
 
 
+def is_bundle_entry(path: Path) -> bool:
+    """A file of an earlier bundle: a regular file (not a folder or a link) with a bundle's
+    name. ``--force`` replaces a folder that holds nothing else."""
+    try:
+        return is_bundle_file(path.name) and path.is_file() and not path.is_symlink()
+    except OSError:
+        return False
+
+
 def check_bundle_folder(folder: str | Path, force: bool = False, field: str = "--out") -> Path:
     """Check, before any work, that the bundle can be written to ``folder``.
 
     ``folder`` must not exist, be an empty folder, or (with ``force``) hold an earlier
     bundle and nothing else: ``--force`` replaces a bundle, never a folder of other files.
-    The working folder, the home folder, the file system's root and their parents are
-    never replaced.
+    A symbolic link stands for its target (the bundle is written there, the link stays).
+    The bundle is staged in the folder's parent, which must be writable too. The working
+    folder, the home folder, the file system's root and their parents are never replaced.
+
+    Returns the folder the bundle goes to (a link's target).
 
     Raises
     ------
     InputError
         Naming ``folder`` and what is wrong.
     """
-    folder = Path(folder)
-    check_output_folder(folder, field)
+    given = Path(folder)
+    check_output_folder(given, field)
+    folder = output_target(given, field)
+    check_output_folder(folder.parent, field)  # the bundle is staged beside the folder
     if not folder.exists():
         return folder
     resolved = folder.resolve()
@@ -89,24 +103,24 @@ def check_bundle_folder(folder: str | Path, force: bool = False, field: str = "-
             raise InputError(
                 "the bundle folder cannot be the working folder, the home folder or a "
                 "folder that holds one of them: give a new folder",
-                str(folder),
+                str(given),
                 field,
             )
     try:
         entries = sorted(os.listdir(folder))
     except OSError as exc:
-        raise os_error(exc, folder, field, "read") from None
+        raise os_error(exc, given, field, "read") from None
     if not entries:
         return folder
     if not force:
-        raise InputError("folder is not empty (use --force to replace it)", str(folder), field)
-    others = [e for e in entries if not is_bundle_file(e)]
+        raise InputError("folder is not empty (use --force to replace it)", str(given), field)
+    others = [e for e in entries if not is_bundle_entry(folder / e)]
     if others:
         shown = ", ".join(repr(e) for e in others[:3]) + (" ..." if len(others) > 3 else "")
         raise InputError(
             f"--force replaces an earlier bundle, but this folder holds other files too "
             f"({shown}); remove them or give another folder",
-            str(folder),
+            str(given),
             field,
         )
     return folder
@@ -213,26 +227,37 @@ def write_bundle(
     NumericalError
         If a document holds NaN or infinity.
     """
-    from forecast.core.reading import read_bytes
-    from forecast.core.writing import remove_stale_staging, staged_dir
-    from forecast.inputs.resolve import resolved_scenario
-    from forecast.report import plots
-    from forecast.report.html import html_report
-    from forecast.report.markdown import markdown_report
+    from forecast.core.writing import output_lock, remove_stale_staging
 
     folder = Path(folder)
     document = review["run"]
     check_finite(document)
     details = {k: review[k] for k in ("explanation", "sensitivity", "profiles", "prior_check")}
     check_finite(details, "the explanation")
-    check_bundle_folder(folder, force)
+    with output_lock(folder):
+        target = _write(result, review, document, details, folder, force, calibration)
+    remove_stale_staging(target.parent, name=target.name)  # left by an export that was killed
+    return target
+
+
+def _write(result, review, document, details, folder, force, calibration) -> Path:
+    """:func:`write_bundle` under the folder's lock: the bundle staged beside the folder
+    and put in place (:func:`forecast.core.writing.staged_output`)."""
+    from forecast.core.reading import read_bytes
+    from forecast.core.writing import staged_output
+    from forecast.inputs.resolve import resolved_scenario
+    from forecast.report import plots
+    from forecast.report.html import html_report
+    from forecast.report.markdown import markdown_report
+
+    target = check_bundle_folder(folder, force)
     inputs = input_records(result)
     scenario_bytes = read_bytes(result.scenario_path, "scenario file")
     caption = plots.caption(document)
     title = result.scenario.title
     copies = _calibration_names(review["calibration"])
     try:
-        with staged_dir(folder, replace=True) as tmp:
+        with staged_output(target, force, is_bundle_entry) as tmp:
 
             def put(name: str, data: bytes | str) -> None:
                 (tmp / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
@@ -285,8 +310,7 @@ def write_bundle(
             put("report.html", html_report(report, figures, f"Forecast: {title}"))
     except OSError as exc:
         raise os_error(exc, folder, "--out") from None
-    remove_stale_staging(folder.parent, name=folder.name)  # left by an export that was killed
-    return folder
+    return target
 
 
 def _png(plot, *args, **kwargs) -> bytes:

@@ -1,0 +1,214 @@
+"""Output folders under concurrent writers and users (issue 22, data loss).
+
+Real ``forecast export`` processes on a made-up cached fit, paused while their bundle is
+staged (in the middle of rendering the report) so that something can happen to the
+folder meanwhile:
+
+- a second export to the same folder, however it is spelled (relative, absolute, through a
+  symbolic link), with or without ``--force``, fails at once with exit 2 and a clear
+  message; the first then writes its whole bundle;
+- files a user creates in ``--out`` while the bundle is staged are never deleted: the
+  export fails with exit 2 and leaves the folder as the user left it (an earlier bundle
+  under ``--force`` too);
+- ``export --force`` onto a symbolic link to a bundle replaces the bundle at the link's
+  target and keeps the link.
+
+The unit properties of the same guarantees (every initial state of the folder, every
+intrusion) are in ``tests/core/test_writing.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import fake_posterior
+
+FIT = ["--fit-draws", "60", "--fit-tune", "10", "--chains", "2", "-q"]
+QUICK = ["--quick-sensitivity", "--no-profiles"]
+
+PAUSED_EXPORT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+
+    import forecast.report.markdown
+    from forecast.cli.app import main
+
+    ready, go = Path(sys.argv[1]), Path(sys.argv[2])
+    real = forecast.report.markdown.markdown_report
+
+
+    def paused(*args, **kwargs):  # inside the staging folder, before it is put in place
+        ready.touch()
+        deadline = time.monotonic() + 120
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return real(*args, **kwargs)
+
+
+    forecast.report.markdown.markdown_report = paused
+    main(sys.argv[3:])
+    """
+)
+
+
+def _env(cache_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR")}
+    return env | {"FORECAST_CACHE_DIR": str(cache_dir), "NO_COLOR": "1"}
+
+
+@pytest.fixture
+def warm(cache_dir, tmp_path):
+    """A made-up cached fit for FIT (with a posterior.nc to copy): exports run in seconds."""
+    from forecast.evidence.catalogue import load_catalogue
+    from forecast.evidence.table import build_table
+    from forecast.fit.cache import write_entry
+    from forecast.fit.diagnostics import Diagnostics
+    from forecast.fit.fitting import FitSettings, fit_key
+    from forecast.inputs.priors import load_priors
+
+    table = build_table(load_catalogue())
+    settings = FitSettings(draws=60, tune=10, chains=2)
+    write_entry(
+        fit_key(table, load_priors(), settings),
+        fake_posterior(table, 120),
+        {
+            "enhancement_ids": list(table.enhancement_ids),
+            "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 2, 60).to_dict(),
+            "provenance": {"fake": True},
+        },
+        extra_writer=lambda tmp: (tmp / "posterior.nc").write_bytes(b"CDF fake posterior"),
+    )
+    return tmp_path
+
+
+class Paused:
+    """An export started and held inside its staging folder until :meth:`release`."""
+
+    def __init__(self, folder: Path, cache_dir: Path, argv: list):
+        self.ready, self.go = folder / ".ready", folder / ".go"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", PAUSED_EXPORT, self.ready, self.go, *map(str, argv)],
+            env=_env(cache_dir),
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while not self.ready.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                out, err = self.proc.communicate()
+                pytest.fail(f"the export exited {self.proc.returncode} early:\n{out}\n{err}")
+            time.sleep(0.05)
+
+    def release(self) -> tuple[int, str, str]:
+        self.go.touch()
+        out, err = self.proc.communicate(timeout=120)
+        return self.proc.returncode, out, err
+
+
+def _export(folder: Path, cache_dir: Path, argv: list) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "forecast", *map(str, argv)],
+        env=_env(cache_dir),
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _bundle_complete(folder: Path) -> bool:
+    names = set(os.listdir(folder))
+    return {"report.md", "report.html", "results.json", "provenance.json"} <= names
+
+
+def _left_beside(folder: Path) -> list[str]:
+    """Hidden staging folders left next to ``folder``."""
+    return [n for n in os.listdir(folder.parent) if n.startswith(f".{folder.name}.")]
+
+
+def test_a_second_export_to_the_folder_fails_at_once_however_it_is_named(warm, cache_dir):
+    """Two exports to one folder used to both exit 0, one bundle silently replacing the
+    other; now the second fails at once, before any work, and the first completes."""
+    out = warm / "bundle"
+    (warm / "link").symlink_to("bundle", target_is_directory=True)
+    first = Paused(warm, cache_dir, ["export", "--out", "bundle", *FIT, *QUICK])
+    try:
+        for spelled in ("bundle", "./bundle", str(out), "link", "sub/../bundle"):
+            (warm / "sub").mkdir(exist_ok=True)
+            for force in ([], ["--force"]):
+                start = time.monotonic()
+                second = _export(warm, cache_dir, ["export", "--out", spelled, *force, *FIT])
+                assert second.returncode == 2, (spelled, force, second.stderr)
+                assert "another forecast command is writing this folder" in second.stderr
+                assert "Traceback" not in second.stderr and second.stdout == ""
+                assert time.monotonic() - start < 30  # refused before any work
+    finally:
+        code, stdout, stderr = first.release()
+    assert code == 0, stderr
+    assert _bundle_complete(out) and _left_beside(out) == []
+
+
+@pytest.mark.parametrize(
+    ("before", "force", "intrusion"),
+    [
+        ("empty", False, "draft.txt"),
+        ("empty", False, "report.md"),  # even a bundle's name: without --force, never replaced
+        ("missing", False, "draft.txt"),
+        ("a bundle", True, "draft.txt"),
+        ("a bundle", True, "figures/"),
+    ],
+)
+def test_files_made_in_out_while_the_bundle_is_staged_are_never_deleted(
+    warm, cache_dir, before, force, intrusion
+):
+    out = warm / "bundle"
+    if before != "missing":
+        out.mkdir()
+    if before == "a bundle":
+        made = _export(warm, cache_dir, ["export", "--out", out, *FIT, *QUICK])
+        assert made.returncode == 0, made.stderr
+    old = {p.name: p.read_bytes() for p in out.iterdir()} if out.exists() else {}
+    argv = ["export", "--out", out, *FIT, *QUICK] + (["--force"] if force else [])
+    paused = Paused(warm, cache_dir, argv)
+    out.mkdir(exist_ok=True)
+    if intrusion.endswith("/"):
+        (out / intrusion).mkdir()
+        (out / intrusion / "f.png").write_bytes(b"mine")
+    else:
+        (out / intrusion).write_bytes(b"my own text")
+    code, stdout, stderr = paused.release()
+    assert code == 2, stderr
+    assert "nothing was replaced" in stderr and "Traceback" not in stderr
+    mine = (out / intrusion / "f.png") if intrusion.endswith("/") else out / intrusion
+    assert mine.read_bytes() in (b"mine", b"my own text")
+    for name, data in old.items():  # an earlier bundle is kept whole
+        if name != intrusion:
+            assert (out / name).read_bytes() == data
+    assert _left_beside(out) == []
+
+
+def test_force_onto_a_link_replaces_the_bundle_at_its_target(warm, cache_dir):
+    """``export --force --out link`` used to replace the link by a folder and leave the old
+    bundle at the target."""
+    real = warm / "real"
+    made = _export(warm, cache_dir, ["export", "--out", real, "--seed", "1", *FIT, *QUICK])
+    assert made.returncode == 0, made.stderr
+    (warm / "link").symlink_to("real", target_is_directory=True)
+    again = _export(
+        warm, cache_dir, ["export", "--out", "link", "--force", "--seed", "2", *FIT, *QUICK]
+    )
+    assert again.returncode == 0, again.stderr
+    assert (warm / "link").is_symlink() and os.readlink(warm / "link") == "real"
+    assert json.loads((real / "results.json").read_text())["provenance"]["seed"] == 2
+    assert _left_beside(real) == [] and _left_beside(warm / "link") == []
+    assert "link" in again.stdout and "\n" not in again.stdout.strip().split(":")[0]
