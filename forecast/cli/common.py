@@ -253,7 +253,7 @@ def evidence_fit(fit: dict, catalogue=None):
     priors = api.load_priors()
     if arguments["priors"]:
         priors = priors.with_overrides(arguments["priors"])
-    fixed_value(priors, "noise_dof", "--prior")  # as a run checks it, before any fit
+    fixed_value(priors, "noise_dof")  # as a run checks it, before any fit
     if catalogue is None:
         catalogue = load_catalogue(arguments["evidence"], shipped=arguments["shipped_evidence"])
     fitted = api.fit_evidence(
@@ -419,7 +419,13 @@ def forecast_with_options(scenario, *, draws=None, seed=0, copies=1, fit: dict, 
     inputs = api.resolve(scenario, **resolve_options, **arguments)
     check_work(inputs, draws, fit, copies)
     print_warnings(inputs.warnings)
-    result = api.forecast(inputs, seed=seed, draws=draws, **run_options)
+    from forecast.core.errors import InputError as _InputError
+    from forecast.inputs.priors import blame_prior
+
+    try:
+        result = api.forecast(inputs, seed=seed, draws=draws, **run_options)
+    except _InputError as exc:  # a limit met in the simulation: blame the prior's origin
+        raise blame_prior(exc, inputs.priors) from None
     check_diagnostics(result.fitted.fit.diagnostics, fit["strict"], fit["quiet"])
     return result
 

@@ -162,23 +162,30 @@ def read_calibration(paths) -> list[tuple[str, dict]]:
 
 
 def input_records(result) -> list[dict]:
-    """Every file the run read (:meth:`forecast.inputs.resolve.RunInputs.files`): its role, absolute
-    path, size and SHA-256 (``sha256`` None and ``problem`` said if it cannot be read now)."""
-    import hashlib
+    """Every file the run read (:meth:`forecast.inputs.resolve.RunInputs.files`): its role,
+    absolute path, and the size and SHA-256 of the bytes the run read, when it read them
+    (:attr:`~forecast.inputs.resolve.RunInputs.reads`): a file edited since does not
+    change them. Inputs resolved without a read log (made by hand) are hashed now, through
+    the safe reader (a regular file of at most the input size limit, never a FIFO);
+    ``sha256`` is None and ``problem`` says why when that fails."""
+    import os
 
+    from forecast.core.reading import MAX_CSV_BYTES, file_read, read_bytes
+
+    reads = result.inputs.reads
     records = []
     for role, path in result.inputs.files():
         record = {"role": role, "path": str(Path(path).resolve()), "sha256": None, "bytes": None}
-        try:
-            digest = hashlib.sha256()
-            size = 0
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
-                    size += len(chunk)
-            record |= {"sha256": digest.hexdigest(), "bytes": size}
-        except OSError as exc:
-            record["problem"] = f"cannot read it now: {exc.strerror or exc}"
+        read = reads.get(os.path.abspath(path))
+        if read is None and not reads:
+            try:
+                read = file_read(path, read_bytes(path, f"{role} file", MAX_CSV_BYTES))
+            except InputError as exc:
+                record["problem"] = f"cannot read it now: {exc.message}"
+        if read is not None:
+            record |= {"sha256": read.sha256, "bytes": read.size}
+        elif "problem" not in record:
+            record["problem"] = "not read by this run"
         records.append(record)
     return records
 
@@ -252,7 +259,9 @@ def _write(result, review, document, details, folder, force, calibration) -> Pat
 
     target = check_bundle_folder(folder, force)
     inputs = input_records(result)
-    scenario_bytes = read_bytes(result.scenario_path, "scenario file")
+    scenario_bytes = result.inputs.scenario_bytes  # the bytes the run read and validated
+    if scenario_bytes is None:
+        scenario_bytes = read_bytes(result.scenario_path, "scenario file")
     caption = plots.caption(document)
     title = result.scenario.title
     copies = _calibration_names(review["calibration"])

@@ -26,6 +26,8 @@ from forecast.core.schemas.common import (
 # --------------------------------------------------------------------------- scenarios
 
 Fraction = Annotated[Number, Field(gt=0, lt=1, allow_inf_nan=False)]
+#: The longest horizon a forecast looks ahead (a scenario's, --horizon, a backtest's).
+MAX_HORIZON_MONTHS = 120
 ScenarioName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
 
@@ -129,6 +131,20 @@ class EvalSpec(Strict):
             raise ValueError("'tries' and 'min_successes' apply only to definition 'fresh_run'")
         return self
 
+    @field_validator("compare_with")
+    @classmethod
+    def _unique_measurements(cls, ids: list[str]) -> list[str]:
+        first: dict[str, int] = {}
+        for k, mid in enumerate(ids):
+            if mid in first:
+                raise LocatedValueError(
+                    f"measurement {mid!r} is named twice (first at compare_with[{first[mid]}]): "
+                    "a backtest would count it twice",
+                    (k,),
+                )
+            first[mid] = k
+        return ids
+
     @field_validator("slope")
     @classmethod
     def _slope(cls, value: str) -> str:
@@ -147,7 +163,7 @@ class Scenario(Strict):
     already_elicited: Elicited = Elicited()
     absorbed: Absorbed = Absorbed()
     extrapolation: Extrapolation = Extrapolation()
-    horizon_months: Annotated[Count, Field(ge=0, le=120)] = 12
+    horizon_months: Annotated[Count, Field(ge=0, le=MAX_HORIZON_MONTHS)] = 12
     step_months: Annotated[Count, Field(ge=1, le=12)] = 1
     confidence: Annotated[Number, Field(ge=0.5, le=0.999)] = 0.95
     evals: list[EvalSpec] = []

@@ -1,4 +1,4 @@
-"""Output folders under concurrent writers and users (issue 22, data loss).
+"""Exports under concurrent writers, users and edits (issue 22: data loss, wrong content).
 
 Real ``forecast export`` processes on a made-up cached fit, paused while their bundle is
 staged (in the middle of rendering the report) so that something can happen to the
@@ -11,7 +11,9 @@ folder meanwhile:
   export fails with exit 2 and leaves the folder as the user left it (an earlier bundle
   under ``--force`` too);
 - ``export --force`` onto a symbolic link to a bundle replaces the bundle at the link's
-  target and keeps the link.
+  target and keeps the link;
+- inputs edited, removed, or swapped for a FIFO or a folder while the export runs change
+  nothing in its bundle: scenario.yaml and every SHA-256 are what the run read.
 
 The unit properties of the same guarantees (every initial state of the folder, every
 intrusion) are in ``tests/core/test_writing.py``.
@@ -212,3 +214,92 @@ def test_force_onto_a_link_replaces_the_bundle_at_its_target(warm, cache_dir):
     assert json.loads((real / "results.json").read_text())["provenance"]["seed"] == 2
     assert _left_beside(real) == [] and _left_beside(warm / "link") == []
     assert "link" in again.stdout and "\n" not in again.stdout.strip().split(":")[0]
+
+
+# --------------------------------------------------------------------------- provenance
+
+POLICY = """\
+schema_version: 1
+name: lab-rule
+title: Our rule
+publisher: Example Lab
+version: "1"
+date: 2026-03-01
+status: current
+verified: true
+source: {document: Policy v1, url: https://example.org/p.pdf, section: "4", checked_in: ours}
+quotes:
+  - {text: We re-run evaluations every 4 months., where: section 4}
+reading:
+  interpretation: this tool's reading, not the publisher's
+  buffer_multiplier: 10
+  calendar_months: 4
+  crossing: a red line is passed
+  notes: as stated
+"""
+PROFILE = """\
+schema_version: 1
+name: frozen-trend
+title: Frozen trend
+description: the date trend frozen past the evidence
+extrapolation: {trend: frozen, why: a test}
+"""
+#: What happens to a user's input while the export renders its report.
+CHANGES = ("edited", "removed", "a FIFO", "a folder")
+
+
+def _change(path: Path, how: str) -> None:
+    if how == "edited":
+        path.write_bytes(path.read_bytes().replace(b"title:", b"title: EDITED", 1) + b"\n# x\n")
+    elif how == "removed":
+        path.unlink()
+    elif how == "a FIFO":
+        path.unlink()
+        os.mkfifo(path)
+    else:
+        path.unlink()
+        path.mkdir()
+
+
+@pytest.mark.parametrize("rotation", range(len(CHANGES)))
+def test_provenance_holds_what_the_run_read_whatever_happens_to_the_inputs(
+    warm, cache_dir, rotation
+):
+    """The bundle's scenario.yaml and every SHA-256 are those of the bytes the run read:
+    inputs edited, removed, swapped for a FIFO (hashing used to block on it forever) or
+    for a folder while the export runs change nothing in the bundle."""
+    import hashlib
+    import shutil
+
+    root = Path(__file__).resolve().parents[2]
+    inputs = {
+        "scenario": warm / "scenario.yaml",
+        "policy": warm / "policy.yaml",
+        "profile": warm / "profile.yaml",
+        "tasks": warm / "data" / "autonomy-tasks.csv",
+    }
+    (warm / "data").mkdir()
+    shutil.copy(root / "scenarios" / "frontier-api.yaml", inputs["scenario"])
+    shutil.copy(root / "scenarios" / "data" / "autonomy-tasks.csv", inputs["tasks"])
+    inputs["policy"].write_text(POLICY)
+    inputs["profile"].write_text(PROFILE)
+    original = {role: hashlib.sha256(p.read_bytes()).hexdigest() for role, p in inputs.items()}
+    scenario_bytes = inputs["scenario"].read_bytes()
+    argv = ["export", "scenario.yaml", "--out", "bundle", "--policy", "policy.yaml",
+            "--profile", "profile.yaml", *FIT, *QUICK]  # fmt: skip
+    paused = Paused(warm, cache_dir, argv)
+    for k, path in enumerate(inputs.values()):
+        _change(path, CHANGES[(k + rotation) % len(CHANGES)])
+    start = time.monotonic()
+    code, stdout, stderr = paused.release()
+    assert code == 0, stderr
+    assert time.monotonic() - start < 60
+    bundle = warm / "bundle"
+    assert (bundle / "scenario.yaml").read_bytes() == scenario_bytes
+    prov = json.loads((bundle / "provenance.json").read_text())
+    by_path = {Path(r["path"]).name: r for r in prov["inputs"]}
+    for role, path in inputs.items():
+        record = by_path[path.name]
+        assert record["role"] == role and record["sha256"] == original[role], record
+    report = (bundle / "report.md").read_text()
+    assert "EDITED" not in report and all(h in report for h in original.values())
