@@ -210,10 +210,16 @@ def with_fit_options(command):
     return command
 
 
+#: ``--quiet`` of the running command (set by :func:`fit_arguments`): numerical warnings are
+#: not shown then (``forecast.cli.app``).
+QUIET = False
+
+
 def fit_arguments(fit: dict) -> dict:
     """Keyword arguments of ``forecast.api.run_scenario`` (and the functions that pass theirs
     on to it) from the fit options (and the scenario options, where the command has them)."""
-    quiet = fit["quiet"]
+    global QUIET
+    quiet = QUIET = fit["quiet"]
     check_fit_size(fit)
     reporter = FitReporter(quiet)
     scenario_options = {

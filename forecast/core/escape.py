@@ -114,9 +114,12 @@ _MD_ANYWHERE = re.compile(r"([\\`*\[\]<>|~&$@])")
 _MD_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
 #: A bare URL or ``www.`` name, which GitHub-style renderers make a live link.
 _MD_AUTOLINK = re.compile(r"(?i):(?=//)|(?<=www)\.")
-#: What starts a block at a line's beginning: heading, list item, quote, setext
-#: underline, ordered list item.
-_MD_LINE_START = re.compile(r"^(\d*)([#+\-=.)])")
+#: What starts a block at a line's beginning: an ATX heading (``#`` then a space), a list
+#: item (``-``, ``+`` or ``1.``/``1)`` then a space), or a setext underline or thematic
+#: break (a line of ``-`` or ``=`` only); ``>``, ``*`` and ``_`` are escaped anywhere.
+_MD_LINE_START = re.compile(r"^(?:#+|[-+]|\d{1,9}[.)])(?=\s|$)|^[-=][-= ]*$")
+
+
 #: A run of ``#`` ending the text after a space: a heading's closing sequence, dropped.
 _MD_CLOSING_HASHES = re.compile(r"(?:(?<=\s)|^)#+$")
 
@@ -139,12 +142,11 @@ def markdown(text: object, limit: int | None = None) -> Markdown:
 
 
 def _line_start(match: re.Match) -> str:
-    digits, mark = match.groups()
-    if mark in ".)" and not digits:
-        return mark  # "." or ")" alone starts nothing
-    if mark not in ".)" and digits:
-        return digits + mark
-    return f"{digits}\\{mark}"
+    """Escape the character that makes ``match`` a block marker (the last of ``1.``)."""
+    text = match.group(0)
+    if text[0].isdigit():
+        return f"{text[:-1]}\\{text[-1]}"
+    return f"\\{text}"
 
 
 def markdown_code(text: object, in_table: bool = False) -> str:

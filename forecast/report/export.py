@@ -52,8 +52,11 @@ BUNDLE_FILES = tuple(BUNDLE_CONTENTS)
 #: Calibration and backtest documents given with ``--calibration`` are copied as
 #: ``calibration-KIND.json`` (``calibration-KIND-2.json`` for a second of a kind).
 CALIBRATION_FILE = re.compile(r"^calibration-(sbc|loo_pit|backtest)(-[0-9]+)?\.json$")
-#: Largest calibration document read (a SBC document of many fits is a few MB).
-MAX_CALIBRATION_BYTES = 64 * 1024 * 1024
+#: Largest calibration document read: 2 MiB like every other input (the SBC document of
+#: the largest run allowed, 1,000 fits, is about 0.7 MB).
+MAX_CALIBRATION_BYTES = 2 * 1024 * 1024
+#: Deepest nesting of lists and objects in a calibration document (the real ones: 4).
+MAX_CALIBRATION_DEPTH = 16
 
 
 def is_bundle_file(name: str) -> bool:
@@ -129,36 +132,102 @@ def check_bundle_folder(folder: str | Path, force: bool = False, field: str = "-
 def read_calibration(paths) -> list[tuple[str, dict]]:
     """Read the calibration and backtest documents given to ``export --calibration``.
 
+    Each is read whole before any work: at most :data:`MAX_CALIBRATION_BYTES` of UTF-8
+    JSON, nested at most :data:`MAX_CALIBRATION_DEPTH` deep, with no NaN or infinity
+    anywhere, and every field its summary reads checked by the document's schema
+    (:mod:`forecast.core.schemas.calibration`).
+
     Returns ``(absolute path, document)`` pairs in the order given.
 
     Raises
     ------
     InputError
-        For a file that cannot be read, is not JSON, or is not the JSON of ``forecast check
-        sbc``, ``forecast check figures`` or ``forecast backtest``; checked before any work.
+        For a file that cannot be read, is not JSON, or is not a valid JSON of ``forecast
+        check sbc``, ``forecast check figures`` or ``forecast backtest``, naming the field.
     """
-    from forecast.core.reading import read_text
+    from forecast.core.reading import YamlDocument, read_text
+    from forecast.core.schemas.calibration import MODELS
+    from forecast.core.validation import validate
     from forecast.report.calibration import CALIBRATION_KINDS, calibration_kind
 
     out = []
     for path in paths or ():
         path = Path(path)
         text = read_text(path, "calibration document", MAX_CALIBRATION_BYTES)
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not a JSON document: {exc.msg}", str(path), None, exc.lineno, exc.colno
-            ) from None
-        if calibration_kind(doc) is None:
+        doc = _parse_json(text, str(path))
+        marks = _json_marks(doc, str(path))
+        kind = calibration_kind(doc)
+        if kind is None:
             expected = "; ".join(source for source, _ in CALIBRATION_KINDS.values())
             raise InputError(
                 f"not a calibration or backtest document (expected the JSON of: {expected})",
                 str(path),
                 "--calibration",
             )
+        if kind == "backtest" and "comparisons" not in doc:
+            kind = "backtest_pairs"
+        validate(MODELS[kind], YamlDocument(str(path), doc, marks), "calibration document")
         out.append((str(path.absolute()), doc))
     return out
+
+
+def _parse_json(text: str, name: str):
+    """JSON text without NaN or infinity (``NaN``, ``Infinity``, ``1e999``), however deep
+    (a RecursionError is a located refusal)."""
+
+    def refuse(constant: str):
+        raise ValueError(f"{constant} is not a number a document may hold (write null)")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not a JSON document: {exc.msg}", name, None, exc.lineno, exc.colno
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"not a calibration document: nested more than {MAX_CALIBRATION_DEPTH} deep", name
+        ) from None
+    except ValueError as exc:  # NaN or Infinity, an integer of thousands of digits
+        raise InputError(f"not a JSON document: {exc}", name) from None
+
+
+def _json_marks(doc, name: str) -> dict:
+    """Every field path of ``doc`` (for located messages), walked without recursion; a
+    document nested too deep, with more values than any input may hold
+    (:data:`forecast.core.reading.MAX_YAML_NODES`) or holding a number that is not finite
+    is refused."""
+    import math
+
+    from forecast.core.errors import format_loc
+    from forecast.core.reading import MAX_YAML_NODES
+
+    marks: dict = {}
+    stack = [((), doc)]
+    while stack:
+        loc, value = stack.pop()
+        marks[loc] = (None, None)
+        if len(marks) > MAX_YAML_NODES:
+            raise InputError(
+                f"more than {MAX_YAML_NODES:,} values: too large for a calibration document "
+                "(see the limits in docs/reliability.md)",
+                name,
+            )
+        if len(loc) > MAX_CALIBRATION_DEPTH:
+            raise InputError(
+                f"nested more than {MAX_CALIBRATION_DEPTH} deep: not a calibration document",
+                name,
+                format_loc(loc[:MAX_CALIBRATION_DEPTH], 40),
+            )
+        if isinstance(value, dict):
+            stack += [((*loc, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [((*loc, i), v) for i, v in enumerate(value)]
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise InputError(
+                "a number too large to be finite (write null)", name, format_loc(loc, 40)
+            )
+    return marks
 
 
 def input_records(result) -> list[dict]:

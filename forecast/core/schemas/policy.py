@@ -8,12 +8,20 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from forecast.core.schemas.common import Date, Number, SchemaVersion, Strict
+from forecast.core.schemas.common import (
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    Date,
+    Number,
+    SchemaVersion,
+    Strict,
+)
 
 # --------------------------------------------------------------------------- policies
 
 PolicyName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
-Text = Annotated[str, Field(min_length=1, max_length=5000)]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+Title = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
 Multiplier = Annotated[Number, Field(gt=1, le=1e6, allow_inf_nan=False)]
 
 #: The words every policy file must carry: the reading is this tool's, not the publisher's.
@@ -59,8 +67,8 @@ class PolicyFields(Strict):
     """A policy rule: who published it, the quoted text, and this tool's reading of it."""
 
     name: PolicyName
-    title: Text
-    publisher: Text
+    title: Title
+    publisher: Title
     version: Annotated[str, Field(min_length=1, max_length=40)]
     date: Date
     status: Literal["current", "superseded"]

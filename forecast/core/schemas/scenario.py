@@ -16,10 +16,12 @@ from forecast.core.schemas.common import (
     Category,
     Count,
     Identifier,
+    Name,
     Number,
     ReferenceDate,
     SchemaVersion,
     Strict,
+    Text,
     not_bool,
 )
 
@@ -32,7 +34,7 @@ ScenarioName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length
 
 
 class BaseModelSpec(Strict):
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     training_compute_flop: Annotated[Number, Field(ge=1e18, le=1e30)]
     reference_date: ReferenceDate
     weights: Literal["open", "closed"]
@@ -84,14 +86,14 @@ class EvalSpec(Strict):
     """
 
     name: ScenarioName
-    description: str = ""
+    description: Text = ""
     score: Fraction | None = None
     n_tasks: Annotated[Count, Field(gt=0, le=10_000_000)] | None = None
     threshold: Fraction | None = Field(None, description="dangerous aggregate score")
     tasks_file: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
     task_pass_rate: Fraction = Field(0.10, description="a task counts as passed at this rate")
     tasks_fraction: Fraction = Field(0.50, description="threshold met at this share of tasks")
-    slope: str = Field("default", description="logits per OOM: a distribution or 'default'")
+    slope: Name = Field("default", description="logits per OOM: a distribution or 'default'")
     compare_with: list[Identifier] = Field(
         [], description="measurement ids (shipped or --measurements) for backtests"
     )
@@ -156,8 +158,8 @@ class EvalSpec(Strict):
 class Scenario(Strict):
     schema_version: SchemaVersion
     name: ScenarioName
-    title: str = Field(min_length=1)
-    description: str = ""
+    title: Name = Field(min_length=1)
+    description: Text = ""
     base_model: BaseModelSpec
     actor: Actor
     already_elicited: Elicited = Elicited()
@@ -167,7 +169,9 @@ class Scenario(Strict):
     step_months: Annotated[Count, Field(ge=1, le=12)] = 1
     confidence: Annotated[Number, Field(ge=0.5, le=0.999)] = 0.95
     evals: list[EvalSpec] = []
-    priors: dict[str, Annotated[str | Number, BeforeValidator(not_bool)]] = {}
+    priors: dict[
+        Annotated[str, Field(max_length=64)], Annotated[Name | Number, BeforeValidator(not_bool)]
+    ] = {}
     # Shipped policy names, policy files (relative to the scenario) or inline policies
     # (validated by forecast.inputs.policies, which locates errors in this file; docs/policies.md).
     policies: list[Annotated[str, Field(min_length=1, max_length=1000)] | dict] = []
