@@ -99,14 +99,20 @@ def short_loc(loc: Loc) -> str:
 
 
 def _foreign(model: type[BaseModel], data: dict) -> bool:
-    """True when no top-level key of ``data`` is a field of ``model`` or close to one:
-    the file is not in this format at all, and nothing of it should be quoted."""
+    """True when ``data`` is not in this format at all, and nothing of it should be quoted:
+    none of its top-level keys is a field of ``model`` or close to one, or more of them are
+    unknown than the format has fields (a password file with one line that happens to read
+    ``name:``)."""
     fields = list(model.model_fields)
+    known = unknown = 0
     for key in data:
         key = str(key)
         if key in fields or (len(key) <= 64 and difflib.get_close_matches(key, fields, 1, 0.6)):
-            return False
-    return bool(data)
+            known += 1
+        else:
+            unknown += 1
+    extra_allowed = model.model_config.get("extra") != "forbid"  # others' fields kept
+    return bool(data) and (known == 0 or (unknown > len(fields) and not extra_allowed))
 
 
 def validate(model: type[BaseModel], doc: YamlDocument, what: str = "file"):
@@ -124,8 +130,9 @@ def validate(model: type[BaseModel], doc: YamlDocument, what: str = "file"):
     if _foreign(model, doc.data):
         fields = list(model.model_fields)
         raise InputError(
-            f"not a {what}: none of its {len(doc.data):,} top-level keys is a field of the "
-            f"format (expected {', '.join(fields[:12])}{', ...' if len(fields) > 12 else ''})",
+            f"not a {what}: its {len(doc.data):,} top-level keys are not the format's "
+            f"(expected {', '.join(fields[:12])}{', ...' if len(fields) > 12 else ''}); "
+            "nothing of it is quoted",
             doc.path,
         )
     try:

@@ -1,8 +1,8 @@
 """Exports under concurrent writers, users and edits (issue 22: data loss, wrong content).
 
-Real ``forecast export`` processes on a made-up cached fit, paused while their bundle is
-staged (in the middle of rendering the report) so that something can happen to the
-folder meanwhile:
+Real ``forecast export`` processes on a made-up cached fit (conftest's ``warm``), paused
+while their bundle is staged (in the middle of rendering the report) so that something can
+happen to the folder meanwhile:
 
 - a second export to the same folder, however it is spelled (relative, absolute, through a
   symbolic link), with or without ``--force``, fails at once with exit 2 and a clear
@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fake_posterior
+from conftest import FAKE_FIT
 
-FIT = ["--fit-draws", "60", "--fit-tune", "10", "--chains", "2", "-q"]
+FIT = FAKE_FIT
 QUICK = ["--quick-sensitivity", "--no-profiles"]
 
 PAUSED_EXPORT = textwrap.dedent(
@@ -64,31 +64,6 @@ PAUSED_EXPORT = textwrap.dedent(
 def _env(cache_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR")}
     return env | {"FORECAST_CACHE_DIR": str(cache_dir), "NO_COLOR": "1"}
-
-
-@pytest.fixture
-def warm(cache_dir, tmp_path):
-    """A made-up cached fit for FIT (with a posterior.nc to copy): exports run in seconds."""
-    from forecast.evidence.catalogue import load_catalogue
-    from forecast.evidence.table import build_table
-    from forecast.fit.cache import write_entry
-    from forecast.fit.diagnostics import Diagnostics
-    from forecast.fit.fitting import FitSettings, fit_key
-    from forecast.inputs.priors import load_priors
-
-    table = build_table(load_catalogue())
-    settings = FitSettings(draws=60, tune=10, chains=2)
-    write_entry(
-        fit_key(table, load_priors(), settings),
-        fake_posterior(table, 120),
-        {
-            "enhancement_ids": list(table.enhancement_ids),
-            "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 2, 60).to_dict(),
-            "provenance": {"fake": True},
-        },
-        extra_writer=lambda tmp: (tmp / "posterior.nc").write_bytes(b"CDF fake posterior"),
-    )
-    return tmp_path
 
 
 class Paused:
