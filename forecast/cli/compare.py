@@ -188,7 +188,7 @@ def export(
     the explanation, sensitivity and profiles, the scenario as run and resolved, provenance
     with input hashes, figures and posterior.nc (docs/json-schema.md lists every file)."""
     from forecast.api import review
-    from forecast.core.writing import output_lock
+    from forecast.core.destinations import output_lock
     from forecast.report.export import check_bundle_folder, read_calibration, write_bundle
 
     with output_lock(out):  # a second export to this folder fails now, not after the work

@@ -16,8 +16,9 @@ import os
 import re
 from pathlib import Path
 
+from forecast.core.destinations import output_target
 from forecast.core.errors import InputError
-from forecast.core.writing import check_output_folder, os_error, output_target
+from forecast.core.writing import check_output_folder, os_error
 from forecast.report.results import (
     check_finite,
     json_text,
@@ -303,7 +304,8 @@ def write_bundle(
     NumericalError
         If a document holds NaN or infinity.
     """
-    from forecast.core.writing import output_lock, remove_stale_staging
+    from forecast.core.destinations import output_lock
+    from forecast.core.writing import remove_stale_staging
 
     folder = Path(folder)
     document = review["run"]

@@ -387,7 +387,7 @@ def test_output_lock_refuses_a_second_holder_at_once(tmp_path):
     import sys
     import time
 
-    from forecast.core.writing import output_lock
+    from forecast.core.destinations import output_lock
 
     folder = tmp_path / "bundle"
     ready = tmp_path / "ready"
@@ -396,7 +396,7 @@ def test_output_lock_refuses_a_second_holder_at_once(tmp_path):
             sys.executable,
             "-c",
             "import sys, time, pathlib\n"
-            "from forecast.core.writing import output_lock\n"
+            "from forecast.core.destinations import output_lock\n"
             "with output_lock(sys.argv[1]):\n"
             "    pathlib.Path(sys.argv[2]).touch(); time.sleep(60)\n",
             str(folder),
@@ -460,7 +460,7 @@ def test_check_output_folder_refuses_a_folder_where_a_file_goes(tmp_path, name):
 
 
 def test_output_target_follows_a_link_and_names_a_broken_one(tmp_path):
-    from forecast.core.writing import output_target
+    from forecast.core.destinations import output_target
 
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to("real")
