@@ -215,6 +215,23 @@ def with_fit_options(command):
 QUIET = False
 
 
+def holds_out_lock(command):
+    """Run ``command`` holding the lock of its ``--out`` folder
+    (:func:`forecast.core.destinations.output_lock`): a second command writing the same
+    folder fails at once, before any work, instead of replacing a bundle that was reported
+    written."""
+    import functools
+
+    @functools.wraps(command)
+    def locked(*args, **kwargs):
+        from forecast.core.destinations import output_lock
+
+        with output_lock(kwargs["out"]):
+            return command(*args, **kwargs)
+
+    return locked
+
+
 def fit_arguments(fit: dict) -> dict:
     """Keyword arguments of ``forecast.api.run_scenario`` (and the functions that pass theirs
     on to it) from the fit options (and the scenario options, where the command has them)."""

@@ -142,13 +142,14 @@ def _policy_cell(p: dict | None) -> str:
     return f"{mark} ({p['margin_oom']:+.2f} OOM)"
 
 
+@c.holds_out_lock  # a second export to the folder fails at once, not after the work
 @c.with_fit_options
 def export(
     scenario: ScenarioArg = None,
     out: Annotated[
         Path,
         typer.Option("--out", parser=c.out_folder, help="Folder for the bundle (must be empty)."),
-    ] = (Path("forecast-bundle")),
+    ] = Path("forecast-bundle"),
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = (
         False
     ),
@@ -188,37 +189,33 @@ def export(
     the explanation, sensitivity and profiles, the scenario as run and resolved, provenance
     with input hashes, figures and posterior.nc (docs/json-schema.md lists every file)."""
     from forecast.api import review
-    from forecast.core.destinations import output_lock
     from forecast.report.export import check_bundle_folder, read_calibration, write_bundle
 
-    with output_lock(out):  # a second export to this folder fails now, not after the work
-        check_bundle_folder(out, force)  # before the work: a bad --out wastes no fit
-        documents = read_calibration(calibration)  # a bad document too
-        result = forecast_result(
-            scenario,
-            horizon=horizon,
-            confidence=confidence,
-            actor=actor,
-            seed=seed,
-            draws=draws,
-            as_of=as_of,
-            policy=policy,
-            policies=policies,
-            **fit,
-        )
-        c.note("explaining the buffer: sensitivity ranking, profiles, prior check", fit["quiet"])
-        docs = review(
-            result,
-            documents,
-            quick_sensitivity=quick_sensitivity,
-            profiles=not no_profiles,
-            log=c.FitReporter(fit["quiet"]).log,
-        )
-        target = write_bundle(result, docs, out, force=force, calibration=documents)
-        names = sorted(p.name for p in target.iterdir())
-        if json:
-            c.emit_json({"out": str(out.absolute()), "files": names})
-            return
-        c.out.print(
-            f"[green]wrote[/] {c.shown(str(out), keep_newlines=False)}/: " + ", ".join(names)
-        )
+    check_bundle_folder(out, force)  # before the work: a bad --out wastes no fit
+    documents = read_calibration(calibration)  # a bad document too
+    result = forecast_result(
+        scenario,
+        horizon=horizon,
+        confidence=confidence,
+        actor=actor,
+        seed=seed,
+        draws=draws,
+        as_of=as_of,
+        policy=policy,
+        policies=policies,
+        **fit,
+    )
+    c.note("explaining the buffer: sensitivity ranking, profiles, prior check", fit["quiet"])
+    docs = review(
+        result,
+        documents,
+        quick_sensitivity=quick_sensitivity,
+        profiles=not no_profiles,
+        log=c.FitReporter(fit["quiet"]).log,
+    )
+    target = write_bundle(result, docs, out, force=force, calibration=documents)
+    names = sorted(p.name for p in target.iterdir())
+    if json:
+        c.emit_json({"out": str(out.absolute()), "files": names})
+        return
+    c.out.print(f"[green]wrote[/] {c.shown(str(out), keep_newlines=False)}/: " + ", ".join(names))

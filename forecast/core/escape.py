@@ -71,6 +71,13 @@ def excerpt(value: object, limit: int = 40) -> str:
     return shown
 
 
+def excerpts(values, most: int = 3) -> str:
+    """The first ``most`` of ``values`` as :func:`excerpt` quotes them, joined (``...``
+    for the rest): the file names a message lists."""
+    values = list(values)
+    return ", ".join(excerpt(v) for v in values[:most]) + (" ..." if len(values) > most else "")
+
+
 # --------------------------------------------------------------------------- terminal
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from forecast.core.destinations import output_lock
 from forecast.core.errors import ForecastError, InputError, MachineError
+from forecast.core.escape import excerpts
 
 # --------------------------------------------------------------------------- writing
 
@@ -338,6 +339,18 @@ def remove_stale_staging(
     return removed
 
 
+def _staging_folder(final: Path) -> Path:
+    """A new hidden folder beside ``final`` (``.NAME.tmp-*``), with the user's umask."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        os.chmod(tmp, dir_mode())
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp
+
+
 @contextmanager
 def staged_dir(final: str | Path, replace: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``final``; rename it into place on success.
@@ -349,10 +362,8 @@ def staged_dir(final: str | Path, replace: bool = False) -> Iterator[Path]:
     folder gets the user's umask.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    tmp = _staging_folder(final)
     try:
-        os.chmod(tmp, dir_mode())
         yield tmp
         if replace and (final.exists() or final.is_symlink()):
             old = final.with_name(f".{final.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
@@ -403,10 +414,8 @@ def staged_output(
         When ``final`` changed under the writer as described.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    tmp = _staging_folder(final)
     try:
-        os.chmod(tmp, dir_mode())
         yield tmp
         _install(tmp, final, force, replaceable, field)
     except BaseException:
@@ -446,10 +455,9 @@ def _install(tmp: Path, final: Path, force: bool, replaceable, field) -> None:
                 str(final),
                 field,
             ) from None
-        shown = ", ".join(repr(n) for n in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
         raise InputError(
             f"files other than the output's appeared in this folder while it was being made "
-            f"({shown}): nothing was replaced or deleted",
+            f"({excerpts(foreign)}): nothing was replaced or deleted",
             str(final),
             field,
         )

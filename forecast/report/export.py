@@ -18,6 +18,7 @@ from pathlib import Path
 
 from forecast.core.destinations import output_target
 from forecast.core.errors import InputError
+from forecast.core.escape import excerpts
 from forecast.core.writing import check_output_folder, os_error
 from forecast.report.results import (
     check_finite,
@@ -120,10 +121,9 @@ def check_bundle_folder(folder: str | Path, force: bool = False, field: str = "-
         raise InputError("folder is not empty (use --force to replace it)", str(given), field)
     others = [e for e in entries if not is_bundle_entry(folder / e)]
     if others:
-        shown = ", ".join(repr(e) for e in others[:3]) + (" ..." if len(others) > 3 else "")
         raise InputError(
             f"--force replaces an earlier bundle, but this folder holds other files too "
-            f"({shown}); remove them or give another folder",
+            f"({excerpts(others)}); remove them or give another folder",
             str(given),
             field,
         )
