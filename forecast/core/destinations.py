@@ -12,6 +12,7 @@ import hashlib
 import os
 import stat
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,8 +61,9 @@ def _lock_folder() -> Path | None:
     return folder
 
 
-#: The destinations this process holds the lock of (:func:`output_lock` is re-entrant).
-_HELD: set[str] = set()
+#: The destinations this thread holds the lock of (:func:`output_lock` is re-entrant in a
+#: thread; another thread waits or fails like another process).
+_HELD = threading.local()
 
 
 @contextmanager
@@ -70,7 +72,7 @@ def output_lock(path: str | Path, field: str | None = "--out", wait: bool = Fals
     same destination fails at once with a clear message (``wait``: waits for the first,
     for short writes). The lock is an ``flock`` on a file named by the destination's
     absolute path in :func:`_lock_folder`, released by the kernel if the process dies; a
-    process that holds it already may take it again.
+    thread that holds it already may take it again.
 
     Raises
     ------
@@ -87,7 +89,8 @@ def output_lock(path: str | Path, field: str | None = "--out", wait: bool = Fals
         key = str(Path(path).resolve())
     except (OSError, ValueError, RuntimeError):
         key = None
-    if key is None or key in _HELD:
+    held = _HELD.__dict__.setdefault("keys", set())
+    if key is None or key in held:
         yield
         return
     try:
@@ -116,10 +119,10 @@ def output_lock(path: str | Path, field: str | None = "--out", wait: bool = Fals
                 str(path),
                 field,
             ) from None
-        _HELD.add(key)
+        held.add(key)
         try:
             yield
         finally:
-            _HELD.discard(key)
+            held.discard(key)
     finally:
         os.close(fd)
