@@ -233,7 +233,7 @@ def backtest_all(
     prior_set, _, profile_modes = profile_priors(profile)
     if priors:
         prior_set = prior_set.with_overrides(priors)
-    fixed_value(prior_set, "noise_dof", "--prior")
+    fixed_value(prior_set, "noise_dof")  # blamed on whoever set it
     trend = _mode("trend", trend_mode) if trend_mode else profile_modes.get("trend")
     scale = _mode("scale", scale_mode) if scale_mode else profile_modes.get("scale")
     rows, skipped = [], []
@@ -342,9 +342,22 @@ def backtest_scenario(
                     f"evals.{spec.name}.compare_with",
                 )
             later.append((spec, measured[mid]))
-    months_needed = [
-        (m.measured - as_of).days / 30.44 for _, m in later if m.measured and m.measured > as_of
-    ]
+    from forecast.core.schemas.scenario import MAX_HORIZON_MONTHS
+    from forecast.evidence.measurements import measurement_error
+
+    months_needed = []
+    for _, m in later:
+        if m.measured and m.measured > as_of:
+            months = (m.measured - as_of).days / 30.44
+            if months > MAX_HORIZON_MONTHS:  # too far ahead to forecast: the date's problem
+                raise measurement_error(
+                    m.id,
+                    "measured",
+                    f"measured {m.measured}, {months:.0f} months after --as-of {as_of}: a "
+                    f"backtest forecasts at most {MAX_HORIZON_MONTHS} months ahead",
+                    measurements,
+                )
+            months_needed.append(months)
     horizon = max([loaded.scenario.horizon_months, *[math.ceil(x) for x in months_needed]])
     run_options.setdefault("horizon_months", horizon)
     result = run_scenario(

@@ -170,12 +170,14 @@ def _policy_cell(p: dict | None) -> str:
     return text
 
 
+@c.holds_out_lock  # a second export to the folder fails at once, not after the work
 @c.with_fit_options
 def export(
     scenario: ScenarioArg = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the bundle (must be empty).")] = (
-        Path("forecast-bundle")
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--out", parser=c.out_folder, help="Folder for the bundle (must be empty)."),
+    ] = Path("forecast-bundle"),
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = (
         False
     ),
@@ -239,9 +241,9 @@ def export(
         profiles=not no_profiles,
         log=c.FitReporter(fit["quiet"]).log,
     )
-    write_bundle(result, docs, out, force=force, calibration=documents)
-    names = sorted(p.name for p in out.iterdir())
+    target = write_bundle(result, docs, out, force=force, calibration=documents)
+    names = sorted(p.name for p in target.iterdir())
     if json:
         c.emit_json({"out": str(out.absolute()), "files": names})
         return
-    c.out.print(f"[green]wrote[/] {c.shown(str(out))}/: " + ", ".join(names))
+    c.out.print(f"[green]wrote[/] {c.shown(str(out), keep_newlines=False)}/: " + ", ".join(names))

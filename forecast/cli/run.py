@@ -47,7 +47,11 @@ AsOfOpt = Annotated[
 ]
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", help="Also write results.json and uplift.csv into this folder."),
+    typer.Option(
+        "--out",
+        parser=c.out_folder,
+        help="Also write results.json and uplift.csv into this folder.",
+    ),
 ]
 PolicyFileOpt = Annotated[
     list[Path] | None,
@@ -142,7 +146,7 @@ def run(
     if out is not None:
         from forecast.core.writing import check_output_folder
 
-        check_output_folder(out, "--out")
+        check_output_folder(out, "--out", ("results.json", "uplift.csv"))
     result = forecast_result(
         scenario,
         horizon=horizon,

@@ -85,6 +85,12 @@ def select_shipped(
     ``None`` gives :data:`DEFAULT_SELECTION`. Order: as named; a keyword expands to current
     policies first, then by publisher and date.
     """
+    if names is not None and "none" in {n.strip() for n in names} and len(names) > 1:
+        raise InputError(
+            "'none' shows no shipped policy: it cannot be combined with other names "
+            f"(got {', '.join(n.strip() for n in names)})",
+            origin,
+        )
     shipped = load_shipped() if shipped is None else shipped
     ordered = sorted(
         shipped.values(),

@@ -9,6 +9,7 @@ caveats and provenance. Pure: it builds a string, it never prints or writes file
 
 from __future__ import annotations
 
+from forecast.core.escape import markdown_code, markdown_document
 from forecast.report.review_sections import (
     calibration_section,
     explanation_section,
@@ -16,7 +17,7 @@ from forecast.report.review_sections import (
     profiles_section,
     sensitivity_section,
 )
-from forecast.report.text import Figures, cell, md_code, md_table, md_text
+from forecast.report.text import Figures, cell, md_table
 
 CAVEATS = """\
 - **CEG figures are rough.** Most published figures are bounds or log-linear extrapolations
@@ -47,18 +48,19 @@ def summary_lines(doc: dict) -> list[str]:
     from forecast.buffer.evals import status_text
     from forecast.buffer.policies import exceptions_text, verdict_text
 
+    doc = markdown_document(doc)
     lines = []
     for p in doc["policies"]:
         extra = exceptions_text(p)
         lines.append(
-            f"- {md_text(p['title'])} ({p['status']}; this tool's reading: "
-            f"{md_text(p['reading']['summary'])}): {md_text(verdict_text(p))}"
-            + ("" if extra == "-" else f"; {md_text(extra)}")
+            f"- {p['title']} ({p['status']}; this tool's reading: "
+            f"{p['reading']['summary']}): {verdict_text(p)}"
+            + ("" if extra == "-" else f"; {extra}")
             + "."
         )
     for e in doc["evals"]:
         lines.append(
-            f"- Eval `{e['name']}`: P(meets its dangerous threshold by month "
+            f"- Eval {markdown_code(e['name'])}: P(meets its dangerous threshold by month "
             f"{doc['horizon_months']}) = {_pct(e['p_cross'])}; **{status_text(e)}**."
         )
     return lines
@@ -68,6 +70,7 @@ def eval_section(doc: dict, figures=None) -> list[str]:
     """The report's Evaluations section: state, threshold, P(cross), trigger and status."""
     from forecast.buffer.evals import STATE_MEANING, status_text
 
+    doc = markdown_document(doc)
     if not doc["evals"]:
         return []
     lines = [
@@ -109,7 +112,8 @@ def policy_section(doc: dict) -> list[str]:
     """The report's policy comparison: reading and verdict of each rule, what its exceptions
     and triggers do, then the quoted text each reading rests on (its exceptions and the
     events that call for an assessment off the calendar included). Every string from a
-    policy file is escaped (:func:`md_text`)."""
+    policy file is escaped once, with the whole document
+    (:func:`forecast.core.escape.markdown_document`)."""
     from forecast.buffer.policies import (
         event_triggers_text,
         exceptions_text,
@@ -118,6 +122,7 @@ def policy_section(doc: dict) -> list[str]:
         verdict_text,
     )
 
+    doc = markdown_document(doc)
     confidence = doc["confidence"]
     lines = [
         "## Policy comparison",
@@ -135,8 +140,8 @@ def policy_section(doc: dict) -> list[str]:
         status = f"{p['version']}, {p['date']}, {p['status']}"
         status += "" if p["verified"] else ", text not verified"
         lines.append(
-            f"| {md_text(p['title'])} | {md_text(status)} | {md_text(p['reading']['summary'])} | "
-            f"{md_text(verdict_text(p))} | {md_text('; '.join(also) or '-')} |"
+            f"| {p['title']} | {status} | {p['reading']['summary']} | "
+            f"{verdict_text(p)} | {'; '.join(also) or '-'} |"
         )
     events = [(p["title"], event_triggers_text(p)) for p in doc["policies"]]
     if any(text for _, text in events):
@@ -145,32 +150,32 @@ def policy_section(doc: dict) -> list[str]:
             "Events that call for an assessment off the calendar (shown, not modelled):",
             "",
         ]
-        lines += [f"- {md_text(title)}: {md_text(text)}." for title, text in events if text]
+        lines += [f"- {title}: {text}." for title, text in events if text]
     lines += ["", "### What each reading rests on", ""]
     for p in doc["policies"]:
         src, reading = p["source"], p["reading"]
         lines += [
-            f"**{md_text(p['title'])}**: {md_text(src['document'])}, {md_text(src['section'])} "
-            f"(<{md_text(src['url'])}>). "
+            f"**{p['title']}**: {src['document']}, {src['section']} "
+            f"({markdown_code(src['url'])}). "
             + (
                 "Where the quotes were checked: "
                 if p["verified"]
                 else "**Not verified against the primary text.** "
             )
-            + md_text(src["checked_in"]),
+            + src["checked_in"],
             "",
         ]
         for q in p["quotes"]:
-            lines += [f"> {md_text(q['text'])} ({md_text(quote_where(q))})", ""]
+            lines += [f"> {q['text']} ({quote_where(q)})", ""]
         for title, key in (("Exceptions", "exceptions"), ("Event triggers", "event_triggers")):
             for q in reading[key]:
                 lines += [
-                    f"{title[:-1]}, *{md_text(q['summary'])}*:",
+                    f"{title[:-1]}, *{q['summary']}*:",
                     "",
-                    f"> {md_text(q['text'])} ({md_text(quote_where(q))})",
+                    f"> {q['text']} ({quote_where(q)})",
                     "",
                 ]
-        lines += ["", f"Reading: {md_text(reading['notes'])}", ""]
+        lines += ["", f"Reading: {reading['notes']}", ""]
     return lines + [
         "Re-evaluation interval: the longest time a buffer still covers the uplift at "
         f"{confidence:.0%} confidence.",
@@ -195,14 +200,18 @@ def markdown_report(doc: dict, review: dict | None = None, figures=None) -> str:
     """
     from forecast.core.units import fmt_both
 
-    review = review or {}
+    # Every string of the documents is escaped here, once, where the text leaves the
+    # program: the sections below add markup around values that cannot make any.
+    doc = markdown_document(doc)
+    review = markdown_document(review or {})
     figures = Figures(figures)
     b, prov = doc["buffer"], doc["provenance"]
     explanation = doc.get("explanation") or review.get("explanation")
     lines = [
-        f"# Post-training enhancement forecast: {md_text(doc['title'])}",
+        f"# Post-training enhancement forecast: {doc['title']}",
         "",
-        f"Scenario {md_code(doc['scenario'])}, profile {md_code(doc.get('profile') or 'central')}, "
+        f"Scenario {markdown_code(doc['scenario'])}, profile "
+        f"{markdown_code(doc.get('profile') or 'central')}, "
         f"generated {prov['created']} by forecast {prov['version']}.",
         "",
         "## Summary",
@@ -215,11 +224,11 @@ def markdown_report(doc: dict, review: dict | None = None, figures=None) -> str:
         "",
     ]
     if explanation:
-        lines += [f"- {md_text(line)}" for line in explanation["summary"]]
+        lines += [f"- {line}" for line in explanation["summary"]]
     lines += summary_lines(doc)
     if doc.get("warnings"):
         lines += ["", "**Warnings about the inputs:**", ""]
-        lines += [f"- {md_text(w)}" for w in doc["warnings"]]
+        lines += [f"- {w}" for w in doc["warnings"]]
     lines += [""]
     if explanation:
         lines += explanation_section(explanation, doc, figures)
@@ -260,6 +269,7 @@ def markdown_report(doc: dict, review: dict | None = None, figures=None) -> str:
 
 
 def inputs_section(doc: dict) -> list[str]:
+    doc = markdown_document(doc)
     base, prov = doc["base_model"], doc["provenance"]
     elicited, absorbed = doc["already_elicited"], doc.get("absorbed") or {}
     extrapolation = doc.get("extrapolation") or {}
@@ -268,35 +278,39 @@ def inputs_section(doc: dict) -> list[str]:
         "",
         "| input | value |",
         "| --- | --- |",
-        f"| base model | {md_text(base['name'])}, {base['training_compute_flop']:.2e} FLOP, as of "
+        f"| base model | {base['name']}, {base['training_compute_flop']:.2e} FLOP, as of "
         f"{base['reference_date']}, weights {base['weights']} |",
-        f"| actor | `{doc['actor']}` |",
+        f"| actor | {markdown_code(doc['actor'], in_table=True)} |",
         "| already applied by the evaluation | "
-        + md_text(", ".join(elicited["categories"] + elicited["enhancements"]) or "nothing")
+        + (", ".join(elicited["categories"] + elicited["enhancements"]) or "nothing")
         + " |",
         "| built into the base model | "
-        + md_text(
+        + (
             ", ".join(absorbed.get("categories", []) + absorbed.get("enhancements", []))
             or "nothing"
         )
         + " |",
         f"| horizon, confidence | {doc['horizon_months']} months, {doc['confidence']:.0%} |",
-        f"| assumption profile | {md_text(doc.get('profile') or 'central')} |",
+        f"| assumption profile | {doc.get('profile') or 'central'} |",
         f"| extrapolation past the evidence | trend {extrapolation.get('trend', '-')}, scale "
         f"{extrapolation.get('scale', '-')} |",
         "| priors changed from the defaults | "
         + (
-            ", ".join(f"`{k}` = {md_text(v)}" for k, v in prov["priors_overridden"].items())
+            ", ".join(
+                f"{markdown_code(k, in_table=True)} = {v}"
+                for k, v in prov["priors_overridden"].items()
+            )
             or "none"
         )
         + " |",
         f"| catalogue cut at | {prov.get('as_of') or 'not cut (every record)'} |",
-        f"| evidence | {md_text(prov['sources'])} |",
+        f"| evidence | {prov['sources']} |",
         "",
     ]
 
 
 def uplift_section(doc: dict, figures: Figures) -> list[str]:
+    """Quantiles of the uplift by month (numbers only)."""
     from forecast.core.units import fmt_multiplier
 
     lines = [
@@ -319,6 +333,7 @@ def uplift_section(doc: dict, figures: Figures) -> list[str]:
 
 
 def diagnostics_section(diag: dict) -> list[str]:
+    diag = markdown_document(diag)
     return [
         "## Diagnostics",
         "",
@@ -352,6 +367,7 @@ PROVENANCE_FIELDS = {
 
 def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list[str]:
     """Versions, seeds, hashes and every input file with its SHA-256."""
+    doc, inputs, files = markdown_document([doc, inputs, files])
     prov = doc["provenance"]
     lines = ["## Provenance", "", "| field | value |", "| --- | --- |"]
     for key, label in PROVENANCE_FIELDS.items():
@@ -361,7 +377,7 @@ def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list
                 value = "central (the defaults)"
             if key == "as_of" and value is None:
                 value = "not cut (every record)"
-            lines.append(f"| {label} | {md_text(cell(value))} |")
+            lines.append(f"| {label} | {cell(value)} |")
     lines += [""]
     if inputs:
         lines += [
@@ -373,8 +389,8 @@ def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list
             [
                 [
                     r["role"],
-                    md_code(r["path"]),
-                    f"`{r['sha256']}`" if r["sha256"] else md_text(r.get("problem") or "-"),
+                    markdown_code(r["path"], in_table=True),
+                    markdown_code(r["sha256"]) if r["sha256"] else (r.get("problem") or "-"),
                     cell(r.get("bytes")),
                 ]
                 for r in inputs
@@ -383,5 +399,5 @@ def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list
         )
     if files:
         lines += ["Files of this bundle:", ""]
-        lines += [f"- {md_code(name)}: {md_text(what)}" for name, what in files.items()] + [""]
+        lines += [f"- {markdown_code(name)}: {what}" for name, what in files.items()] + [""]
     return lines

@@ -90,7 +90,7 @@ def simulate_arrivals(p, fp, shift, coverage, setup: ForecastSetup, seed, chunk)
                 f"{MAX_TRUNCATED_SHARE:.0%} may reach the limit): a catalogue_coverage prior "
                 "with mass near 0 (or an extreme arrival-rate prior) makes the simulation "
                 "unbounded",
-                "--prior",
+                None,  # the prior's origin (a profile, a scenario, --prior) is named above
                 "priors.catalogue_coverage",
             )
         unit = _unit_arrival_times(streams[0], expected)  # (M, n)

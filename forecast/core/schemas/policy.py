@@ -9,12 +9,21 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from forecast.core.errors import LocatedValueError
-from forecast.core.schemas.common import Count, Date, Number, SchemaVersion, Strict
+from forecast.core.schemas.common import (
+    MAX_NAME_CHARS,
+    MAX_TEXT_CHARS,
+    Count,
+    Date,
+    Number,
+    SchemaVersion,
+    Strict,
+)
 
 # --------------------------------------------------------------------------- policies
 
 PolicyName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=64)]
-Text = Annotated[str, Field(min_length=1, max_length=5000)]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+Title = Annotated[str, Field(min_length=1, max_length=MAX_NAME_CHARS)]
 #: A few words of this tool's (a summary, what recurs): shown in tables.
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Multiplier = Annotated[Number, Field(gt=1, le=1e6, allow_inf_nan=False)]
@@ -180,8 +189,8 @@ class PolicyFields(Strict):
     """A policy rule: who published it, the quoted text, and this tool's reading of it."""
 
     name: PolicyName
-    title: Text
-    publisher: Text
+    title: Title
+    publisher: Title
     version: Annotated[str, Field(min_length=1, max_length=40)]
     date: Date
     status: Literal["current", "superseded"]

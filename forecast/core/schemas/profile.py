@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from forecast.core.distributions import parse_distribution
-from forecast.core.schemas.common import Identifier, SchemaVersion, Strict
+from forecast.core.schemas.common import Identifier, Name, SchemaVersion, Strict, Text
 from forecast.core.schemas.scenario import ScaleMode, ScenarioName, TrendMode
 
 # --------------------------------------------------------------------------- profiles
@@ -16,8 +16,8 @@ from forecast.core.schemas.scenario import ScaleMode, ScenarioName, TrendMode
 class ProfileOverride(Strict):
     """One prior a profile changes, with the reason."""
 
-    distribution: str
-    why: str = Field(min_length=1, description="the basis for this value")
+    distribution: Name
+    why: Text = Field(min_length=1, description="the basis for this value")
 
     @field_validator("distribution")
     @classmethod
@@ -29,7 +29,7 @@ class ProfileOverride(Strict):
 class ProfileModes(Strict):
     trend: TrendMode | None = None
     scale: ScaleMode | None = None
-    why: str = ""
+    why: Text = ""
 
 
 class ProfileFile(Strict):
@@ -37,7 +37,7 @@ class ProfileFile(Strict):
 
     schema_version: SchemaVersion
     name: ScenarioName
-    title: str = Field(min_length=1)
-    description: str = Field(min_length=1)
+    title: Name = Field(min_length=1)
+    description: Text = Field(min_length=1)
     priors: dict[Identifier, ProfileOverride] = {}
     extrapolation: ProfileModes = ProfileModes()
