@@ -500,9 +500,15 @@ def block_json_run(runs: Runs) -> str:
     doc["policies"] = doc["policies"][:2]
     for p in doc["policies"]:
         p["quotes"] = p["quotes"][:1]
-        for q in p["quotes"]:
+        reading = p["reading"]
+        for q in [*p["quotes"], *reading["exceptions"], *reading["event_triggers"]]:
             q["text"] = "..."
-        p["reading"]["notes"] = "..."
+        for key in ("exceptions", "event_triggers"):
+            if len(reading[key]) > 1:
+                reading[key] = [reading[key][0], "..."]
+        if len(p["under_exceptions"]) > 1:
+            p["under_exceptions"] = [p["under_exceptions"][0], "..."]
+        reading["notes"] = "..."
         p["source"] = {k: "..." for k in p["source"]}
     doc["policies"].append("...")
     ex = doc.get("explanation")
@@ -593,6 +599,49 @@ def block_json_export(runs: Runs) -> str:
     from forecast.report.export import BUNDLE_CONTENTS
 
     return _table(["file", "what it holds"], [[f"`{k}`", v] for k, v in BUNDLE_CONTENTS.items()])
+
+
+# -- policies.md: the shipped rules and the comparison, as a user sees it
+
+
+def block_policies_table(runs: Runs) -> str:
+    """policies.md: every shipped rule, from its file (the reading in words, its exceptions
+    and event triggers counted)."""
+    from forecast.buffer.policies import reading_summary
+    from forecast.inputs.policies import select_shipped
+
+    rows = []
+    for p in select_shipped(["all"]):
+        r = p.rule
+        counts = [
+            f"{len(items)} {noun}{'s' if len(items) > 1 else ''}"
+            for items, noun in (
+                (r.reading.exceptions, "exception"),
+                (r.reading.event_triggers, "event trigger"),
+            )
+            if items
+        ]
+        rows.append(
+            [
+                f"`{p.name}`",
+                f"{r.title} ({r.date})",
+                r.status,
+                "yes" if r.verified else "**no**",
+                reading_summary(r),
+                ", ".join(counts) or "-",
+            ]
+        )
+    return _table(
+        ["name", "rule", "status", "verified", "this tool's reading", "also quoted"], rows
+    )
+
+
+def block_cli_run_policies(runs: Runs) -> str:
+    """policies.md: the policy part of ``forecast run --policies all``, as printed."""
+    lines = runs.cli("run", "--policies", "all").splitlines()
+    start = next(i for i, line in enumerate(lines) if "Policy rules under this scenario" in line)
+    end = next(i for i, line in enumerate(lines) if line.startswith("re-evaluation interval"))
+    return _text_block("forecast run --policies all", "\n".join(lines[start:end]))
 
 
 # -- tuning-priors.md: the command line, as a user sees it
@@ -1132,6 +1181,8 @@ BLOCKS = {
     "compute-curve": block_compute_curve,
     "ceiling-curve": block_ceiling_curve,
     "worked-example": block_worked_example,
+    "policies-table": block_policies_table,
+    "cli-run-policies": block_cli_run_policies,
 }
 
 

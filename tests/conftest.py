@@ -366,6 +366,63 @@ def run_forecast(cache_dir, tmp_path):
     return run
 
 
+# --------------------------------------------------------------------------- a warm fake fit
+
+#: Fit options of a made-up cached fit (:func:`fake_fit`): commands run without sampling.
+FAKE_SETTINGS = dict(draws=60, tune=10, chains=2)
+FAKE_FIT = ["--fit-draws", "60", "--fit-tune", "10", "--chains", "2", "-q"]
+
+
+def _no_sampling(*args, **kwargs):
+    raise AssertionError("sampled")
+
+
+@pytest.fixture
+def sandbox(tmp_path, cache_dir, monkeypatch):
+    """``tmp_path`` holds everything a run could touch: inputs, cwd, cache and --out; any
+    sampling fails the test."""
+    import forecast.fit.fitting
+
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setattr(forecast.fit.fitting, "_sample", _no_sampling)
+    assert cache_dir.parent == tmp_path
+    return tmp_path
+
+
+def fake_fit(catalogue_file: Path | None = None, no_shipped: bool = False) -> Path:
+    """A valid cache entry for the default priors and FAKE_SETTINGS (made-up draws, a
+    posterior.nc to copy), for the shipped catalogue or ``catalogue_file`` on top of it:
+    commands then run without sampling."""
+    from forecast.evidence.catalogue import load_catalogue
+    from forecast.evidence.table import build_table
+    from forecast.fit.cache import write_entry
+    from forecast.fit.diagnostics import Diagnostics
+    from forecast.fit.fitting import FitSettings, fit_key
+    from forecast.inputs.priors import load_priors
+
+    table = build_table(load_catalogue(catalogue_file, shipped=not no_shipped))
+    settings = FitSettings(**FAKE_SETTINGS)
+    n = settings.draws * settings.chains
+    return write_entry(
+        fit_key(table, load_priors(), settings),
+        fake_posterior(table, n),
+        {
+            "enhancement_ids": list(table.enhancement_ids),
+            "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 2, 60).to_dict(),
+            "provenance": {"fake": True},
+        },
+        extra_writer=lambda tmp: (tmp / "posterior.nc").write_bytes(b"CDF fake posterior"),
+    )
+
+
+@pytest.fixture
+def warm(sandbox):
+    """The sandbox with a fake cached fit of the shipped catalogue."""
+    fake_fit()
+    return sandbox
+
+
 @pytest.fixture
 def write_yaml(tmp_path):
     """Write YAML text to ``tmp_path/name`` and return the path."""

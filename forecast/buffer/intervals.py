@@ -79,6 +79,29 @@ def implied_buffer(
     return float(np.quantile(uplift_oom[:, grid_index(times, months)], confidence))
 
 
+def period_need(
+    times: np.ndarray,
+    uplift_oom: np.ndarray,
+    confidence: float,
+    months: float,
+    buffer_multiplier: float | None = None,
+) -> dict:
+    """The buffer a rule needs over ``months`` (``Q_confidence(U(months))``) and, for a
+    stated buffer, whether it covers that and by how much (OOM)."""
+    needed = implied_buffer(times, uplift_oom, confidence, months)
+    out = {
+        "period_months": float(months),
+        "implied_buffer_oom": needed,
+        "implied_buffer_multiplier": 10.0**needed,
+        "covers": None,
+        "margin_oom": None,
+    }
+    if buffer_multiplier:
+        b = math.log10(buffer_multiplier)
+        out |= {"covers": bool(needed <= b), "margin_oom": b - needed}
+    return out
+
+
 def policy_verdict(
     times: np.ndarray,
     uplift_oom: np.ndarray,
@@ -95,7 +118,8 @@ def policy_verdict(
     buffer covers when it is at least that large (the margin is the difference in OOM). A
     compute cadence (re-evaluate at ``compute_multiplier`` x effective compute) is reported
     as a trigger: the probability that the period's uplift reaches it, and how long the
-    uplift takes to reach it at ``confidence``.
+    uplift takes to reach it at ``confidence`` (0 months, with ``reached_at_start``, when
+    the uplift already available at the grid's first month reaches it).
 
     Parameters
     ----------
@@ -106,13 +130,13 @@ def policy_verdict(
     """
     period = float(calendar_months) if calendar_months else float(horizon_months)
     at = uplift_oom[:, grid_index(times, period)]
-    needed = float(np.quantile(at, confidence))
+    need = period_need(times, uplift_oom, confidence, period, buffer_multiplier)
     lo, hi = quantile_interval(at, confidence)
     out = {
         "period_months": period,
         "period_basis": "calendar cadence" if calendar_months else "horizon (no calendar cadence)",
-        "implied_buffer_oom": needed,
-        "implied_buffer_multiplier": 10.0**needed,
+        "implied_buffer_oom": need["implied_buffer_oom"],
+        "implied_buffer_multiplier": need["implied_buffer_multiplier"],
         "implied_buffer_mc_interval_oom": [lo, hi],
         "buffer_oom": None,
         "buffer_multiplier": buffer_multiplier,
@@ -125,21 +149,22 @@ def policy_verdict(
     }
     if buffer_multiplier:
         b = math.log10(buffer_multiplier)
-        covers = needed <= b
         out |= {
             "buffer_oom": b,
-            "covers": bool(covers),
-            "margin_oom": b - needed,
+            "covers": need["covers"],
+            "margin_oom": need["margin_oom"],
             "p_uplift_exceeds_buffer": float((at > b).mean()),
             "buffer_lasts": reevaluation_months(times, uplift_oom, confidence, b),
-            "verdict": "covers" if covers else "does not cover",
+            "verdict": "covers" if need["covers"] else "does not cover",
         }
     if compute_multiplier:
         c = math.log10(compute_multiplier)
+        reach = reevaluation_months(times, uplift_oom, confidence, c)
         out["compute_trigger"] = {
             "multiplier": float(compute_multiplier),
             "oom": c,
             "p_reached_within_period": float((at >= c).mean()),
-            "time_to_reach": reevaluation_months(times, uplift_oom, confidence, c),
+            "time_to_reach": reach,
+            "reached_at_start": reach["months"] == 0 and not reach["beyond_horizon"],
         }
     return out

@@ -380,9 +380,22 @@ def backtest_scenario(
                     f"evals.{spec.name}.compare_with",
                 )
             later.append((spec, measured[mid]))
-    months_needed = [
-        (m.measured - as_of).days / 30.44 for _, m in later if m.measured and m.measured > as_of
-    ]
+    from forecast.core.schemas.scenario import MAX_HORIZON_MONTHS
+    from forecast.evidence.measurements import measurement_error
+
+    months_needed = []
+    for _, m in later:
+        if m.measured and m.measured > as_of:
+            months = (m.measured - as_of).days / 30.44
+            if months > MAX_HORIZON_MONTHS:  # too far ahead to forecast: the date's problem
+                raise measurement_error(
+                    m.id,
+                    "measured",
+                    f"measured {m.measured}, {months:.0f} months after --as-of {as_of}: a "
+                    f"backtest forecasts at most {MAX_HORIZON_MONTHS} months ahead",
+                    measurements,
+                )
+            months_needed.append(months)
     horizon = max([loaded.scenario.horizon_months, *[math.ceil(x) for x in months_needed]])
     run_options.setdefault("horizon_months", horizon)
     result = run_scenario(

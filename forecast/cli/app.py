@@ -81,7 +81,10 @@ def _tolerant_streams() -> None:
 
 def _show_warnings() -> None:
     """Print :class:`ForecastWarning` as ``warning: ...`` on stderr (the library warns
-    once per message and run; call inside ``warnings.catch_warnings``)."""
+    once per message and run; call inside ``warnings.catch_warnings``). A numerical
+    warning of numpy (an overflow in an intermediate step: every result is checked for NaN
+    and infinity before it is shown) is one dim line, and nothing under ``--quiet``."""
+    from forecast.cli import common
     from forecast.cli.common import err, shown
     from forecast.core.errors import ForecastWarning
     from forecast.fit import cache
@@ -89,19 +92,27 @@ def _show_warnings() -> None:
     original = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, ForecastWarning):
-            err.print(f"[bold yellow]warning:[/] {shown(str(message))}", soft_wrap=True)
+        if issubclass(category, RuntimeWarning):
+            if not common.QUIET:
+                text = f"note: numerical warning ({message}); the results are checked for NaN "
+                err.print(f"[dim]{shown(text + 'and infinity', keep_newlines=False)}[/dim]")
+        elif issubclass(category, ForecastWarning):
+            err.print(
+                f"[bold yellow]warning:[/] {shown(str(message), keep_newlines=False)}",
+                soft_wrap=True,
+            )
         else:
             original(message, category, filename, lineno, file, line)
 
     cache.reset_warnings()
     warnings.showwarning = show
     warnings.simplefilter("always", ForecastWarning)
+    warnings.simplefilter("once", RuntimeWarning)
 
 
 def _usage_error(exc) -> None:
     """Click's usage message, with the user's text in it made printable."""
-    from forecast.core.errors import printable
+    from forecast.core.escape import printable
 
     ctx = getattr(exc, "ctx", None)
     if ctx is not None:
@@ -117,8 +128,10 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message=".*BLAS.*")
     _tolerant_streams()
+    from forecast.cli import common
     from forecast.cli.common import err
 
+    common.QUIET = False  # until a command says --quiet
     try:
         with warnings.catch_warnings():
             _show_warnings()

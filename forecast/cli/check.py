@@ -17,8 +17,16 @@ app = typer.Typer(
 
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", help="Write the check's files (JSON, CSV, PNG) into this folder."),
+    typer.Option(
+        "--out",
+        parser=c.out_folder,
+        help="Write the check's files (JSON, CSV, PNG) into this folder.",
+    ),
 ]
+
+
+#: The files of ``check sbc --out`` (forecast.report.calibration.export_files).
+SBC_FILES = ("sbc.json", "ranks.csv", "sbc_ecdf.png", "sbc_ranks.png")
 
 
 def _fit_progress(quiet: bool, total: int):
@@ -143,7 +151,7 @@ def sbc(
     if draws % thin:
         raise InputError(f"--draws ({draws}) must be a multiple of --thin ({thin})", "--thin")
     if out is not None:
-        check_output_folder(out, "--out")
+        check_output_folder(out, "--out", SBC_FILES)
     settings = dataclasses.replace(base, draws=draws, tune=tune, chains=chains, thin=thin)
     inputs = api.resolve(scenario)
     design = "the shipped histories'" if model == "uplift" else "the shipped catalogue's"
@@ -273,7 +281,7 @@ def figures(
     from forecast.report.results import check_finite
 
     if out is not None:
-        check_output_folder(out, "--out")
+        check_output_folder(out, "--out", ("loo_pit.json", "loo_pit.png"))
     # The evidence and the priors only: no scenario is read (its absorbed enhancements
     # need not be in a user's own catalogue).
     fitted = c.evidence_fit(fit)

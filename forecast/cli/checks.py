@@ -83,7 +83,10 @@ def sensitivity(
     confidence: ConfidenceOpt = None,
     actor: ActorOpt = None,
     seed: c.SeedOpt = 0,
-    out: Annotated[Path | None, typer.Option("--out", help="Write tornado.png here.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", parser=c.out_folder, help="Write tornado.png here."),
+    ] = None,
     json: c.JsonOpt = False,
     **fit,
 ):
@@ -93,7 +96,7 @@ def sensitivity(
     from forecast.report.results import check_finite
 
     if out is not None:
-        check_output_folder(out, "--out")  # before the work
+        check_output_folder(out, "--out", ("tornado.png",))  # before the work
     result = _result(scenario, horizon, confidence, actor, seed, fit)
     doc = api.prior_sensitivity(result, refit=True, log=c.FitReporter(fit["quiet"]).log)
     check_finite(doc)

@@ -12,31 +12,45 @@ from rich.console import Console
 
 from forecast.buffer.forecasting import HISTORIES_SETTINGS
 from forecast.core.errors import DiagnosticsError, InputError
+from forecast.core.escape import terminal
 from forecast.fit.engine import FitSettings
 
-# emoji=False: ":warning:" in a user's title stays text; highlight=False: no colouring guesses.
-out = Console(highlight=False, soft_wrap=False, emoji=False)
-if not out.is_terminal:  # piped or captured: wide enough for the tables
-    out = Console(highlight=False, soft_wrap=False, width=130, emoji=False)
-err = Console(stderr=True, highlight=False, emoji=False)
+#: Console widths used as they are; outside them (``COLUMNS=0``, a one-column pane, a
+#: width of millions) the console is this wide.
+MIN_WIDTH, MAX_WIDTH, FALLBACK_WIDTH = 20, 1000, 80
 
 
-def shown(value):
-    """``value`` (a document of dicts, lists and strings) ready to print with Rich: every
-    string has its markup escaped and its control characters shown as escapes, so a
-    title like ``oops [/]`` or ``[link=...]`` prints as written and a terminal escape in
-    a name is never sent to the terminal. Numbers and other values are unchanged."""
-    from rich.markup import escape
+def _console(stderr: bool = False) -> Console:
+    """A console on stdout or stderr. emoji=False: ":warning:" in a user's title stays text;
+    highlight=False: no colouring guesses. Piped or captured stdout is 130 columns (wide
+    enough for the tables); an odd width (``COLUMNS=0`` printed nothing at all) is replaced."""
+    options = dict(stderr=stderr, highlight=False, emoji=False)
+    if not stderr:
+        options["soft_wrap"] = False
+    console = Console(**options)
+    if not stderr and not console.is_terminal:
+        return Console(**options, width=130)
+    if not MIN_WIDTH <= console.width <= MAX_WIDTH:
+        return Console(**options, width=FALLBACK_WIDTH)
+    return console
 
-    from forecast.core.errors import printable
 
-    if isinstance(value, str):
-        return escape(printable(value, keep_newlines=True))
-    if isinstance(value, dict):
-        return {shown(k): shown(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(shown(v) for v in value)
-    return value
+out = _console()
+err = _console(stderr=True)
+
+
+#: ``value`` (a document of dicts, lists and strings) ready to print with Rich: the
+#: terminal's escaping rule (:func:`forecast.core.escape.terminal`). ``shown(text,
+#: keep_newlines=False)`` for text that must stay on one line.
+shown = terminal
+
+
+def out_folder(text: str) -> Path:
+    """``--out``'s value as a path; an empty value is refused (``Path('')`` is the working
+    folder: ``--out ''`` used to write there without a word)."""
+    if not str(text).strip():
+        raise typer.BadParameter("expected a folder, got an empty name")
+    return Path(text)
 
 
 # Options shared by several commands (Typer reads them from the signature).
@@ -211,10 +225,33 @@ def with_fit_options(command):
     return command
 
 
+#: ``--quiet`` of the running command (set by :func:`fit_arguments`): numerical warnings are
+#: not shown then (``forecast.cli.app``).
+QUIET = False
+
+
+def holds_out_lock(command):
+    """Run ``command`` holding the lock of its ``--out`` folder
+    (:func:`forecast.core.destinations.output_lock`): a second command writing the same
+    folder fails at once, before any work, instead of replacing a bundle that was reported
+    written."""
+    import functools
+
+    @functools.wraps(command)
+    def locked(*args, **kwargs):
+        from forecast.core.destinations import output_lock
+
+        with output_lock(kwargs["out"]):
+            return command(*args, **kwargs)
+
+    return locked
+
+
 def fit_arguments(fit: dict) -> dict:
     """Keyword arguments of ``forecast.api.run_scenario`` (and the functions that pass theirs
     on to it) from the fit options (and the scenario options, where the command has them)."""
-    quiet = fit["quiet"]
+    global QUIET
+    quiet = QUIET = fit["quiet"]
     check_fit_size(fit)
     reporter = FitReporter(quiet)
     scenario_options = {
@@ -251,7 +288,7 @@ def evidence_fit(fit: dict, catalogue=None):
     priors = api.load_priors()
     if arguments["priors"]:
         priors = priors.with_overrides(arguments["priors"])
-    fixed_value(priors, "noise_dof", "--prior")  # as a run checks it, before any fit
+    fixed_value(priors, "noise_dof")  # as a run checks it, before any fit
     if catalogue is None:
         catalogue = load_catalogue(arguments["evidence"], shipped=arguments["shipped_evidence"])
     fitted = api.fit_evidence(
@@ -335,7 +372,7 @@ class FitReporter:
             return
         if self._progress is not None and "fitted in" in message:
             self.stop()
-        err.print(f"[dim]{_escape(message)}[/dim]")
+        err.print(f"[dim]{shown(message, keep_newlines=False)}[/dim]")
 
     def progress(self, done: int, total: int) -> None:
         if self._progress is None:
@@ -377,12 +414,6 @@ class FitReporter:
             reporter.stop()
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def emit_json(document) -> None:
     """Write one JSON document to stdout (NaN and inf become null)."""
     from forecast.report.results import json_text
@@ -399,7 +430,7 @@ def parse_overrides(items: list[str] | None) -> dict[str, str]:
 
 def note(message: str, quiet: bool = False) -> None:
     if not quiet:
-        err.print(f"[dim]{shown(message)}[/dim]")
+        err.print(f"[dim]{shown(message, keep_newlines=False)}[/dim]")
 
 
 def check_work(inputs, draws: int | None, fit: dict, copies: int = 1) -> None:
@@ -466,7 +497,13 @@ def forecast_with_options(scenario, *, draws=None, seed=0, copies=1, fit: dict, 
     inputs = api.resolve(scenario, **resolve_options, **arguments)
     check_work(inputs, draws, fit, copies)
     print_warnings(inputs.warnings)
-    result = api.forecast(inputs, seed=seed, draws=draws, **run_options)
+    from forecast.core.errors import InputError as _InputError
+    from forecast.inputs.priors import blame_prior
+
+    try:
+        result = api.forecast(inputs, seed=seed, draws=draws, **run_options)
+    except _InputError as exc:  # a limit met in the simulation: blame the prior's origin
+        raise blame_prior(exc, inputs.priors) from None
     check_diagnostics(
         result.fits.histories.diagnostics, fit["strict"], fit["quiet"], "the uplift model"
     )
@@ -478,7 +515,7 @@ def print_warnings(messages) -> None:
     """Each of a run's warnings (:attr:`forecast.inputs.resolve.RunInputs.warnings`) on stderr, also
     under --quiet: they qualify the numbers, as a failed diagnostic does."""
     for message in messages:
-        err.print(f"[bold yellow]warning:[/] {shown(message)}", soft_wrap=True)
+        err.print(f"[bold yellow]warning:[/] {shown(message, keep_newlines=False)}", soft_wrap=True)
 
 
 def check_diagnostics(diagnostics, strict: bool, quiet: bool, model: str = "") -> None:

@@ -85,19 +85,8 @@ def compare(
                 for e in d["evals"]
             },
             "reevaluation_months": d["reevaluation_months"],
-            "policies": {
-                p["name"]: {
-                    k: p.get(k)
-                    for k in (
-                        "verdict",
-                        "covers",
-                        "margin_oom",
-                        "implied_buffer_oom",
-                        "period_months",
-                    )
-                }
-                for p in d["policies"]
-            },
+            "reevaluation": d["reevaluation"],
+            "policies": {p["name"]: _policy_summary(p) for p in d["policies"]},
             "diagnostics_ok": d["diagnostics"]["ok"],
         }
         for d in docs
@@ -131,35 +120,76 @@ def compare(
                 ),
             ]
         )
-    for key in summary[0]["reevaluation_months"]:
-        rows.append(
-            [f"{key} buffer lasts", *(f"{s['reevaluation_months'][key]:.1f} mo" for s in summary)]
-        )
+    for key in summary[0]["reevaluation"]:
+        rows.append([f"{key} buffer lasts", *(_lasts(s["reevaluation"][key]) for s in summary)])
     for name in dict.fromkeys(k for s in summary for k in s["policies"]):
         rows.append([name, *(_policy_cell(s["policies"].get(name)) for s in summary)])
     c.out.print(word_table("Scenarios side by side", ["", *(s["scenario"] for s in summary)], rows))
 
 
-def _policy_cell(p: dict | None) -> str:
-    """A policy's verdict in a few words for the side-by-side table."""
-    from forecast.core.units import fmt_both
+def _lasts(v: dict) -> str:
+    """A re-evaluation interval as ``run`` says it: ``>= 12.0 mo`` beyond the grid, and
+    ``exceeded at month 0`` rather than ``0.0 mo``."""
+    if v["beyond_horizon"]:
+        return f">= {v['months']:.1f} mo"
+    if v["months"] == 0:
+        return "exceeded at month 0"
+    return f"{v['months']:.1f} mo"
 
+
+def _policy_summary(p: dict) -> dict:
+    """A policy row's verdict for ``compare --json``: the verdict fields, and the longest
+    period and largest implied buffer under the rule's exceptions (None without any)."""
+    out = {
+        k: p.get(k)
+        for k in (
+            "verdict",
+            "verified",
+            "covers",
+            "margin_oom",
+            "implied_buffer_oom",
+            "period_months",
+            "period_basis",
+        )
+    }
+    worst = max(p["under_exceptions"], key=lambda e: e["implied_buffer_oom"], default=None)
+    out["under_exceptions_oom"] = worst["implied_buffer_oom"] if worst else None
+    out["under_exceptions_months"] = worst["period_months"] if worst else None
+    return out
+
+
+def _policy_cell(p: dict | None) -> str:
+    """A policy's verdict in a few words for the side-by-side table, with its period (the
+    horizon for a rule with no numeric cadence) and the most its exceptions can need."""
     if p is None:
         return "-"
-    if p["implied_buffer_oom"] is None:
-        return p["verdict"]
+    if p["period_basis"].startswith("horizon"):
+        over = f"over the {p['period_months']:g}-mo horizon (no numeric cadence)"
+    else:
+        over = f"over {p['period_months']:g} mo"
     if p["covers"] is None:
-        return f"needs {fmt_both(p['implied_buffer_oom'])}"
-    mark = "[green]covers[/]" if p["covers"] else "[red]does not cover[/]"
-    return f"{mark} ({p['margin_oom']:+.2f} OOM)"
+        text = f"needs {fmt_both(p['implied_buffer_oom'])} {over}"
+    else:
+        mark = "[green]covers[/]" if p["covers"] else "[red]does not cover[/]"
+        text = f"{mark} ({p['margin_oom']:+.2f} OOM) {over}"
+    if p["under_exceptions_oom"] is not None:
+        text += (
+            f"; up to {fmt_both(p['under_exceptions_oom'])} over "
+            f"{p['under_exceptions_months']:g} mo under its exceptions"
+        )
+    if not p["verified"]:
+        text += " (text not verified)"
+    return text
 
 
+@c.holds_out_lock  # a second export to the folder fails at once, not after the work
 @c.with_fit_options
 def export(
     scenario: ScenarioArg = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the bundle (must be empty).")] = (
-        Path("forecast-bundle")
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--out", parser=c.out_folder, help="Folder for the bundle (must be empty)."),
+    ] = Path("forecast-bundle"),
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = (
         False
     ),
@@ -223,9 +253,9 @@ def export(
         profiles=not no_profiles,
         log=c.FitReporter(fit["quiet"]).log,
     )
-    write_bundle(result, docs, out, force=force, calibration=documents)
-    names = sorted(p.name for p in out.iterdir())
+    target = write_bundle(result, docs, out, force=force, calibration=documents)
+    names = sorted(p.name for p in target.iterdir())
     if json:
         c.emit_json({"out": str(out.absolute()), "files": names})
         return
-    c.out.print(f"[green]wrote[/] {c.shown(str(out))}/: " + ", ".join(names))
+    c.out.print(f"[green]wrote[/] {c.shown(str(out), keep_newlines=False)}/: " + ", ".join(names))

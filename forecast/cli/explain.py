@@ -166,7 +166,9 @@ def profiles_show(
     c.out.print(f"[bold]{c.shown(spec.title)}[/] ({spec.name}, {c.shown(str(profile.path))})")
     c.out.print(c.shown(spec.description))
     for key, override in spec.priors.items():
-        c.out.print(f"- {key} = {override.distribution}: {c.shown(override.why)}", soft_wrap=True)
+        c.out.print(
+            f"- {key} = {c.shown(override.distribution)}: {c.shown(override.why)}", soft_wrap=True
+        )
     modes = spec.extrapolation
     if modes.trend:
         c.out.print(

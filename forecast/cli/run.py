@@ -48,7 +48,11 @@ AsOfOpt = Annotated[
 ]
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", help="Also write results.json and uplift.csv into this folder."),
+    typer.Option(
+        "--out",
+        parser=c.out_folder,
+        help="Also write results.json and uplift.csv into this folder.",
+    ),
 ]
 PolicyFileOpt = Annotated[
     list[Path] | None,
@@ -143,7 +147,7 @@ def run(
     if out is not None:
         from forecast.core.writing import check_output_folder
 
-        check_output_folder(out, "--out")
+        check_output_folder(out, "--out", ("results.json", "uplift.csv"))
     result = forecast_result(
         scenario,
         horizon=horizon,
@@ -390,48 +394,76 @@ def print_evals(doc: dict) -> None:
 
 
 def print_policies(doc: dict) -> None:
-    from forecast.buffer.policies import trigger_text, verdict_text
+    """The policy comparison: each rule's reading and verdict, what its exceptions do to the
+    verdict, its triggers, then the events that call for an assessment off the calendar."""
+    from forecast.buffer.policies import (
+        event_triggers_text,
+        exceptions_text,
+        trigger_text,
+        verdict_text,
+    )
 
-    rows = []
+    confidence = doc["confidence"]
+    rows, events = [], []
     for p in doc["policies"]:
-        flags = [p["date"][:4], p["status"]] + ([] if p["verified"] else ["unverified"])
-        label = f"{p['title']} ({', '.join(flags)})"
-        if not p["evaluated"]:
-            rows.append(
-                [label, p["reading"]["summary"], "-", "[dim]unverified: not evaluated[/]", "-"]
-            )
-            continue
-        basis = "calendar" if p["period_basis"] == "calendar cadence" else "horizon"
+        flags = [p["date"][:4], p["status"]] + ([] if p["verified"] else ["text not verified"])
         style = {True: "green", False: "bold red", None: "default"}[p["covers"]]
+        also = [t for t in (exceptions_text(p), trigger_text(p, confidence)) if t != "-"]
         rows.append(
             [
-                label,
+                f"{p['title']} ({', '.join(flags)})",
                 p["reading"]["summary"],
-                f"{p['period_months']:g} months ({basis})",
                 f"[{style}]{verdict_text(p)}[/]",
-                trigger_text(p),
+                "; ".join(also) or "-",
             ]
         )
+        if event_triggers_text(p):
+            events.append(f"- {p['title']}: {event_triggers_text(p)}.")
     if rows:
         c.out.print(
             word_table(
-                f"Policy rules under this scenario ({doc['confidence']:.0%} confidence)",
-                ["policy", "this tool's reading of the rule", "period", "verdict", "triggers"],
+                f"Policy rules under this scenario ({confidence:.0%} confidence)",
+                ["policy", "this tool's reading of the rule", "verdict", "exceptions and triggers"],
                 rows,
-                caption="needs: the uplift that accumulates over the period (the buffer the rule "
-                "would need); covers: the stated buffer is at least that. Readings are this "
-                "tool's, not the publishers'; quotes and sources: --json, docs/policies.md.",
+                caption="needs: the uplift that accumulates over the rule's period (the buffer the "
+                "rule would need); covers: the stated buffer is at least that. A rule with no "
+                "numeric cadence is judged over the scenario's horizon. Readings are this "
+                "tool's, not the publishers'; quotes and sources: --json, the report, "
+                "docs/policies.md.",
             )
         )
-    re = doc["reevaluation"]
-    parts = [
-        f"{k}: {'>= ' if v['beyond_horizon'] else ''}{v['months']:.1f} months"
-        for k, v in re.items()
-    ]
-    c.out.print(
-        "re-evaluation interval (longest time a buffer still covers the uplift): "
-        + "; ".join(parts)
+    if events:
+        c.out.print("Events that call for an assessment off the calendar (shown, not modelled):")
+        for line in events:
+            c.out.print(line)
+    c.out.print(reevaluation_text(doc))
+
+
+def reevaluation_text(doc: dict) -> str:
+    """The re-evaluation intervals in one sentence; a buffer the uplift already exceeds at
+    month 0 is said to be, with that uplift (not "lasts 0.0 months")."""
+    from forecast.core.units import fmt_both
+
+    parts, at_once = [], False
+    for k, v in doc["reevaluation"].items():
+        if v["beyond_horizon"]:
+            parts.append(f"{k}: >= {v['months']:.1f} months")
+        elif v["months"] == 0:
+            parts.append(f"{k}: exceeded at month 0")
+            at_once = True
+        else:
+            parts.append(f"{k}: {v['months']:.1f} months")
+    text = "re-evaluation interval (longest time a buffer still covers the uplift): " + "; ".join(
+        parts
     )
+    if at_once:
+        start = doc["uplift"][0]
+        text += (
+            f" (at {doc['confidence']:.0%} the uplift at month {start['month']:g} is already "
+            f"{fmt_both(start['upper_at_confidence'])}: enhancements published but not applied "
+            "in the evaluation; docs/method.md section 8)"
+        )
+    return text
 
 
 def print_diagnostics(d: dict) -> None:

@@ -68,7 +68,7 @@ def show(
     if json:
         c.emit_json(loaded.scenario.model_dump(mode="json"))
         return
-    from forecast.core.errors import printable
+    from forecast.core.escape import printable
     from forecast.core.reading import MAX_YAML_BYTES, read_text
 
     text = read_text(loaded.path, "scenario file", MAX_YAML_BYTES)

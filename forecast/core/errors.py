@@ -5,48 +5,18 @@ diagnostics under ``--strict``, 1 a fault of the machine or a computation) and p
 located message without a traceback.
 
 Every part of a message that may come from a user (file names, field paths, values) is
-made printable here (:func:`printable`): control characters, line breaks and invisible
-formatting characters are shown as escapes, and over-long parts are cut, so a message is
-always one line of bounded length whatever the input.
+made printable here (:func:`forecast.core.escape.printable`): control characters, line
+breaks and invisible formatting characters are shown as escapes, and over-long parts are
+cut, so a message is always one line of bounded length whatever the input.
 """
 
 from __future__ import annotations
 
-import unicodedata
+from forecast.core.escape import printable
 
 #: Longest message part shown (a value echoed in a message is cut to this many characters).
 MAX_MESSAGE_CHARS = 2000
 MAX_LOCATION_CHARS = 400
-
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def printable(text: object, limit: int | None = None, keep_newlines: bool = False) -> str:
-    """``text`` safe to show on a terminal: one line, no control or invisible characters.
-
-    Control characters (C0, DEL, C1), line and paragraph separators, format characters
-    (bidirectional overrides, zero-width spaces) and lone surrogates (undecodable bytes of
-    a file name) become backslash escapes; ``keep_newlines`` keeps ``\\n`` and ``\\t``
-    (multi-line text in a table). Text longer than ``limit`` characters is cut with
-    ``...``.
-    """
-    text = str(text)
-    if limit is not None and len(text) > limit:
-        text = text[: max(limit - 3, 0)] + "..."
-    if text.isascii() and text.isprintable():
-        return text
-    out = []
-    for ch in text:
-        if keep_newlines and ch in "\n\t":
-            out.append(ch)
-        elif ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"):
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 class ForecastError(Exception):
@@ -145,12 +115,17 @@ class LocatedValueError(ValueError):
 Loc = tuple[str | int, ...]
 
 
-def format_loc(loc: Loc) -> str:
-    """``('enhancements', 2, 'category')`` -> ``enhancements[2].category``."""
+def format_loc(loc: Loc, cut: int | None = None) -> str:
+    """``('enhancements', 2, 'category')`` -> ``enhancements[2].category``; ``cut`` shortens
+    each key to that many characters (a key is text from a file: a message quotes only an
+    excerpt of it)."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + str(part)
+            part = str(part)
+            if cut is not None and len(part) > cut:
+                part = part[: cut - 3] + "..."
+            out += ("." if out else "") + part
     return out

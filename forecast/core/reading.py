@@ -10,10 +10,18 @@
   mapping keys that are plain scalars, and no aliases of lists or mappings; the line and
   column of every node are kept so that a validation error can point at
   ``file:line:col: field.path`` (:mod:`forecast.core.validation`).
+- Inside :func:`recording`, every file read is noted with the SHA-256 and size of the very
+  bytes read (:class:`FileRead`): provenance hashes and copies what a run read, when it
+  read it, never the file as it is later. A file read twice with different contents is an
+  error (it changed while the run read it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import dataclasses
+import hashlib
 import os
 import stat
 import typing
@@ -23,6 +31,7 @@ from typing import Any
 import yaml
 
 from forecast.core.errors import InputError, Loc, format_loc
+from forecast.core.escape import excerpt, printable
 
 MiB = 1 << 20
 #: Largest YAML input (scenario, catalogue, priors, measurements, policies, profiles).
@@ -73,16 +82,16 @@ def _construct(
             raise InputError(
                 "YAML aliases (*name) of lists or mappings are not supported: write the values out",
                 None,
-                format_loc(loc),
+                format_loc(loc, 40),
                 node.start_mark.line + 1,
                 node.start_mark.column + 1,
             )
         seen.add(id(node))
     if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
         raise InputError(
-            f"unsupported YAML tag {node.tag!r}: write plain mappings and lists",
+            f"unsupported YAML tag {excerpt(node.tag)}: write plain mappings and lists",
             None,
-            format_loc(loc),
+            format_loc(loc, 40),
             node.start_mark.line + 1,
             node.start_mark.column + 1,
         )
@@ -95,7 +104,7 @@ def _construct(
                 raise InputError(
                     "a key must be a plain name, not a list or mapping",
                     None,
-                    format_loc(loc),
+                    format_loc(loc, 40),
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
                 )
@@ -105,9 +114,10 @@ def _construct(
             if key in out:
                 line = key_node.start_mark.line + 1
                 raise InputError(
-                    f"duplicate key {key!r} (a repeated key would silently replace the first)",
+                    f"duplicate key {excerpt(key)} (a repeated key would silently replace the "
+                    "first)",
                     None,
-                    format_loc((*loc, key)),
+                    format_loc((*loc, key), 40),
                     line,
                     key_node.start_mark.column + 1,
                 )
@@ -125,9 +135,9 @@ def _scalar(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, marks: dict) -> 
         return loader.construct_object(node, deep=True)
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. the date 2023-02-30
         raise InputError(
-            f"invalid value {node.value!r}: {exc}",
+            f"invalid value {excerpt(node.value)}: {printable(exc, 200)}",
             None,
-            format_loc(loc),
+            format_loc(loc, 40),
             node.start_mark.line + 1,
             node.start_mark.column + 1,
         ) from None
@@ -253,11 +263,79 @@ def read_bytes(path: str | Path, what: str = "file", max_bytes: int = MAX_TEXT_B
             size += len(chunk)
         if size > max_bytes:
             raise _too_large(name, what, None, max_bytes)
-        return b"".join(chunks)
+        data = b"".join(chunks)
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", name) from None
     finally:
         os.close(fd)
+    note_read(file_read(path, data), data)
+    return data
+
+
+# --------------------------------------------------------------------------- what was read
+
+
+@dataclasses.dataclass(frozen=True)
+class FileRead:
+    """A file as a run read it: its absolute path, and the SHA-256 and size of the bytes."""
+
+    path: str
+    sha256: str
+    size: int
+
+
+class ReadLog:
+    """The files read while :func:`recording` is active, by absolute path, with the bytes
+    of each (a few inputs of at most a few MiB each)."""
+
+    def __init__(self):
+        self.reads: dict[str, FileRead] = {}
+        self.data: dict[str, bytes] = {}
+
+    def note(self, record: FileRead, data: bytes | None = None) -> None:
+        """Note a read; the same file read again with other contents is an error."""
+        seen = self.reads.get(record.path)
+        if seen is not None and seen.sha256 != record.sha256:
+            raise InputError(
+                "the file changed while this run was reading it (read twice, with different "
+                "contents): run again once it is no longer being edited",
+                record.path,
+            )
+        self.reads.setdefault(record.path, record)
+        if data is not None:
+            self.data.setdefault(record.path, data)
+
+
+_LOG: contextvars.ContextVar[ReadLog | None] = contextvars.ContextVar("read_log", default=None)
+
+
+@contextlib.contextmanager
+def recording() -> typing.Iterator[ReadLog]:
+    """Note every file read through :func:`read_bytes` (and the readers on it) while the
+    block runs; nested blocks note into the outer log too."""
+    outer = _LOG.get()
+    log = ReadLog()
+    token = _LOG.set(log)
+    try:
+        yield log
+    finally:
+        _LOG.reset(token)
+        if outer is not None:
+            for path, record in log.reads.items():
+                outer.note(record, log.data.get(path))
+
+
+def file_read(path: str | Path, data: bytes) -> FileRead:
+    """The record of ``data`` read from ``path``."""
+    return FileRead(os.path.abspath(path), hashlib.sha256(data).hexdigest(), len(data))
+
+
+def note_read(record: FileRead, data: bytes | None = None) -> None:
+    """Note a read in the active log (if any): :func:`read_bytes` does, and so does a
+    loader whose cache hit stands for an earlier read (the priors)."""
+    log = _LOG.get()
+    if log is not None:
+        log.note(record, data)
 
 
 def _too_large(name: str, what: str, size: int | None, cap: int) -> InputError:

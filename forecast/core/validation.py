@@ -4,6 +4,11 @@ Validation errors from pydantic become one :class:`~forecast.core.errors.InputEr
 names the file, the field path, what was expected and, for a misspelt key, the nearest
 valid name (:func:`suggest`); :func:`locate` does the same for a problem found after the
 schema (an unknown name, a duplicate id).
+
+A message quotes at most a short excerpt of what the file holds (:data:`EXCERPT_CHARS`
+per key or value, :func:`forecast.core.escape.excerpt`), and a file that is not in the
+format at all (none of its top-level keys is a field of it: a password file given as a
+policy) is refused without quoting any of it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from forecast.core.errors import InputError, Loc, LocatedValueError, format_loc
+from forecast.core.escape import excerpt
 from forecast.core.reading import YamlDocument
+
+#: Characters of a key or value from the file that a message quotes.
+EXCERPT_CHARS = 40
 
 
 def _field_names_at(model: type[BaseModel], loc: Loc) -> list[str]:
@@ -59,7 +68,7 @@ def _unwrap(tp: Any) -> Any:
 def suggest(name: str, options: list[str]) -> str:
     """`` (did you mean 'x'?)`` for the nearest option, or an empty string."""
     near = difflib.get_close_matches(str(name), options, n=1, cutoff=0.6)
-    return f", did you mean {near[0]!r}?" if near else ""
+    return f", did you mean {excerpt(near[0], EXCERPT_CHARS)}?" if near else ""
 
 
 def _error_message(err: dict, model: type[BaseModel]) -> str:
@@ -67,7 +76,8 @@ def _error_message(err: dict, model: type[BaseModel]) -> str:
     loc = tuple(err["loc"])
     if kind == "extra_forbidden":
         options = _field_names_at(model, loc[:-1])
-        return f"unknown key {loc[-1]!r}{suggest(str(loc[-1]), options)}" + (
+        shown = excerpt(str(loc[-1]), EXCERPT_CHARS)
+        return f"unknown key {shown}{suggest(str(loc[-1]), options)}" + (
             f" (expected one of: {', '.join(options)})" if options and len(options) <= 12 else ""
         )
     if kind == "missing":
@@ -76,12 +86,33 @@ def _error_message(err: dict, model: type[BaseModel]) -> str:
     if kind in ("literal_error", "enum") and "expected" in err.get("ctx", {}):
         given = err.get("input")
         options = [o.strip(" '\"") for o in err["ctx"]["expected"].replace(" or ", ",").split(",")]
-        return f"{message}, got {given!r}{suggest(str(given), options)}"
+        return f"{message}, got {excerpt(given, EXCERPT_CHARS)}{suggest(str(given), options)}"
     given = err.get("input")
     if not isinstance(given, dict | list) and given is not None and "got" not in message:
-        text = repr(given)
-        message += f", got {text if len(text) <= 80 else text[:77] + '...'}"
+        message += f", got {excerpt(given, EXCERPT_CHARS)}"
     return message
+
+
+def short_loc(loc: Loc) -> str:
+    """A field path with each key cut to :data:`EXCERPT_CHARS` characters."""
+    return format_loc(loc, EXCERPT_CHARS)
+
+
+def _foreign(model: type[BaseModel], data: dict) -> bool:
+    """True when ``data`` is not in this format at all, and nothing of it should be quoted:
+    none of its top-level keys is a field of ``model`` or close to one, or more of them are
+    unknown than the format has fields (a password file with one line that happens to read
+    ``name:``)."""
+    fields = list(model.model_fields)
+    known = unknown = 0
+    for key in data:
+        key = str(key)
+        if key in fields or (len(key) <= 64 and difflib.get_close_matches(key, fields, 1, 0.6)):
+            known += 1
+        else:
+            unknown += 1
+    extra_allowed = model.model_config.get("extra") != "forbid"  # others' fields kept
+    return bool(data) and (known == 0 or (unknown > len(fields) and not extra_allowed))
 
 
 def validate(model: type[BaseModel], doc: YamlDocument, what: str = "file"):
@@ -96,6 +127,14 @@ def validate(model: type[BaseModel], doc: YamlDocument, what: str = "file"):
     """
     if not isinstance(doc.data, dict):
         raise InputError(f"expected a mapping of keys at the top of the {what}", doc.path)
+    if _foreign(model, doc.data):
+        fields = list(model.model_fields)
+        raise InputError(
+            f"not a {what}: its {len(doc.data):,} top-level keys are not the format's "
+            f"(expected {', '.join(fields[:12])}{', ...' if len(fields) > 12 else ''}); "
+            "nothing of it is quoted",
+            doc.path,
+        )
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
@@ -109,7 +148,7 @@ def validate(model: type[BaseModel], doc: YamlDocument, what: str = "file"):
         raise InputError(
             _error_message(first, model) + _others(doc, errors[1:], model),
             doc.path,
-            format_loc(loc),
+            short_loc(loc),
             line,
             col,
         ) from None
@@ -138,7 +177,7 @@ def _others(doc: YamlDocument, errors: list[dict], model: type[BaseModel]) -> st
     for err in errors:
         loc = _data_loc(doc, err["loc"])
         line, _ = doc.position(loc)
-        where = format_loc(loc) or "top level"
+        where = short_loc(loc) or "top level"
         at = f" (line {line})" if line is not None else ""
         part = f"{where}{at}: {_error_message(err, model)}"
         if used + len(part) > OTHERS_CHARS and parts:
@@ -159,7 +198,29 @@ def _data_loc(doc: YamlDocument, loc: Loc) -> Loc:
     return kept
 
 
+def refuse_foreign_header(header: list[str], columns, file: str, what: str) -> None:
+    """Refuse a CSV whose first line names none of ``columns`` (nor anything close to one):
+    the file is not a ``what`` at all, and nothing of it is quoted.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the columns expected.
+    """
+    names = [str(h).strip().lower() for h in header]
+    for name in names:
+        if name in columns or (
+            len(name) <= 64 and difflib.get_close_matches(name, columns, 1, 0.6)
+        ):
+            return
+    raise InputError(
+        f"not a {what}: its first line names none of the columns {', '.join(columns)}",
+        file,
+        "line 1",
+    )
+
+
 def locate(doc: YamlDocument, loc: Loc, message: str) -> InputError:
     """An InputError for a semantic problem found after schema validation."""
     line, col = doc.position(loc)
-    return InputError(message, doc.path, format_loc(loc), line, col)
+    return InputError(message, doc.path, short_loc(loc), line, col)

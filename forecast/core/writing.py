@@ -2,10 +2,13 @@
 
 Output is written to a temporary name and renamed into place, so files appear whole or not
 at all; :func:`write_files` writes several files as a set (all or none) and
-:func:`staged_dir` builds a folder beside its destination and renames it into place. Files
-and folders get the user's umask. :func:`check_output_folder` checks a destination before
-any work, and :func:`os_error` turns an ``OSError`` into one located message (exit 2 when
-another destination would fix it, 1 for a fault of the machine).
+:func:`staged_dir` builds a folder beside its destination and renames it into place
+(:func:`staged_output` for a user's ``--out`` folder: it never replaces a folder it was not
+told to and never deletes a file it did not write). Files and folders get the user's umask.
+:func:`check_output_folder` checks a destination before any work; one command at a time
+writes a destination (:mod:`forecast.core.destinations`); :func:`os_error` turns an
+``OSError`` into one located message (exit 2 when another destination would fix it, 1 for a
+fault of the machine).
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from forecast.core.destinations import output_lock
 from forecast.core.errors import ForecastError, InputError, MachineError
+from forecast.core.escape import excerpts
 
 # --------------------------------------------------------------------------- writing
 
@@ -101,12 +106,15 @@ def _probe_writable(folder: Path) -> None:
     os.unlink(tmp)
 
 
-def check_output_folder(path: str | Path, field: str | None = "--out") -> Path:
+def check_output_folder(
+    path: str | Path, field: str | None = "--out", files: Iterable[str] = ()
+) -> Path:
     """Check, before any work, that ``path`` can become or receive output files.
 
     ``path`` may exist (it must then be a folder that can be written) or not (every
-    existing part of it must be a folder, and the deepest existing one writable). Nothing
-    is created; at most an empty probe file is made and removed.
+    existing part of it must be a folder, and the deepest existing one writable). Each of
+    ``files`` (the names the command will write into it) must not be a folder there.
+    Nothing is created; at most an empty probe file is made and removed.
 
     Raises
     ------
@@ -114,6 +122,8 @@ def check_output_folder(path: str | Path, field: str | None = "--out") -> Path:
         Naming ``path`` (and ``field``) and what is wrong.
     """
     path = Path(path)
+    if not str(path).strip():
+        raise InputError("expected a folder, got an empty name", "''", field)
     try:
         existing = path
         while not existing.exists() and not existing.is_symlink():
@@ -127,9 +137,25 @@ def check_output_folder(path: str | Path, field: str | None = "--out") -> Path:
                 else (f"{existing} is a file, not a folder")
             )
             raise InputError(what, str(path), field)
-        if existing != path and existing.is_symlink() and not existing.exists():
+        if existing.is_symlink() and not existing.exists():
+            if existing == path:
+                raise InputError(
+                    f"a symbolic link to {os.readlink(path)}, which leads to nothing (a "
+                    "missing file or a loop of links)",
+                    str(path),
+                    field,
+                )
             raise InputError(f"{existing} is a broken symbolic link", str(path), field)
         _probe_writable(existing)
+        if existing == path:
+            for name in files:
+                target = path / name
+                if target.is_dir():
+                    raise InputError(
+                        f"{name} in it is a folder: the file cannot be written over it",
+                        str(path),
+                        field,
+                    )
     except InputError:
         raise
     except (ValueError, RuntimeError) as exc:  # a NUL byte, ~user that does not exist
@@ -191,13 +217,20 @@ def write_files(folder: str | Path, files: dict[str, bytes]) -> None:
     """Write several files into ``folder`` as a set: all of them or none.
 
     Every file is first written in full to a hidden temporary name in ``folder`` (and
-    flushed to disk), then each is renamed over its target. If anything fails (a full
+    flushed to disk), then each is renamed over its target, under the folder's lock
+    (:func:`output_lock`, waiting for another writer), so two commands writing one folder
+    at once leave one command's set, never a mix. If anything fails (a full
     disk while writing the third file, a rename refused), the targets that were already
     replaced get their previous contents back, the temporary files are removed, and any
     folder this call created is removed again: a failed write changes nothing.
     Files get the user's umask.
     """
     folder = Path(folder)
+    with output_lock(folder, wait=True):  # two writers' files never mix
+        _write_files(folder, files)
+
+
+def _write_files(folder: Path, files: dict[str, bytes]) -> None:
     created = _make_dirs(folder)
     temps: dict[str, str] = {}
     backups: dict[str, Path] = {}
@@ -306,6 +339,18 @@ def remove_stale_staging(
     return removed
 
 
+def _staging_folder(final: Path) -> Path:
+    """A new hidden folder beside ``final`` (``.NAME.tmp-*``), with the user's umask."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        os.chmod(tmp, dir_mode())
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp
+
+
 @contextmanager
 def staged_dir(final: str | Path, replace: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``final``; rename it into place on success.
@@ -317,10 +362,8 @@ def staged_dir(final: str | Path, replace: bool = False) -> Iterator[Path]:
     folder gets the user's umask.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    tmp = _staging_folder(final)
     try:
-        os.chmod(tmp, dir_mode())
         yield tmp
         if replace and (final.exists() or final.is_symlink()):
             old = final.with_name(f".{final.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
@@ -340,3 +383,93 @@ def staged_dir(final: str | Path, replace: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# --------------------------------------------------------------------------- user folders
+
+
+@contextmanager
+def staged_output(
+    final: str | Path,
+    force: bool = False,
+    replaceable: Callable[[Path], bool] = lambda path: False,
+    field: str | None = "--out",
+) -> Iterator[Path]:
+    """Yield a temporary folder beside ``final``; put it in place on success, only as the
+    user asked.
+
+    - ``final`` missing or empty: the rename itself puts the new folder there, and fails
+      if anything appeared in ``final`` meanwhile (another writer, a file of the user's):
+      that is an error, and nothing is replaced or deleted.
+    - ``final`` holding files: only with ``force``, and only if every entry is
+      ``replaceable`` at the moment it is moved aside (checked after the move, so a file
+      created while the new folder was built is seen); otherwise the old folder is put
+      back and nothing is deleted.
+
+    On any error the temporary folder is removed. The folder gets the user's umask.
+
+    Raises
+    ------
+    InputError
+        When ``final`` changed under the writer as described.
+    """
+    final = Path(final)
+    tmp = _staging_folder(final)
+    try:
+        yield tmp
+        _install(tmp, final, force, replaceable, field)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+_IN_THE_WAY = (errno.ENOTEMPTY, errno.EEXIST)
+
+
+def _install(tmp: Path, final: Path, force: bool, replaceable, field) -> None:
+    """Rename ``tmp`` to ``final`` as :func:`staged_output` says."""
+    try:
+        os.rename(tmp, final)  # onto nothing or an empty folder; refused if it holds anything
+        return
+    except OSError as exc:
+        if exc.errno not in _IN_THE_WAY:
+            raise
+    if not force:
+        raise InputError(
+            "files appeared in this folder while the output was being made (another "
+            "command, or files of yours): nothing was replaced or deleted; give an empty "
+            "folder (or --force to replace an earlier bundle)",
+            str(final),
+            field,
+        )
+    old = final.with_name(f".{final.name}.old-{os.getpid()}-{os.urandom(4).hex()}")
+    os.rename(final, old)  # anything written to final from now on fails: it is gone
+    foreign = sorted(p.name for p in old.iterdir() if not replaceable(p))
+    if foreign:
+        try:
+            os.rename(old, final)
+        except OSError:
+            raise InputError(
+                f"files other than the output's appeared in this folder while it was being "
+                f"made; they were moved to {old} and could not be put back: move them back",
+                str(final),
+                field,
+            ) from None
+        raise InputError(
+            f"files other than the output's appeared in this folder while it was being made "
+            f"({excerpts(foreign)}): nothing was replaced or deleted",
+            str(final),
+            field,
+        )
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        with _quietly():
+            os.rename(old, final)
+        raise InputError(
+            "another writer put a folder here while the output was being made: nothing "
+            "was replaced",
+            str(final),
+            field,
+        ) from None
+    remove_path(old)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from forecast.core.errors import InputError
+from forecast.core.escape import excerpt
 from forecast.core.reading import MAX_CSV_BYTES, read_text
-from forecast.core.validation import suggest
+from forecast.core.validation import refuse_foreign_header, suggest
 
 REQUIRED_COLUMNS = ("model", "compute_flop", "enhanced", "score")
 OPTIONAL_COLUMNS = ("benchmark", "higher_is_better")
@@ -141,6 +142,8 @@ def _records(reader, file: str) -> list[tuple[int, list[str]]]:
 
 
 def _columns(header: list[str], file: str, line: int) -> dict[str, int]:
+    known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    refuse_foreign_header(header, known, file, "benchmark results CSV")
     names = [h.strip().lower() for h in header]
     columns: dict[str, int] = {}
     for i, name in enumerate(names):
@@ -148,15 +151,16 @@ def _columns(header: list[str], file: str, line: int) -> dict[str, int]:
             continue
         if name in columns:
             raise InputError(
-                f"column {name!r} appears twice in the header", file, f"line {line}, column {name}"
+                f"column {excerpt(name)} appears twice in the header",
+                file,
+                f"line {line}, column {name[:40]}",
             )
         columns[name] = i
-    known = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
     unknown = [n for n in columns if n not in known]
     for name in REQUIRED_COLUMNS:
         if name not in columns:
             near = difflib.get_close_matches(name, unknown, n=1, cutoff=0.6)
-            hint = f"; the header has {near[0]!r}{suggest(near[0], [name])}" if near else ""
+            hint = f"; the header has {excerpt(near[0])}{suggest(near[0], [name])}" if near else ""
             raise InputError(
                 f"required column {name!r} is missing{hint} (the header needs "
                 f"{', '.join(REQUIRED_COLUMNS)}; optional {', '.join(OPTIONAL_COLUMNS)})",
@@ -168,9 +172,9 @@ def _columns(header: list[str], file: str, line: int) -> dict[str, int]:
         near = difflib.get_close_matches(name, OPTIONAL_COLUMNS, n=1, cutoff=0.8)
         if near and near[0] not in columns:
             raise InputError(
-                f"unknown column {name!r}{suggest(name, list(OPTIONAL_COLUMNS))}",
+                f"unknown column {excerpt(name)}{suggest(name, list(OPTIONAL_COLUMNS))}",
                 file,
-                f"line {line}, column {name}",
+                f"line {line}, column {name[:40]}",
             )
     return columns
 
@@ -198,7 +202,7 @@ def _row(cells: list[str], columns: dict[str, int], width: int, file: str, line:
     compute = _number(text)
     lo, hi = COMPUTE_RANGE
     if compute is None or not lo <= compute <= hi:
-        got = f"got {text[:40]!r}" if text else "got an empty value"
+        got = f"got {excerpt(text)}" if text else "got an empty value"
         raise InputError(
             f"expected a positive number of training FLOP (e.g. 2e24) from {lo:g} to {hi:g}, {got}",
             file,
@@ -208,13 +212,13 @@ def _row(cells: list[str], columns: dict[str, int], width: int, file: str, line:
     text = cell("enhanced") or ""
     enhanced = _boolean(text)
     if enhanced is None:
-        got = f"got {text!r}" if text else "got an empty value"
+        got = f"got {excerpt(text)}" if text else "got an empty value"
         raise InputError(f"{_EXPECTED_BOOL}, {got}", file, where("enhanced"))
 
     text = cell("score") or ""
     score = _number(text)
     if score is None or abs(score) > MAX_ABS_SCORE:
-        got = f"got {text[:40]!r}" if text else "got an empty value"
+        got = f"got {excerpt(text)}" if text else "got an empty value"
         raise InputError(
             f"expected a number (e.g. 52.5) between {-MAX_ABS_SCORE:g} and {MAX_ABS_SCORE:g}, "
             f"{got}",
@@ -226,7 +230,7 @@ def _row(cells: list[str], columns: dict[str, int], width: int, file: str, line:
     text = cell("higher_is_better")
     higher = True if not text else _boolean(text)
     if higher is None:
-        raise InputError(f"{_EXPECTED_BOOL}, got {text!r}", file, where("higher_is_better"))
+        raise InputError(f"{_EXPECTED_BOOL}, got {excerpt(text)}", file, where("higher_is_better"))
     return Row(model, compute, enhanced, score, benchmark, higher, line)
 
 

@@ -111,6 +111,21 @@ def load_measurements(
     return merged
 
 
+def measurement_error(
+    mid: str, field: str, message: str, extra: str | Path | None = None
+) -> InputError:
+    """A problem with measurement ``mid``'s ``field``, found after loading (a backtest's
+    date too far ahead), located at that field in the file that holds it (the shipped
+    files, then ``extra``)."""
+    paths = [*shipped_measurement_paths(), *([Path(extra)] if extra is not None else [])]
+    for path in paths:
+        data, doc = _read(path)
+        for i, m in enumerate(data.measurements):
+            if m.id == mid:
+                return locate(doc, ("measurements", i, field), message)
+    return InputError(message, None, f"measurement {mid}.{field}")
+
+
 def _check_unique(parts: list[tuple[Measurements, YamlDocument]]) -> None:
     """Ids are unique per section across every file; the later use is the error."""
     for section in _SECTIONS:

@@ -11,9 +11,10 @@ Which policies a run shows:
 - plus every user rule: ``--policy FILE`` (repeatable) and the files and inline rules of
   the scenario's block.
 
-Keywords: ``verified`` (every shipped policy whose quotes were checked, current and
-superseded: the default), ``current``, ``superseded``, ``all`` (unverified ones too, listed
-without a verdict), ``none``.
+Keywords: ``current`` (the rules in force: the default), ``superseded``, ``verified`` (every
+shipped policy whose quotes were checked against the primary text), ``all``, ``none``. Every
+rule shown gets a verdict; one whose text could not be verified is judged under its stated
+reading and says so beside its row.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-from forecast.core.errors import InputError, format_loc
+from forecast.core.errors import InputError
 from forecast.core.paths import data_dir
 from forecast.core.reading import YamlDocument, exists, read_yaml
-from forecast.core.schemas.policy import PolicyFields, PolicyFile
+from forecast.core.schemas.policy import InlinePolicies, PolicyFields, PolicyFile
 from forecast.core.validation import locate, suggest, validate
 
-KEYWORDS = ("verified", "current", "superseded", "all", "none")
-DEFAULT_SELECTION = ("verified",)
+KEYWORDS = ("current", "superseded", "verified", "all", "none")
+DEFAULT_SELECTION = ("current",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,11 +43,6 @@ class Policy:
     @property
     def name(self) -> str:
         return self.rule.name
-
-    @property
-    def evaluated(self) -> bool:
-        """Only rules whose quotes were checked against the primary text get a verdict."""
-        return self.rule.verified
 
 
 # --------------------------------------------------------------------------- loading
@@ -89,6 +85,12 @@ def select_shipped(
     ``None`` gives :data:`DEFAULT_SELECTION`. Order: as named; a keyword expands to current
     policies first, then by publisher and date.
     """
+    if names is not None and "none" in {n.strip() for n in names} and len(names) > 1:
+        raise InputError(
+            "'none' shows no shipped policy: it cannot be combined with other names "
+            f"(got {', '.join(n.strip() for n in names)})",
+            origin,
+        )
     shipped = load_shipped() if shipped is None else shipped
     ordered = sorted(
         shipped.values(),
@@ -119,7 +121,7 @@ def _keyword_matches(keyword: str, p: Policy) -> bool:
         return False
     if keyword == "verified":
         return p.rule.verified
-    return p.rule.verified and p.rule.status == keyword
+    return p.rule.status == keyword
 
 
 def parse_selection(text: str | None) -> list[str] | None:
@@ -170,17 +172,10 @@ def scenario_block(loaded) -> tuple[list[str] | None, list[Policy]]:
 
 
 def _validate_inline(doc: YamlDocument, index: int) -> PolicyFields:
-    """Validate ``policies[index]`` of a scenario, with errors located in the scenario."""
-    prefix = ("policies", index)
-    marks = {loc[2:]: pos for loc, pos in doc.marks.items() if loc[:2] == prefix}
-    sub = YamlDocument(doc.path, doc.data["policies"][index], marks)
-    try:
-        return validate(PolicyFields, sub, "policy")
-    except InputError as exc:
-        inner = f".{exc.path}" if exc.path else ""
-        raise InputError(
-            exc.message, exc.file, format_loc(prefix) + inner, exc.line, exc.column
-        ) from None
+    """Validate ``policies[index]`` of a scenario, with every error located in the scenario
+    (``policies[index].field``, the first one and those listed after it)."""
+    sub = YamlDocument(doc.path, {"policies": {index: doc.data["policies"][index]}}, doc.marks)
+    return validate(InlinePolicies, sub, "scenario").policies[index]
 
 
 def resolve_policies(
@@ -218,12 +213,18 @@ def resolve_policies(
 
 
 def policy_months(policies: Sequence[Policy]) -> list[float]:
-    """The calendar periods of the rules that get a verdict: the simulation's time grid must
-    contain them (``setup_forecast(..., extra_months=...)``)."""
-    return sorted(
-        {
-            float(p.rule.reading.calendar_months)
-            for p in policies
-            if p.evaluated and p.rule.reading.calendar_months
-        }
-    )
+    """The calendar periods of the rules, and those periods lengthened by their exceptions:
+    the simulation's time grid must contain them (``setup_forecast(..., extra_months=...)``).
+    A rule without a calendar cadence, or an exception that suspends it, is judged at the
+    horizon, which the grid always contains."""
+    months = set()
+    for p in policies:
+        reading = p.rule.reading
+        if reading.calendar_months:
+            months.add(float(reading.calendar_months))
+            months |= {
+                float(reading.calendar_months + e.months)
+                for e in reading.exceptions
+                if e.effect == "extends_period"
+            }
+    return sorted(months)

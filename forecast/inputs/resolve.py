@@ -16,11 +16,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from forecast.core.errors import InputError
-from forecast.core.reading import YamlDocument, exists
+from forecast.core.reading import FileRead, YamlDocument, exists, recording
 from forecast.core.schemas.catalogue import Catalogue
 from forecast.core.schemas.common import ACTORS
 from forecast.core.schemas.measurements import Measurements
-from forecast.core.schemas.scenario import TREND_MODES, Scenario
+from forecast.core.schemas.scenario import (
+    MAX_HORIZON_MONTHS,
+    TREND_MODES,
+    Scenario,
+)
 from forecast.core.validation import locate, suggest
 from forecast.evidence.histories import HistoryTable, build_history_table
 from forecast.evidence.table import EvidenceTable, build_table
@@ -55,6 +59,11 @@ class RunInputs:
     #: Things the user should know that do not stop the run (printed on stderr by the CLI,
     #: carried in the JSON as ``warnings``).
     warnings: tuple[str, ...] = ()
+    #: Every file read while resolving, by absolute path: the hash and size of the bytes
+    #: read then (provenance records these, never the file as it is later).
+    reads: Mapping[str, FileRead] = dataclasses.field(default_factory=dict)
+    #: The scenario file's bytes as read and validated (the bundle's ``scenario.yaml``).
+    scenario_bytes: bytes | None = None
 
     @property
     def horizon_months(self) -> int:
@@ -151,65 +160,75 @@ def resolve(
     Raises
     ------
     InputError
-        For the first bad input, located in its file.
+        For the first bad input, located in its file (or a file that changed while it was
+        read).
     """
-    from forecast.evidence.catalogue import catalogue_cut, load_catalogue
-    from forecast.inputs.policies import resolve_policies
-    from forecast.inputs.profiles import profile_priors
-    from forecast.inputs.scenarios import load_scenario
+    import os
 
-    loaded = load_scenario(scenario)
-    prior_set, profile_name, profile_modes = profile_priors(profile)
-    # Extrapolation modes: the command, else the scenario's own block, else the profile's.
-    written = (loaded.document.data or {}).get("extrapolation") or {}
-    modes = {f"{k}_mode": v for k, v in profile_modes.items() if k not in written}
-    if trend_mode:
-        modes["trend_mode"] = trend_mode
-    sc = _with_overrides(
-        loaded.scenario,
-        horizon_months=horizon_months,
-        confidence=confidence,
-        actor=actor,
-        reference_date=reference_date,
-        **modes,
-    )
-    prior_set = _scenario_block(prior_set, loaded)
-    if priors:
-        prior_set = prior_set.with_overrides(priors)
-    fixed_value(prior_set, "noise_dof", "--prior")
-    catalogue = load_catalogue(evidence, shipped=shipped_evidence)
-    if as_of is not None:
-        catalogue = catalogue_cut(catalogue, as_of)
-        if not catalogue.enhancements:
-            raise InputError(
-                f"no enhancement in the catalogue was published before {as_of}", "--as-of"
-            )
-    _check_names(loaded, catalogue)
-    tasks = _read_tasks(loaded)
-    measured = _load_measurements(loaded, measurements, catalogue)
-    policies = resolve_policies(loaded, policy_select, policy_files)
-    profile_file = None
-    if profile is not None:
-        from forecast.inputs.profiles import load_profile
+    with recording() as log:
+        from forecast.evidence.catalogue import catalogue_cut, load_catalogue
+        from forecast.inputs.policies import resolve_policies
+        from forecast.inputs.profiles import profile_priors
+        from forecast.inputs.scenarios import load_scenario, scenario_priors
 
-        profile_file = load_profile(profile).path
-    return RunInputs(
-        scenario=sc,
-        path=loaded.path,
-        document=loaded.document,
-        priors=prior_set,
-        profile=profile_name,
-        catalogue=catalogue,
-        table=build_table(catalogue),
-        histories=build_history_table(measured, as_of),
-        tasks=tuple(tasks),
-        policies=tuple(policies),
-        as_of=as_of,
-        measurements=Path(measurements) if measurements else None,
-        evidence=Path(evidence) if evidence is not None else None,
-        shipped_evidence=shipped_evidence,
-        profile_file=profile_file,
-        warnings=tuple(run_warnings(sc, catalogue, as_of)),
+        loaded = load_scenario(scenario)
+        prior_set, profile_name, profile_modes = profile_priors(profile)
+        # Extrapolation modes: the command, else the scenario's own block, else the profile's.
+        written = (loaded.document.data or {}).get("extrapolation") or {}
+        modes = {f"{k}_mode": v for k, v in profile_modes.items() if k not in written}
+        if trend_mode is not None:  # '' is a mode to refuse, not the default
+            modes["trend_mode"] = trend_mode
+        sc = _with_overrides(
+            loaded.scenario,
+            horizon_months=horizon_months,
+            confidence=confidence,
+            actor=actor,
+            reference_date=reference_date,
+            **modes,
+        )
+        prior_set = scenario_priors(loaded, prior_set)
+        if priors:
+            prior_set = prior_set.with_overrides(priors)
+        fixed_value(prior_set, "noise_dof")  # blamed on whoever set it
+        catalogue = load_catalogue(evidence, shipped=shipped_evidence)
+        if as_of is not None:
+            catalogue = catalogue_cut(catalogue, as_of)
+            if not catalogue.enhancements:
+                raise InputError(
+                    f"no enhancement in the catalogue was published before {as_of}", "--as-of"
+                )
+        _check_names(loaded, catalogue)
+        tasks = _read_tasks(loaded)
+        measured = _load_measurements(loaded, measurements, catalogue)
+        policies = resolve_policies(loaded, policy_select, policy_files)
+        profile_file = None
+        if profile is not None:
+            from forecast.inputs.profiles import load_profile
+
+            profile_file = load_profile(profile).path
+        inputs = RunInputs(
+            scenario=sc,
+            path=loaded.path,
+            document=loaded.document,
+            priors=prior_set,
+            profile=profile_name,
+            catalogue=catalogue,
+            table=build_table(catalogue),
+            histories=build_history_table(measured, as_of),
+            tasks=tuple(tasks),
+            policies=tuple(policies),
+            as_of=as_of,
+            measurements=Path(measurements) if measurements else None,
+            evidence=Path(evidence) if evidence is not None else None,
+            shipped_evidence=shipped_evidence,
+            profile_file=profile_file,
+            warnings=tuple(run_warnings(sc, catalogue, as_of)),
+        )
+
+    return dataclasses.replace(
+        inputs,
+        reads=dict(log.reads),
+        scenario_bytes=log.data.get(os.path.abspath(inputs.path)),
     )
 
 
@@ -246,6 +265,12 @@ def _with_overrides(sc: Scenario, **values) -> Scenario:
     """The scenario with the command's values (None keeps the scenario's own)."""
     update = {}
     if values.get("horizon_months") is not None:
+        if not 0 <= values["horizon_months"] <= MAX_HORIZON_MONTHS:
+            raise InputError(
+                f"expected a horizon from 0 to {MAX_HORIZON_MONTHS} months, got "
+                f"{values['horizon_months']!r}",
+                "--horizon",
+            )
         update["horizon_months"] = values["horizon_months"]
     if values.get("confidence") is not None:
         update["confidence"] = values["confidence"]
@@ -275,17 +300,6 @@ def _trend_mode(value: str) -> str:
             "--trend",
         )
     return value
-
-
-def _scenario_block(prior_set: PriorSet, loaded) -> PriorSet:
-    """The scenario's ``priors:`` block on top; errors at their line in the scenario."""
-    try:
-        return prior_set.with_overrides(loaded.scenario.priors, origin=str(loaded.path))
-    except InputError as exc:
-        if exc.line is None and exc.path and exc.path.startswith("priors."):
-            name = exc.path.removeprefix("priors.")
-            raise locate(loaded.document, ("priors", name), exc.message) from None
-        raise
 
 
 def _check_names(loaded, catalogue: Catalogue) -> None:

@@ -54,20 +54,20 @@ def load_scenario(name_or_path: str | Path | None = None) -> LoadedScenario:
     return LoadedScenario(scenario, Path(path), doc)
 
 
-def scenario_priors(loaded: LoadedScenario):
-    """The default priors with the scenario's ``priors:`` block on top.
+def scenario_priors(loaded: LoadedScenario, base=None):
+    """The default priors (or ``base``) with the scenario's ``priors:`` block on top.
 
-    A bad name or value is reported at its line and column in the scenario file.
+    A bad name or value is reported at its line and column in the scenario file, and so
+    is a problem with one of these priors found later.
     """
     from forecast.inputs.priors import load_priors
 
-    try:
-        return load_priors().with_overrides(loaded.scenario.priors, origin=str(loaded.path))
-    except InputError as exc:
-        if exc.line is None and exc.path and exc.path.startswith("priors."):
-            name = exc.path.removeprefix("priors.")
-            raise locate(loaded.document, ("priors", name), exc.message) from None
-        raise
+    base = load_priors() if base is None else base
+    where = {
+        name: (f"priors.{name}", *loaded.document.position(("priors", name)))
+        for name in loaded.scenario.priors
+    }
+    return base.with_overrides(loaded.scenario.priors, origin=str(loaded.path), where=where)
 
 
 def check_against(

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from forecast.core.errors import InputError
+from forecast.core.escape import excerpt
 from forecast.core.reading import MAX_CSV_BYTES, MAX_CSV_ROWS, read_text
-from forecast.core.validation import suggest
+from forecast.core.validation import refuse_foreign_header, suggest
 
 TASK_COLUMNS = ("task_id", "successes", "attempts")
 
@@ -42,13 +43,14 @@ def read_task_results(path: str | Path) -> TaskResults:
         header = [h.strip() for h in (reader.fieldnames or [])]
     except csv.Error as exc:
         raise InputError(f"not a valid CSV file: {exc}", str(path), "line 1") from None
+    refuse_foreign_header(header, TASK_COLUMNS, str(path), "per-task results CSV")
     seen_columns: set[str] = set()
     for col in header:
         if col and col in seen_columns:
             raise InputError(
-                f"column {col[:80]!r} appears twice in the header",
+                f"column {excerpt(col)} appears twice in the header",
                 str(path),
-                f"line 1, column {col}",
+                f"line 1, column {col[:40]}",
             )
         seen_columns.add(col)
     for col in TASK_COLUMNS:
@@ -67,7 +69,7 @@ def read_task_results(path: str | Path) -> TaskResults:
             raise InputError("empty task_id", str(path), f"line {line}, column task_id")
         if task in first_line:
             raise InputError(
-                f"duplicate task_id {task[:80]!r} (first on line {first_line[task]})",
+                f"duplicate task_id {excerpt(task)} (first on line {first_line[task]})",
                 str(path),
                 f"line {line}, column task_id",
             )
@@ -84,13 +86,13 @@ def read_task_results(path: str | Path) -> TaskResults:
                 number = float(row[col])
             except (ValueError, OverflowError):
                 raise InputError(
-                    f"expected a whole number, got {row[col][:40]!r}",
+                    f"expected a whole number, got {excerpt(row[col])}",
                     str(path),
                     f"line {line}, column {col}",
                 ) from None
             if not number.is_integer() or not 0 <= number <= 1e9:
                 raise InputError(
-                    f"expected a whole number >= 0, got {row[col][:40]!r}",
+                    f"expected a whole number >= 0, got {excerpt(row[col])}",
                     str(path),
                     f"line {line}, column {col}",
                 )

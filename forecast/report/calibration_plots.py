@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from forecast.checks.uniformity import BAND_PROB, ecdf_band  # noqa: E402
+from forecast.report.plots import literal_text  # noqa: E402
 
 BINS = 20
 
@@ -34,6 +35,7 @@ def _grid(n: int, width: float = 3.0, height: float = 2.2):
     return fig, axes.ravel()
 
 
+@literal_text
 def ecdf_difference(ranks: np.ndarray, names, n_ranks: int, seed: int, verdicts, out) -> None:
     """ECDF of rank / (L + 1) minus the uniform CDF, per quantity, with its simultaneous
     band (:func:`forecast.checks.uniformity.ecdf_band`; missing ranks, -1, are left out); panels
@@ -68,6 +70,7 @@ def ecdf_difference(ranks: np.ndarray, names, n_ranks: int, seed: int, verdicts,
     plt.close(fig)
 
 
+@literal_text
 def rank_histograms(ranks: np.ndarray, names, n_ranks: int, out) -> None:
     """Histograms of the ranks in :data:`BINS` bins with a pointwise 99% binomial band."""
     from scipy.stats import binom
@@ -94,6 +97,7 @@ def rank_histograms(ranks: np.ndarray, names, n_ranks: int, out) -> None:
     plt.close(fig)
 
 
+@literal_text
 def pit_ecdf(pit: np.ndarray, band, out, title: str) -> None:
     """ECDF of PIT values minus the uniform CDF, with ``band`` (counts on the grid z)."""
     n = len(pit)
@@ -116,6 +120,7 @@ def pit_ecdf(pit: np.ndarray, band, out, title: str) -> None:
     plt.close(fig)
 
 
+@literal_text
 def pit_plot(doc: dict, out, title: str) -> None:
     """The PIT ECDF-difference plot and histogram of ``doc`` (from
     :func:`forecast.checks.ppc.loo_pit`) as PNG."""

@@ -16,7 +16,9 @@ import os
 import re
 from pathlib import Path
 
+from forecast.core.destinations import output_target
 from forecast.core.errors import InputError
+from forecast.core.escape import excerpts
 from forecast.core.writing import check_output_folder, os_error
 from forecast.report.results import (
     check_finite,
@@ -52,8 +54,11 @@ BUNDLE_FILES = tuple(BUNDLE_CONTENTS)
 #: Calibration and backtest documents given with ``--calibration`` are copied as
 #: ``calibration-KIND.json`` (``calibration-KIND-2.json`` for a second of a kind).
 CALIBRATION_FILE = re.compile(r"^calibration-(sbc|loo_pit|backtest)(-[0-9]+)?\.json$")
-#: Largest calibration document read (a SBC document of many fits is a few MB).
-MAX_CALIBRATION_BYTES = 64 * 1024 * 1024
+#: Largest calibration document read: 2 MiB like every other input (the SBC document of
+#: the largest run allowed, 1,000 fits, is about 0.7 MB).
+MAX_CALIBRATION_BYTES = 2 * 1024 * 1024
+#: Deepest nesting of lists and objects in a calibration document (the real ones: 4).
+MAX_CALIBRATION_DEPTH = 16
 
 
 def is_bundle_file(name: str) -> bool:
@@ -61,21 +66,35 @@ def is_bundle_file(name: str) -> bool:
     return name in BUNDLE_CONTENTS or bool(CALIBRATION_FILE.match(name))
 
 
+def is_bundle_entry(path: Path) -> bool:
+    """A file of an earlier bundle: a regular file (not a folder or a link) with a bundle's
+    name. ``--force`` replaces a folder that holds nothing else."""
+    try:
+        return is_bundle_file(path.name) and path.is_file() and not path.is_symlink()
+    except OSError:
+        return False
+
+
 def check_bundle_folder(folder: str | Path, force: bool = False, field: str = "--out") -> Path:
     """Check, before any work, that the bundle can be written to ``folder``.
 
     ``folder`` must not exist, be an empty folder, or (with ``force``) hold an earlier
     bundle and nothing else: ``--force`` replaces a bundle, never a folder of other files.
-    The working folder, the home folder, the file system's root and their parents are
-    never replaced.
+    A symbolic link stands for its target (the bundle is written there, the link stays).
+    The bundle is staged in the folder's parent, which must be writable too. The working
+    folder, the home folder, the file system's root and their parents are never replaced.
+
+    Returns the folder the bundle goes to (a link's target).
 
     Raises
     ------
     InputError
         Naming ``folder`` and what is wrong.
     """
-    folder = Path(folder)
-    check_output_folder(folder, field)
+    given = Path(folder)
+    check_output_folder(given, field)
+    folder = output_target(given, field)
+    check_output_folder(folder.parent, field)  # the bundle is staged beside the folder
     if not folder.exists():
         return folder
     resolved = folder.resolve()
@@ -89,24 +108,23 @@ def check_bundle_folder(folder: str | Path, force: bool = False, field: str = "-
             raise InputError(
                 "the bundle folder cannot be the working folder, the home folder or a "
                 "folder that holds one of them: give a new folder",
-                str(folder),
+                str(given),
                 field,
             )
     try:
         entries = sorted(os.listdir(folder))
     except OSError as exc:
-        raise os_error(exc, folder, field, "read") from None
+        raise os_error(exc, given, field, "read") from None
     if not entries:
         return folder
     if not force:
-        raise InputError("folder is not empty (use --force to replace it)", str(folder), field)
-    others = [e for e in entries if not is_bundle_file(e)]
+        raise InputError("folder is not empty (use --force to replace it)", str(given), field)
+    others = [e for e in entries if not is_bundle_entry(folder / e)]
     if others:
-        shown = ", ".join(repr(e) for e in others[:3]) + (" ..." if len(others) > 3 else "")
         raise InputError(
             f"--force replaces an earlier bundle, but this folder holds other files too "
-            f"({shown}); remove them or give another folder",
-            str(folder),
+            f"({excerpts(others)}); remove them or give another folder",
+            str(given),
             field,
         )
     return folder
@@ -115,56 +133,129 @@ def check_bundle_folder(folder: str | Path, force: bool = False, field: str = "-
 def read_calibration(paths) -> list[tuple[str, dict]]:
     """Read the calibration and backtest documents given to ``export --calibration``.
 
+    Each is read whole before any work: at most :data:`MAX_CALIBRATION_BYTES` of UTF-8
+    JSON, nested at most :data:`MAX_CALIBRATION_DEPTH` deep, with no NaN or infinity
+    anywhere, and every field its summary reads checked by the document's schema
+    (:mod:`forecast.core.schemas.calibration`).
+
     Returns ``(absolute path, document)`` pairs in the order given.
 
     Raises
     ------
     InputError
-        For a file that cannot be read, is not JSON, or is not the JSON of ``forecast check
-        sbc``, ``forecast check figures`` or ``forecast backtest``; checked before any work.
+        For a file that cannot be read, is not JSON, or is not a valid JSON of ``forecast
+        check sbc``, ``forecast check figures`` or ``forecast backtest``, naming the field.
     """
-    from forecast.core.reading import read_text
+    from forecast.core.reading import YamlDocument, read_text
+    from forecast.core.schemas.calibration import MODELS
+    from forecast.core.validation import validate
     from forecast.report.calibration import CALIBRATION_KINDS, calibration_kind
 
     out = []
     for path in paths or ():
         path = Path(path)
         text = read_text(path, "calibration document", MAX_CALIBRATION_BYTES)
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"not a JSON document: {exc.msg}", str(path), None, exc.lineno, exc.colno
-            ) from None
-        if calibration_kind(doc) is None:
+        doc = _parse_json(text, str(path))
+        marks = _json_marks(doc, str(path))
+        kind = calibration_kind(doc)
+        if kind is None:
             expected = "; ".join(source for source, _ in CALIBRATION_KINDS.values())
             raise InputError(
                 f"not a calibration or backtest document (expected the JSON of: {expected})",
                 str(path),
                 "--calibration",
             )
+        if kind == "backtest" and "comparisons" not in doc:
+            kind = "backtest_pairs"
+        validate(MODELS[kind], YamlDocument(str(path), doc, marks), "calibration document")
         out.append((str(path.absolute()), doc))
     return out
 
 
-def input_records(result) -> list[dict]:
-    """Every file the run read (:meth:`forecast.inputs.resolve.RunInputs.files`): its role, absolute
-    path, size and SHA-256 (``sha256`` None and ``problem`` said if it cannot be read now)."""
-    import hashlib
+def _parse_json(text: str, name: str):
+    """JSON text without NaN or infinity (``NaN``, ``Infinity``, ``1e999``), however deep
+    (a RecursionError is a located refusal)."""
 
+    def refuse(constant: str):
+        raise ValueError(f"{constant} is not a number a document may hold (write null)")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not a JSON document: {exc.msg}", name, None, exc.lineno, exc.colno
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"not a calibration document: nested more than {MAX_CALIBRATION_DEPTH} deep", name
+        ) from None
+    except ValueError as exc:  # NaN or Infinity, an integer of thousands of digits
+        raise InputError(f"not a JSON document: {exc}", name) from None
+
+
+def _json_marks(doc, name: str) -> dict:
+    """Every field path of ``doc`` (for located messages), walked without recursion; a
+    document nested too deep, with more values than any input may hold
+    (:data:`forecast.core.reading.MAX_YAML_NODES`) or holding a number that is not finite
+    is refused."""
+    import math
+
+    from forecast.core.errors import format_loc
+    from forecast.core.reading import MAX_YAML_NODES
+
+    marks: dict = {}
+    stack = [((), doc)]
+    while stack:
+        loc, value = stack.pop()
+        marks[loc] = (None, None)
+        if len(marks) > MAX_YAML_NODES:
+            raise InputError(
+                f"more than {MAX_YAML_NODES:,} values: too large for a calibration document "
+                "(see the limits in docs/reliability.md)",
+                name,
+            )
+        if len(loc) > MAX_CALIBRATION_DEPTH:
+            raise InputError(
+                f"nested more than {MAX_CALIBRATION_DEPTH} deep: not a calibration document",
+                name,
+                format_loc(loc[:MAX_CALIBRATION_DEPTH], 40),
+            )
+        if isinstance(value, dict):
+            stack += [((*loc, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [((*loc, i), v) for i, v in enumerate(value)]
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise InputError(
+                "a number too large to be finite (write null)", name, format_loc(loc, 40)
+            )
+    return marks
+
+
+def input_records(result) -> list[dict]:
+    """Every file the run read (:meth:`forecast.inputs.resolve.RunInputs.files`): its role,
+    absolute path, and the size and SHA-256 of the bytes the run read, when it read them
+    (:attr:`~forecast.inputs.resolve.RunInputs.reads`): a file edited since does not
+    change them. Inputs resolved without a read log (made by hand) are hashed now, through
+    the safe reader (a regular file of at most the input size limit, never a FIFO);
+    ``sha256`` is None and ``problem`` says why when that fails."""
+    import os
+
+    from forecast.core.reading import MAX_CSV_BYTES, file_read, read_bytes
+
+    reads = result.inputs.reads
     records = []
     for role, path in result.inputs.files():
         record = {"role": role, "path": str(Path(path).resolve()), "sha256": None, "bytes": None}
-        try:
-            digest = hashlib.sha256()
-            size = 0
-            with open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
-                    size += len(chunk)
-            record |= {"sha256": digest.hexdigest(), "bytes": size}
-        except OSError as exc:
-            record["problem"] = f"cannot read it now: {exc.strerror or exc}"
+        read = reads.get(os.path.abspath(path))
+        if read is None and not reads:
+            try:
+                read = file_read(path, read_bytes(path, f"{role} file", MAX_CSV_BYTES))
+            except InputError as exc:
+                record["problem"] = f"cannot read it now: {exc.message}"
+        if read is not None:
+            record |= {"sha256": read.sha256, "bytes": read.size}
+        elif "problem" not in record:
+            record["problem"] = "not read by this run"
         records.append(record)
     return records
 
@@ -216,26 +307,40 @@ def write_bundle(
     NumericalError
         If a document holds NaN or infinity.
     """
-    from forecast.core.reading import read_bytes
-    from forecast.core.writing import remove_stale_staging, staged_dir
-    from forecast.inputs.resolve import resolved_scenario
-    from forecast.report import plots
-    from forecast.report.html import html_report
-    from forecast.report.markdown import markdown_report
+    from forecast.core.destinations import output_lock
+    from forecast.core.writing import remove_stale_staging
 
     folder = Path(folder)
     document = review["run"]
     check_finite(document)
     details = {k: review[k] for k in ("explanation", "sensitivity", "profiles", "prior_check")}
     check_finite(details, "the explanation")
-    check_bundle_folder(folder, force)
+    with output_lock(folder):
+        target = _write(result, review, document, details, folder, force, calibration)
+    remove_stale_staging(target.parent, name=target.name)  # left by an export that was killed
+    return target
+
+
+def _write(result, review, document, details, folder, force, calibration) -> Path:
+    """:func:`write_bundle` under the folder's lock: the bundle staged beside the folder
+    and put in place (:func:`forecast.core.writing.staged_output`)."""
+    from forecast.core.reading import read_bytes
+    from forecast.core.writing import staged_output
+    from forecast.inputs.resolve import resolved_scenario
+    from forecast.report import plots
+    from forecast.report.html import html_report
+    from forecast.report.markdown import markdown_report
+
+    target = check_bundle_folder(folder, force)
     inputs = input_records(result)
-    scenario_bytes = read_bytes(result.scenario_path, "scenario file")
+    scenario_bytes = result.inputs.scenario_bytes  # the bytes the run read and validated
+    if scenario_bytes is None:
+        scenario_bytes = read_bytes(result.scenario_path, "scenario file")
     caption = plots.caption(document)
     title = result.scenario.title
     copies = _calibration_names(review["calibration"])
     try:
-        with staged_dir(folder, replace=True) as tmp:
+        with staged_output(target, force, is_bundle_entry) as tmp:
 
             def put(name: str, data: bytes | str) -> None:
                 (tmp / name).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
@@ -288,8 +393,7 @@ def write_bundle(
             put("report.html", html_report(report, figures, f"Forecast: {title}"))
     except OSError as exc:
         raise os_error(exc, folder, "--out") from None
-    remove_stale_staging(folder.parent, name=folder.name)  # left by an export that was killed
-    return folder
+    return target
 
 
 def _png(plot, *args, **kwargs) -> bytes:

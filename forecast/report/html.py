@@ -3,14 +3,17 @@
 The page needs nothing beside itself: figures are embedded as ``data:`` URIs, the style
 sheet is inline, there are no scripts, fonts or links to fetch, and a Content Security
 Policy forbids the browser to load anything else. The print style sheet gives A4/Letter
-pages with tables and figures kept whole where they fit. Raw HTML in the Markdown (a
-scenario title such as ``<script>``) is shown as text, never interpreted.
+pages with tables and figures kept whole where they fit. User text reaches the page
+escaped twice over: by the Markdown report's rule (:func:`forecast.core.escape.markdown`: no
+link, image, raw HTML or control character can come from it) and by the renderer, which
+shows any raw HTML as text; the page's title goes through :func:`forecast.core.escape.html`.
 """
 
 from __future__ import annotations
 
 import base64
-import html as html_lib
+
+from forecast.core.escape import html
 
 #: The browser may load nothing but the page's own styles and embedded images.
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -76,7 +79,7 @@ def html_report(markdown_text: str, images: dict[str, bytes], title: str) -> str
             token.attrSet("src", data_uri(images[src]))
             token.attrSet("loading", "eager")
             return default_image(tokens, idx, options, env)
-        alt = html_lib.escape(token.content or src)
+        alt = html(token.content or src)
         return f'<em class="missing-figure">[figure not included: {alt}]</em>'
 
     md.add_render_rule("image", image)
@@ -86,6 +89,6 @@ def html_report(markdown_text: str, images: dict[str, bytes], title: str) -> str
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html_lib.escape(title)}</title>\n"
+        f"<title>{html(title, 300)}</title>\n"
         f"<style>\n{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
     )

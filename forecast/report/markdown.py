@@ -9,6 +9,7 @@ caveats and provenance. Pure: it builds a string, it never prints or writes file
 
 from __future__ import annotations
 
+from forecast.core.escape import markdown, markdown_code, markdown_document
 from forecast.report.review_sections import (
     calibration_section,
     explanation_section,
@@ -16,7 +17,7 @@ from forecast.report.review_sections import (
     profiles_section,
     sensitivity_section,
 )
-from forecast.report.text import Figures, cell, md_code, md_table, md_text
+from forecast.report.text import Figures, cell, md_table
 
 CAVEATS = """\
 - **The histories are published improvements.** They record what others chose to publish on
@@ -45,20 +46,24 @@ def _pct(x: float) -> str:
 
 
 def summary_lines(doc: dict) -> list[str]:
-    """The report summary's bullets: each policy's verdict, each eval's P(cross) and status."""
+    """The report summary's bullets: each policy's verdict (with what its exceptions need),
+    each eval's P(cross) and status."""
     from forecast.buffer.evals import status_text
-    from forecast.buffer.policies import verdict_text
+    from forecast.buffer.policies import exceptions_text, verdict_text
 
+    doc = markdown_document(doc)
     lines = []
     for p in doc["policies"]:
-        if p["evaluated"]:
-            lines.append(
-                f"- {p['title']} ({p['status']}; this tool's reading: {p['reading']['summary']}): "
-                f"{verdict_text(p)}."
-            )
+        extra = exceptions_text(p)
+        lines.append(
+            f"- {p['title']} ({p['status']}; this tool's reading: "
+            f"{p['reading']['summary']}): {verdict_text(p)}"
+            + ("" if extra == "-" else f"; {extra}")
+            + "."
+        )
     for e in doc["evals"]:
         lines.append(
-            f"- Eval `{e['name']}`: P(meets its dangerous threshold by month "
+            f"- Eval {markdown_code(e['name'])}: P(meets its dangerous threshold by month "
             f"{doc['horizon_months']}) = {_pct(e['p_cross'])}; **{status_text(e)}**."
         )
     return lines
@@ -68,6 +73,7 @@ def eval_section(doc: dict, figures=None) -> list[str]:
     """The report's Evaluations section: state, threshold, P(cross), trigger and status."""
     from forecast.buffer.evals import STATE_MEANING, status_text
 
+    doc = markdown_document(doc)
     if not doc["evals"]:
         return []
     lines = [
@@ -106,42 +112,76 @@ def eval_section(doc: dict, figures=None) -> list[str]:
 
 
 def policy_section(doc: dict) -> list[str]:
-    """The report's policy comparison: reading, period and verdict of each rule, then the
-    quoted text each reading rests on."""
-    from forecast.buffer.policies import trigger_text, verdict_text
+    """The report's policy comparison: reading and verdict of each rule, what its exceptions
+    and triggers do, then the quoted text each reading rests on (its exceptions and the
+    events that call for an assessment off the calendar included). Every string from a
+    policy file is escaped once, with the whole document
+    (:func:`forecast.core.escape.markdown_document`)."""
+    from forecast.buffer.policies import (
+        event_triggers_text,
+        exceptions_text,
+        quote_where,
+        trigger_text,
+        verdict_text,
+    )
 
+    doc = markdown_document(doc)
+    confidence = doc["confidence"]
     lines = [
         "## Policy comparison",
         "",
         f"Each rule's numbers are this tool's reading of its text, not the publisher's. "
-        f"*Needs*: the uplift that accumulates over the rule's period at "
-        f"{doc['confidence']:.0%} confidence, i.e. the buffer the rule would need.",
+        f"*Needs*: the uplift that accumulates over the rule's period at {confidence:.0%} "
+        "confidence, i.e. the buffer the rule would need. A rule with no numeric cadence is "
+        "judged over the scenario's horizon.",
         "",
-        "| policy | version, status | this tool's reading | period | verdict | triggers |",
-        "| --- | --- | --- | ---: | --- | --- |",
+        "| policy | version, status | this tool's reading | verdict | exceptions and triggers |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for p in doc["policies"]:
-        period = f"{p['period_months']:g} mo" if p["evaluated"] else "-"
+        also = [t for t in (exceptions_text(p), trigger_text(p, confidence)) if t != "-"]
+        status = f"{p['version']}, {p['date']}, {p['status']}"
+        status += "" if p["verified"] else ", text not verified"
         lines.append(
-            f"| {p['title']} | {p['version']}, {p['date']}, {p['status']}"
-            f"{'' if p['verified'] else ', unverified'} | {p['reading']['summary']} | {period} | "
-            f"{verdict_text(p)} | {trigger_text(p) if p['evaluated'] else '-'} |"
+            f"| {p['title']} | {status} | {p['reading']['summary']} | "
+            f"{verdict_text(p)} | {'; '.join(also) or '-'} |"
         )
+    events = [(p["title"], event_triggers_text(p)) for p in doc["policies"]]
+    if any(text for _, text in events):
+        lines += [
+            "",
+            "Events that call for an assessment off the calendar (shown, not modelled):",
+            "",
+        ]
+        lines += [f"- {title}: {text}." for title, text in events if text]
     lines += ["", "### What each reading rests on", ""]
     for p in doc["policies"]:
-        src = p["source"]
+        src, reading = p["source"], p["reading"]
         lines += [
-            f"**{p['title']}**: {src['document']}, {src['section']} (<{src['url']}>). "
-            + ("Where the quotes were checked: " if p["verified"] else "**Unverified.** ")
-            + f"{src['checked_in']}",
+            f"**{p['title']}**: {src['document']}, {src['section']} "
+            f"({markdown_code(src['url'])}). "
+            + (
+                "Where the quotes were checked: "
+                if p["verified"]
+                else "**Not verified against the primary text.** "
+            )
+            + src["checked_in"],
             "",
         ]
         for q in p["quotes"]:
-            lines += [f"> {q['text']} ({q['where']})", ""]
-        lines += ["", f"Reading: {p['reading']['notes']}", ""]
+            lines += [f"> {q['text']} ({quote_where(q)})", ""]
+        for title, key in (("Exceptions", "exceptions"), ("Event triggers", "event_triggers")):
+            for q in reading[key]:
+                lines += [
+                    f"{title[:-1]}, *{q['summary']}*:",
+                    "",
+                    f"> {q['text']} ({quote_where(q)})",
+                    "",
+                ]
+        lines += ["", f"Reading: {reading['notes']}", ""]
     return lines + [
         "Re-evaluation interval: the longest time a buffer still covers the uplift at "
-        f"{doc['confidence']:.0%} confidence.",
+        f"{confidence:.0%} confidence.",
         "",
     ]
 
@@ -163,14 +203,18 @@ def markdown_report(doc: dict, review: dict | None = None, figures=None) -> str:
     """
     from forecast.core.units import fmt_both
 
-    review = review or {}
+    # Every string of the documents is escaped here, once, where the text leaves the
+    # program: the sections below add markup around values that cannot make any.
+    doc = markdown_document(doc)
+    review = markdown_document(review or {})
     figures = Figures(figures)
     b, prov = doc["buffer"], doc["provenance"]
     explanation = doc.get("explanation") or review.get("explanation")
     lines = [
-        f"# Post-training enhancement forecast: {md_text(doc['title'])}",
+        f"# Post-training enhancement forecast: {doc['title']}",
         "",
-        f"Scenario {md_code(doc['scenario'])}, profile {md_code(doc.get('profile') or 'central')}, "
+        f"Scenario {markdown_code(doc['scenario'])}, profile "
+        f"{markdown_code(doc.get('profile') or 'central')}, "
         f"generated {prov['created']} by forecast {prov['version']}.",
         "",
         "## Summary",
@@ -186,16 +230,16 @@ def markdown_report(doc: dict, review: dict | None = None, figures=None) -> str:
         head = explanation["headline"]
         lines += [
             f"**Read it with its range: {head['range_oom'][0]:.2f} to "
-            f"{head['range_oom'][1]:.2f} OOM** ({md_text(head['basis'])}). "
-            f"{md_text(head['cite'])}",
+            f"{head['range_oom'][1]:.2f} OOM** ({markdown(head['basis'])}). "
+            f"{markdown(head['cite'])}",
             "",
         ]
     if explanation:
-        lines += [f"- {md_text(line)}" for line in explanation["summary"]]
+        lines += [f"- {line}" for line in explanation["summary"]]
     lines += summary_lines(doc)
     if doc.get("warnings"):
         lines += ["", "**Warnings about the inputs:**", ""]
-        lines += [f"- {md_text(w)}" for w in doc["warnings"]]
+        lines += [f"- {w}" for w in doc["warnings"]]
     lines += [""]
     if explanation:
         lines += explanation_section(explanation, doc, figures)
@@ -237,6 +281,7 @@ def markdown_report(doc: dict, review: dict | None = None, figures=None) -> str:
 
 
 def inputs_section(doc: dict) -> list[str]:
+    doc = markdown_document(doc)
     base, prov = doc["base_model"], doc["provenance"]
     elicited = doc["already_elicited"]
     extrapolation = doc.get("extrapolation") or {}
@@ -246,29 +291,33 @@ def inputs_section(doc: dict) -> list[str]:
         "",
         "| input | value |",
         "| --- | --- |",
-        f"| base model | {md_text(base['name'])}, {base['training_compute_flop']:.2e} FLOP, "
+        f"| base model | {markdown(base['name'])}, {base['training_compute_flop']:.2e} FLOP, "
         f"evaluated {base['reference_date']}, released {released}, "
         f"weights {base['weights']} |",
-        f"| actor | `{doc['actor']}` |",
+        f"| actor | {markdown_code(doc['actor'], in_table=True)} |",
         "| already applied by the evaluation | "
-        + md_text(", ".join(elicited["categories"] + elicited["enhancements"]) or "nothing")
+        + (", ".join(elicited["categories"] + elicited["enhancements"]) or "nothing")
         + " |",
         f"| horizon, confidence | {doc['horizon_months']} months, {doc['confidence']:.0%} |",
-        f"| assumption profile | {md_text(doc.get('profile') or 'central')} |",
+        f"| assumption profile | {markdown(doc.get('profile') or 'central')} |",
         f"| past the histories' dates | trend {extrapolation.get('trend', '-')} |",
         "| priors changed from the defaults | "
         + (
-            ", ".join(f"`{k}` = {md_text(v)}" for k, v in prov["priors_overridden"].items())
+            ", ".join(
+                f"{markdown_code(k, in_table=True)} = {v}"
+                for k, v in prov["priors_overridden"].items()
+            )
             or "none"
         )
         + " |",
         f"| catalogue cut at | {prov.get('as_of') or 'not cut (every record)'} |",
-        f"| evidence | {md_text(prov['sources'])} |",
+        f"| evidence | {prov['sources']} |",
         "",
     ]
 
 
 def uplift_section(doc: dict, figures: Figures) -> list[str]:
+    """Quantiles of the uplift by month (numbers only)."""
     from forecast.core.units import fmt_multiplier
 
     lines = [
@@ -328,6 +377,7 @@ PROVENANCE_FIELDS = {
 
 def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list[str]:
     """Versions, seeds, hashes and every input file with its SHA-256."""
+    doc, inputs, files = markdown_document([doc, inputs, files])
     prov = doc["provenance"]
     lines = ["## Provenance", "", "| field | value |", "| --- | --- |"]
     for key, label in PROVENANCE_FIELDS.items():
@@ -337,7 +387,7 @@ def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list
                 value = "central (the defaults)"
             if key == "as_of" and value is None:
                 value = "not cut (every record)"
-            lines.append(f"| {label} | {md_text(cell(value))} |")
+            lines.append(f"| {label} | {cell(value)} |")
     lines += [""]
     if inputs:
         lines += [
@@ -349,8 +399,8 @@ def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list
             [
                 [
                     r["role"],
-                    md_code(r["path"]),
-                    f"`{r['sha256']}`" if r["sha256"] else md_text(r.get("problem") or "-"),
+                    markdown_code(r["path"], in_table=True),
+                    markdown_code(r["sha256"]) if r["sha256"] else (r.get("problem") or "-"),
                     cell(r.get("bytes")),
                 ]
                 for r in inputs
@@ -359,5 +409,5 @@ def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list
         )
     if files:
         lines += ["Files of this bundle:", ""]
-        lines += [f"- {md_code(name)}: {md_text(what)}" for name, what in files.items()] + [""]
+        lines += [f"- {markdown_code(name)}: {what}" for name, what in files.items()] + [""]
     return lines

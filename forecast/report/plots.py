@@ -5,11 +5,18 @@ the confidence, the assumption profile, the actor, the number of draws and the s
 (:func:`caption`). Legends sit outside the axes so they never cover the data; long titles
 and labels are wrapped to the figure's width. ``path`` may be a file name or a binary
 file object (the export bundle draws into memory).
+
+Every figure is drawn through :func:`literal_text`: the text it is given (titles, names,
+the documents' strings) passes :func:`forecast.core.escape.plot_text` and is drawn as written,
+with mathtext off (``$5M vs $10M`` is not maths, ``$\\alpha^$`` is no error).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import textwrap
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -35,6 +42,36 @@ WIDTH_IN = 8.0
 TITLE_CHARS = 78
 CAPTION_CHARS = 96
 LEGEND_CHARS = 70
+
+
+#: Warnings matplotlib gives for a character its fonts lack: the figure shows a box, and the
+#: command says nothing (under --quiet or not).
+GLYPH_WARNINGS = (r"Glyph \d+ .*missing from", r"Matplotlib currently does not support")
+
+
+def literal_text(draw):
+    """Draw with user text as written: every argument but the output (``path``, ``out``)
+    through :func:`forecast.core.escape.plot_text`, mathtext and TeX off, and no warning
+    about glyphs the fonts lack."""
+    from forecast.core.escape import plot_text
+
+    signature = inspect.signature(draw)
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        for name, value in bound.arguments.items():
+            if name not in ("path", "out"):
+                bound.arguments[name] = plot_text(value)
+        with (
+            plt.rc_context({"text.parse_math": False, "text.usetex": False}),
+            warnings.catch_warnings(),
+        ):
+            for message in GLYPH_WARNINGS:
+                warnings.filterwarnings("ignore", message=message)
+            return draw(*bound.args, **bound.kwargs)
+
+    return wrapper
 
 
 def _wrap(text: str, width: int) -> str:
@@ -83,6 +120,7 @@ def _save(fig, path) -> None:
     plt.close(fig)
 
 
+@literal_text
 def fan_chart(doc: dict, path) -> None:
     """Uplift quantiles over time, the buffer at the horizon, and each policy's buffer (or
     the buffer it would need) at its own period."""
@@ -155,33 +193,38 @@ def fan_chart(doc: dict, path) -> None:
 
 
 def _draw_policies(ax, doc: dict) -> float:
-    """Each evaluated policy at its own period: a stated buffer as a dotted line from month 0
+    """Each policy at its own period: a stated buffer as a dotted line from month 0
     to the period, ending in a bar; a rule without one as a cross at the buffer it needs
-    there. Rules that share a point share a label. Returns the highest value drawn (OOM)."""
+    there (at the horizon for a rule with no numeric cadence). Rules that share a point share
+    a label. Returns the highest value drawn (OOM)."""
     from forecast.core.units import fmt_multiplier
 
     groups: dict[tuple, list[str]] = {}
     for p in doc["policies"]:
-        if not p["evaluated"]:
-            continue
         short = p["title"].split(" (")[0]
         if p["buffer_oom"] is not None:
             key = ("buffer", p["period_months"], round(p["buffer_oom"], 6), p["buffer_multiplier"])
         else:
-            key = ("needs", p["period_months"], round(p["implied_buffer_oom"], 6), None)
+            basis = "horizon" if p["period_basis"].startswith("horizon") else "period"
+            key = ("needs", p["period_months"], round(p["implied_buffer_oom"], 6), basis)
         groups.setdefault(key, []).append(short)
     top = 0.0
-    for k, ((kind, period, value, mult), names) in enumerate(groups.items()):
+    for k, ((kind, period, value, extra), names) in enumerate(groups.items()):
         colour = POLICY_COLOURS[k % len(POLICY_COLOURS)]
         who = ", ".join(names)
         if kind == "buffer":
-            label = f"stated {mult:g}x buffer, re-evaluated every {period:g} months: {who}"
+            label = f"stated {extra:g}x buffer, re-evaluated every {period:g} months: {who}"
             ax.plot([0, period], [value, value], color=colour, lw=1.2, ls=":")
             ax.plot([period], [value], "|", color=colour, ms=14, mew=2.5, label=_wrap(label, 110))
         else:
+            over = (
+                f"the {period:g}-month horizon (no numeric cadence)"
+                if extra == "horizon"
+                else f"its {period:g}-month period"
+            )
             label = (
-                f"no stated buffer; needs {value:.2f} OOM ({fmt_multiplier(value)}) over its "
-                f"{period:g}-month period: {who}"
+                f"no stated buffer; needs {value:.2f} OOM ({fmt_multiplier(value)}) over "
+                f"{over}: {who}"
             )
             ax.plot(
                 [period],
@@ -204,6 +247,7 @@ def _log10(m):
     return np.log10(np.maximum(m, 1e-12))
 
 
+@literal_text
 def p_cross_chart(doc: dict, path) -> None:
     """P(an eval meets its dangerous threshold by month t), one line per eval, with alpha."""
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 4.8), dpi=DPI, layout="constrained")
@@ -234,6 +278,7 @@ def p_cross_chart(doc: dict, path) -> None:
     _save(fig, path)
 
 
+@literal_text
 def tornado_chart(
     rows: list[dict], baseline_oom: float, path, title: str, subtitle: str = ""
 ) -> None:
@@ -332,6 +377,7 @@ def tornado_chart(
     _save(fig, path)
 
 
+@literal_text
 def decomposition_chart(explanation: dict, path, title: str, subtitle: str = "") -> None:
     """What sets the uplift at the horizon (forecast.explain.decompose): for the median band
     and the draws at and above the buffer, a waterfall from 0 through what the evidence's
@@ -376,6 +422,7 @@ def decomposition_chart(explanation: dict, path, title: str, subtitle: str = "")
     _save(fig, path)
 
 
+@literal_text
 def profiles_chart(rows: list[dict], path, title: str, subtitle: str = "") -> None:
     """The buffer under each assumption profile (forecast.explain.profiles.profile_table): one
     point per profile, with the median uplift, so the range an analyst can defend is seen
@@ -416,6 +463,7 @@ def is_png(path: str | Path) -> bool:
         return fh.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+@literal_text
 def curve_chart(
     rows: list[dict],
     x: str,

@@ -17,6 +17,7 @@ import math
 from pathlib import Path
 
 from forecast.core.errors import NumericalError, format_loc
+from forecast.core.escape import csv_cell
 from forecast.core.writing import os_error, write_files
 
 
@@ -82,11 +83,8 @@ def json_text(document) -> str:
 
 
 def uplift_csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    headers = list(rows[0])
+    return csv_text(headers, [[r.get(h) for h in headers] for r in rows])
 
 
 def write_results(document: dict, folder: str | Path, field: str = "--out") -> None:
@@ -113,10 +111,12 @@ def write_results(document: dict, folder: str | Path, field: str = "--out") -> N
 
 
 def csv_text(headers: list[str], rows: list[list]) -> str:
+    """CSV text; every cell passes :func:`forecast.core.escape.csv_cell` (text on one line,
+    nothing a spreadsheet would run as a formula, None as an empty cell)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(headers)
-    writer.writerows(rows)
+    writer.writerow([csv_cell(h) for h in headers])
+    writer.writerows([csv_cell(c) for c in row] for row in rows)
     return buffer.getvalue()
 
 

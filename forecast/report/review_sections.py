@@ -2,18 +2,20 @@
 profiles, the sensitivity ranking, the prior predictive check, calibration and backtest.
 
 Each takes a document the explain or checks stage computed (passed in, never recomputed)
-and returns Markdown lines for :func:`forecast.report.markdown.markdown_report`.
+and returns Markdown lines for :func:`forecast.report.markdown.markdown_report`. Each
+escapes every string of its documents first (:func:`forecast.core.escape.markdown_document`;
+text escaped already is left as it is), so a section shows user text as written however it
+is called.
 """
 
 from __future__ import annotations
 
+from forecast.core.escape import markdown, markdown_code, markdown_document
 from forecast.report.text import (
     SENSITIVITY_CAPTION,
     VARIATION_LABELS,
     Figures,
-    md_code,
     md_table,
-    md_text,
     swing_text,
     variation_text,
 )
@@ -25,6 +27,7 @@ def explanation_section(ex: dict, doc: dict, figures: Figures) -> list[str]:
     settle; and the rule used."""
     from forecast.core.units import fmt_both
 
+    ex, doc = markdown_document([ex, doc])
     labels = ex["part_labels"]
     split = ex["decomposition"]
     median, tail = split["median"], split["tail"]
@@ -82,8 +85,8 @@ def explanation_section(ex: dict, doc: dict, figures: Figures) -> list[str]:
             ["prior", "default", "drives", "posterior contraction", "buffer, low to high"],
             [
                 [
-                    md_code(m["prior"]),
-                    md_text(m["distribution"]),
+                    markdown_code(m["prior"]),
+                    markdown(m["distribution"]),
                     m["drives"],
                     "-" if m["contraction"] is None else f"{m['contraction']:.2f}",
                     f"{m['buffer_range_oom'][0]:.2f} to {m['buffer_range_oom'][1]:.2f} OOM",
@@ -94,7 +97,7 @@ def explanation_section(ex: dict, doc: dict, figures: Figures) -> list[str]:
         )
         lines += [
             "Each moves the buffer by more than 0.1 OOM when "
-            + md_text(ex["unsettled"][0]["how"])
+            + markdown(ex["unsettled"][0]["how"])
             + ", and the histories narrow it by less than 30% (posterior contraction): its "
             "reading is an assumption, not a finding.",
             "",
@@ -113,6 +116,7 @@ def explanation_section(ex: dict, doc: dict, figures: Figures) -> list[str]:
 
 def profiles_section(rows: list[dict], doc: dict, figures: Figures) -> list[str]:
     """The buffer under each shipped assumption profile (forecast.inputs.profiles)."""
+    rows, doc = markdown_document([rows, doc])
     lines = [
         "## Assumption profiles",
         "",
@@ -139,16 +143,16 @@ def _profile_row(r: dict, doc: dict) -> list[str]:
     """One row of the profiles table; a profile that could not be simulated says why."""
     from forecast.core.units import fmt_both
 
-    name = md_text(r["title"]) + (" **(this run)**" if r["profile"] == doc.get("profile") else "")
+    name = r["title"] + (" **(this run)**" if r["profile"] == doc.get("profile") else "")
     if "error" in r:
-        return [name, "not computed", "-", "-", md_text(r["error"])]
+        return [name, "not computed", "-", "-", markdown(r["error"])]
     return [
         name,
         fmt_both(r["buffer_oom"]),
         f"{r['median_oom']:.2f}",
-        md_text(r["fit"])
+        markdown(r["fit"])
         + (f" (Pareto k {r['reweighting']['pareto_k']:.2f})" if r.get("reweighting") else ""),
-        md_text(_profile_changes(r)),
+        _profile_changes(r),
     ]
 
 
@@ -161,8 +165,9 @@ def _profile_changes(row: dict) -> str:
 
 def sensitivity_section(sens: dict, figures: Figures) -> list[str]:
     """The full sensitivity table (forecast sensitivity) and the tornado chart."""
+    sens = markdown_document(sens)
     rows = [
-        [f"`{r['prior']}`", md_text(r["distribution"]), r["drives"], swing_text(r)]
+        [markdown_code(r["prior"], in_table=True), r["distribution"], r["drives"], swing_text(r)]
         + [variation_text(r, how) for how in VARIATION_LABELS]
         for r in sens["priors"]
     ]
@@ -217,6 +222,7 @@ def prior_check_section(pc: dict) -> list[str]:
 
 def calibration_section(summaries: list[dict]) -> list[str]:
     """Calibration and backtest summaries of the documents given to the bundle."""
+    summaries = markdown_document(summaries)
     lines = ["## Calibration and backtest", ""]
     if not summaries:
         return lines + [
@@ -227,13 +233,13 @@ def calibration_section(summaries: list[dict]) -> list[str]:
         ]
     for s in summaries:
         lines += [
-            f"### {md_text(s['title'][:1].upper() + s['title'][1:])}",
+            f"### {s['title'][:1].upper() + s['title'][1:]}",
             "",
-            f"From {md_code(s['file'])}. **{md_text(s['verdict'])}.**",
+            f"From {markdown_code(s['file'])}. **{s['verdict']}.**",
             "",
         ]
-        lines += [md_text(line) for line in s["lines"]] + [""]
+        lines += [*s["lines"], ""]
         table = s.get("table")
         if table and table["rows"]:
-            lines += md_table(table["headers"], [[md_text(c) for c in r] for r in table["rows"]])
+            lines += md_table(table["headers"], table["rows"])
     return lines

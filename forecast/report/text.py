@@ -1,14 +1,13 @@
-"""Text pieces shared by the renderings: the fan chart, sensitivity cells, Markdown helpers.
+"""Text pieces shared by the renderings: the fan chart, sensitivity cells, Markdown tables.
 
 :func:`fan_chart` draws one text bar per month; :func:`variation_text` and
-:func:`swing_text` word a prior's sensitivity where a number would mislead; :func:`md_text`,
-:func:`md_code`, :func:`cell` and :func:`md_table` make user text and values safe inside
-Markdown. Pure functions on strings and dicts.
+:func:`swing_text` word a prior's sensitivity where a number would mislead; :func:`cell`
+shows a value as a report does and :func:`md_table` lays out a Markdown table. User text
+is escaped by the sink's rule in :mod:`forecast.core.escape`, never here. Pure functions on
+strings and dicts.
 """
 
 from __future__ import annotations
-
-import re
 
 
 def fan_chart(rows: list[dict], width: int = 36, scale_max: float | None = None) -> list[str]:
@@ -99,21 +98,6 @@ class Figures:
         return [f"![{alt}]({name})", ""]
 
 
-def md_text(text) -> str:
-    """User text made safe inside Markdown (and table cells): one line, with the characters
-    that would start markup (``|``, ``*``, backticks, brackets, ``<``, a ``_`` at a word's
-    edge) escaped so they show as written."""
-    text = " ".join(str(text).split())
-    text = re.sub(r"([\\|*`\[\]<>])", r"\\\1", text)
-    return re.sub(r"(?<!\w)_|_(?!\w)", r"\\_", text)
-
-
-def md_code(text) -> str:
-    """``text`` as inline code in Markdown (inside a table too)."""
-    text = " ".join(str(text).split()).replace("|", "\\|")
-    return f"`` {text} ``" if "`" in text else f"`{text}`"
-
-
 def cell(value) -> str:
     """A value as a report shows it: never a Python representation (``None`` is "none",
     booleans "yes"/"no", lists joined, numbers as written)."""
@@ -131,7 +115,8 @@ def cell(value) -> str:
 
 
 def md_table(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list:
-    """A Markdown table; cells are written as given (escape user text with :func:`md_text`)."""
+    """A Markdown table; cells are written as given (user text escaped by
+    :func:`forecast.core.escape.markdown`, code by ``markdown_code(..., in_table=True)``)."""
     lines = [
         "| " + " | ".join(headers) + " |",
         "| " + " | ".join("---:" if k in right else "---" for k in range(len(headers))) + " |",

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from conftest import uplift_draws
 
-from forecast.buffer.intervals import implied_buffer, policy_verdict, reevaluation_months
+from forecast.buffer.intervals import (
+    implied_buffer,
+    period_need,
+    policy_verdict,
+    reevaluation_months,
+)
 
 # --------------------------------------------------------------------------- buffers
 
@@ -70,3 +75,30 @@ def test_a_period_off_the_time_grid_is_a_programming_error():
     times = np.arange(13, dtype=float)
     with pytest.raises(ValueError, match="not on the simulation's time grid"):
         implied_buffer(times, uplift_draws(), 0.95, 2.5)
+
+
+def test_period_need_is_the_implied_buffer_and_the_stated_buffers_margin():
+    u = uplift_draws(3000)
+    times = np.arange(u.shape[1], dtype=float)
+    for months in (3, 6, 7, 12):
+        need = period_need(times, u, 0.95, months, buffer_multiplier=4)
+        expected = implied_buffer(times, u, 0.95, months)
+        assert need["implied_buffer_oom"] == expected
+        assert need["covers"] == (expected <= np.log10(4))
+        assert need["margin_oom"] == pytest.approx(np.log10(4) - expected)
+        assert period_need(times, u, 0.95, months)["covers"] is None
+    # the verdict's own figures are the same function's
+    verdict = policy_verdict(times, u, 0.95, 12, buffer_multiplier=4, calendar_months=6)
+    need = period_need(times, u, 0.95, 6, buffer_multiplier=4)
+    assert verdict["implied_buffer_oom"] == need["implied_buffer_oom"]
+    assert (verdict["covers"], verdict["margin_oom"]) == (need["covers"], need["margin_oom"])
+
+
+def test_a_compute_trigger_the_uplift_at_month_0_already_reaches_says_so():
+    times = np.arange(13, dtype=float)
+    u = np.tile(np.linspace(0.4, 1.6, 13), (100, 1))  # 0.4 OOM available at once
+    out = policy_verdict(times, u, 0.95, 12, compute_multiplier=2)
+    assert out["compute_trigger"]["reached_at_start"]
+    assert out["compute_trigger"]["time_to_reach"]["months"] == 0
+    later = policy_verdict(times, u, 0.95, 12, compute_multiplier=4)["compute_trigger"]
+    assert not later["reached_at_start"] and later["time_to_reach"]["months"] > 0

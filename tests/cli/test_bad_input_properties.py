@@ -42,7 +42,15 @@ import numpy as np
 import pytest
 import yaml
 import yaml.reader
-from conftest import LAB_RULE, MINIMAL_CATALOGUE, USER_MEASUREMENTS, fake_posterior
+from conftest import (
+    FAKE_FIT,
+    FAKE_SETTINGS,
+    LAB_RULE,
+    MINIMAL_CATALOGUE,
+    USER_MEASUREMENTS,
+    _no_sampling,
+    fake_posterior,
+)
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -112,20 +120,6 @@ def _time_property(request):
 
 
 # --------------------------------------------------------------------------- harness
-
-
-def _no_sampling(*args, **kwargs):
-    raise AssertionError("sampled")
-
-
-@pytest.fixture
-def sandbox(tmp_path, cache_dir, monkeypatch):
-    """``tmp_path`` holds everything a run could touch: inputs, cwd, cache and --out."""
-    (tmp_path / "cwd").mkdir()
-    monkeypatch.chdir(tmp_path / "cwd")
-    monkeypatch.setattr(forecast.fit.fitting, "_sample", _no_sampling)
-    assert cache_dir.parent == tmp_path
-    return tmp_path
 
 
 def squash(text) -> str:
@@ -1955,43 +1949,6 @@ def test_work_too_large_for_the_limits_is_refused_before_any_fit(
 
 # --------------------------------------------------------------------------- a warm fake fit
 
-FAKE_SETTINGS = dict(draws=60, tune=10, chains=2)
-FAKE_FIT = ["--fit-draws", "60", "--fit-tune", "10", "--chains", "2", "-q"]
-
-
-def fake_fit(catalogue_file: Path | None = None, no_shipped: bool = False) -> Path:
-    """A valid cache entry for the default priors and FAKE_SETTINGS (made-up draws), for
-    the shipped catalogue or ``catalogue_file`` on top of it: commands then run without
-    sampling."""
-
-    from forecast.evidence.catalogue import load_catalogue
-    from forecast.evidence.table import build_table
-    from forecast.fit.cache import write_entry
-    from forecast.fit.diagnostics import Diagnostics
-    from forecast.fit.fitting import FitSettings, fit_key
-    from forecast.inputs.priors import load_priors
-
-    table = build_table(load_catalogue(catalogue_file, shipped=not no_shipped))
-    settings = FitSettings(**FAKE_SETTINGS)
-    n = settings.draws * settings.chains
-    return write_entry(
-        fit_key(table, load_priors(), settings),
-        fake_posterior(table, n),
-        {
-            "enhancement_ids": list(table.enhancement_ids),
-            "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 2, 60).to_dict(),
-            "provenance": {"fake": True},
-        },
-        extra_writer=lambda tmp: (tmp / "posterior.nc").write_bytes(b"CDF fake posterior"),
-    )
-
-
-@pytest.fixture
-def warm(sandbox):
-    """The sandbox with a fake cached fit of the shipped catalogue."""
-    fake_fit()
-    return sandbox
-
 
 def test_fake_fit_runs_without_sampling(run_cli, warm):
     code, out, err = run_cli(["run", *FAKE_FIT, "--json"])
@@ -2053,7 +2010,6 @@ def test_tampered_cache_entry_is_refit_never_used(cache_dir, tampering):
     """draws.npz rewritten with a matching SHA-256 in meta.json: fit() refits it."""
     import hashlib
 
-    import forecast.fit.fitting
     from forecast.fit import cache
     from forecast.fit.diagnostics import Diagnostics
 
@@ -2104,8 +2060,6 @@ def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
     """posterior.nc swapped for a link to a secret after the fit was read (checksum
     resealed): export refuses to copy it and writes no bundle."""
     import hashlib
-
-    import forecast.fit.fitting
 
     entry = next((warm / "cache" / "fits").iterdir())
     real_fit = forecast.fit.fitting.fit
@@ -2449,7 +2403,6 @@ def test_export_to_an_existing_file_says_it_is_a_file(run_cli, warm):
 def test_unusable_cache_folder_warns_and_still_gives_the_result(run_cli, warm, monkeypatch, how):
     """The cache is an optimisation: when it cannot be written the run warns once and
     gives its result (it used to fit, then fail and lose the fit)."""
-    import forecast.fit.fitting
 
     tried("test_unusable_cache_folder_warns_and_still_gives_the_result", how)
     fitted = {}
@@ -2498,7 +2451,6 @@ def test_unusable_cache_folder_warns_and_still_gives_the_result(run_cli, warm, m
 
 def test_entry_that_is_a_file_is_replaced_not_refit_forever(run_cli, warm, monkeypatch):
     """fits/<key> a file: the first run refits and replaces it; the next one is warm."""
-    import forecast.fit.fitting
 
     entry = next((warm / "cache" / "fits").iterdir())
     shutil.rmtree(entry)

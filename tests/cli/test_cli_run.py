@@ -83,7 +83,7 @@ def test_longer_horizon_and_more_access_never_shrink_the_buffer(run_cli):
 def test_human_output_and_diagnostics_warning(run_cli):
     code, out, err = run_cli(["run", *SMALL])
     assert code == 0
-    assert "Safety buffer" in out and "OOM" in out and "Anthropic RSP v1.0" in out
+    assert "Safety buffer" in out and "OOM" in out and "Anthropic RSP v3.4" in out
     assert "convergence checks" in err  # the small fit fails ESS >= 400: a visible warning
 
 

@@ -4,10 +4,13 @@ destinations."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecast.core.errors import InputError
 from forecast.core.writing import (
@@ -270,3 +273,199 @@ def read_only_folder(tmp_path):
             yield folder
         finally:
             folder.chmod(0o755)
+
+
+# --------------------------------------------------------------------------- user folders
+
+
+def _state(folder: Path) -> dict[str, bytes | str] | None:
+    """What ``folder`` holds (names -> bytes, or "dir"), or None if it is missing."""
+    if not folder.exists():
+        return None
+    return {p.name: "dir" if p.is_dir() else p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+#: What the output folder holds before the write.
+BEFORE = {
+    "missing": None,
+    "empty": {},
+    "a bundle": {"report.md": b"old report", "results.json": b"{}"},
+    "a bundle and a file of yours": {"report.md": b"old", "notes.txt": b"mine"},
+}
+
+
+def _intrude(final: Path, how: str) -> str | None:
+    """Do to ``final`` what a user or another writer might while the output is staged;
+    returns the name of a file of the user's that must survive."""
+    if how == "nothing":
+        return None
+    if how in ("a file of yours", "a folder of yours"):
+        final.mkdir(exist_ok=True)
+        if how == "a file of yours":
+            (final / "draft.txt").write_bytes(b"my draft")
+            return "draft.txt"
+        (final / "figures").mkdir()
+        (final / "figures" / "f.png").write_bytes(b"mine")
+        return "figures"
+    if how == "a file of yours named like an output":
+        final.mkdir(exist_ok=True)
+        (final / "report.md").write_bytes(b"my own report")
+        return None  # a bundle's name: --force may replace it
+    if how == "another writer's output":
+        final.mkdir(exist_ok=True)
+        for name in ("report.md", "results.json"):
+            (final / name).write_bytes(b"the other writer's")
+        return None
+    if how == "the folder removed":
+        if final.exists():
+            shutil.rmtree(final)
+        return None
+    raise AssertionError(how)
+
+
+INTRUSIONS = (
+    "nothing",
+    "a file of yours",
+    "a folder of yours",
+    "a file of yours named like an output",
+    "another writer's output",
+    "the folder removed",
+)
+
+
+def _is_output(path: Path) -> bool:
+    return path.name in ("report.md", "results.json") and path.is_file()
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(
+    before=st.sampled_from(sorted(BEFORE)),
+    intrusion=st.sampled_from(INTRUSIONS),
+    force=st.booleans(),
+)
+def test_staged_output_never_loses_a_file_it_did_not_write(
+    tmp_path_factory, before, intrusion, force
+):
+    """Whatever happens to the folder while the output is staged, the write either puts
+    exactly the new files in place (and says nothing) or raises and leaves the folder as
+    the intrusion left it; a file the user made is never deleted, without --force or
+    with it; nothing temporary is left beside the folder."""
+    from forecast.core.writing import staged_output
+
+    base = tmp_path_factory.mktemp("out")
+    final = base / "bundle"
+    if BEFORE[before] is not None:
+        final.mkdir()
+        for name, data in BEFORE[before].items():
+            (final / name).write_bytes(data)
+    ours = {"report.md": b"new report", "results.json": b'{"new": 1}'}
+    error = None
+    try:
+        with staged_output(final, force=force, replaceable=_is_output) as tmp:
+            for name, data in ours.items():
+                (tmp / name).write_bytes(data)
+            keep = _intrude(final, intrusion)
+            after_intrusion = _state(final)
+    except InputError as exc:
+        error = exc
+    if error is None:
+        assert _state(final) == ours
+        assert keep is None  # a user's file was there: it must have been refused
+        had_foreign = after_intrusion and set(after_intrusion) - set(ours)
+        assert not had_foreign
+        assert force or not after_intrusion  # something there needs --force
+    else:
+        assert _state(final) == after_intrusion  # nothing replaced or deleted
+        assert error.exit_code == 2 and "nothing was replaced" in error.message
+    assert sorted(os.listdir(base)) == (["bundle"] if final.exists() else [])
+
+
+def test_output_lock_refuses_a_second_holder_at_once(tmp_path):
+    """Another process holding the folder's lock: the second writer fails at once; this
+    process may take its own lock again."""
+    import subprocess
+    import sys
+    import time
+
+    from forecast.core.destinations import output_lock
+
+    folder = tmp_path / "bundle"
+    ready = tmp_path / "ready"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, pathlib\n"
+            "from forecast.core.destinations import output_lock\n"
+            "with output_lock(sys.argv[1]):\n"
+            "    pathlib.Path(sys.argv[2]).touch(); time.sleep(60)\n",
+            str(folder),
+            str(ready),
+        ]
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert time.monotonic() < deadline and holder.poll() is None
+            time.sleep(0.05)
+        start = time.monotonic()
+        with pytest.raises(InputError, match="another forecast command is writing"):
+            with output_lock(folder):
+                pass
+        assert time.monotonic() - start < 2
+    finally:
+        holder.kill()
+        holder.wait()
+    with output_lock(folder), output_lock(folder / "." / ""):  # re-entrant; freed on exit
+        pass
+
+
+def test_write_files_of_two_writers_never_mix(tmp_path):
+    """Two threads writing results.json and uplift.csv into one folder many times: the
+    folder always holds one writer's pair."""
+    import threading
+
+    folder = tmp_path / "out"
+    stop = threading.Event()
+    seen = []
+
+    def writer(tag: bytes):
+        for _ in range(60):
+            write_files(folder, {"results.json": tag, "uplift.csv": tag})
+
+    def reader():
+        while not stop.is_set():
+            try:
+                a = (folder / "results.json").read_bytes()
+                b = (folder / "uplift.csv").read_bytes()
+            except OSError:
+                continue
+            seen.append((a, b))
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in (b"A", b"B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    final = {(folder / n).read_bytes() for n in ("results.json", "uplift.csv")}
+    assert len(final) == 1
+
+
+@pytest.mark.parametrize("name", ["results.json", "uplift.csv"])
+def test_check_output_folder_refuses_a_folder_where_a_file_goes(tmp_path, name):
+    (tmp_path / name).mkdir()
+    with pytest.raises(InputError, match=f"{name} in it is a folder"):
+        check_output_folder(tmp_path, "--out", ("results.json", "uplift.csv"))
+
+
+def test_output_target_follows_a_link_and_names_a_broken_one(tmp_path):
+    from forecast.core.destinations import output_target
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    (tmp_path / "broken").symlink_to("nowhere")
+    assert output_target(tmp_path / "link") == (tmp_path / "real").resolve()
+    assert output_target(tmp_path / "plain") == tmp_path / "plain"
+    with pytest.raises(InputError, match="leads to nothing"):
+        check_output_folder(tmp_path / "broken")

@@ -186,6 +186,30 @@ def test_the_report_has_every_section(bundle):
         assert f"]({figure}.png)" in report
 
 
+def test_the_policy_comparison_judges_every_rule_in_force_with_its_exceptions(bundle):
+    report = (bundle / "report.md").read_text()
+    section = report.split("## Policy comparison")[1].split("\n## ")[0]
+    for title in (
+        "Anthropic RSP v3.4",
+        "EU GPAI Code of Practice, Safety and Security",
+        "Google DeepMind FSF v3.1",
+        "OpenAI Preparedness Framework v2",
+    ):
+        assert f"| {title} |" in section, title
+    assert "not verified" not in section and "superseded" not in section
+    assert "over the scenario's 12-month horizon (the rule states no numeric cadence)" in section
+    assert "Exception, *a more capable model comes to market in less than a month*:" in section
+    assert '(Measure 7.6, exceptions to the six-monthly update ("Signatories do not need to ' in (
+        section
+    )
+    assert "Event trigger, *a public deployment of a model judged significantly more" in section
+    assert 'Scope and Timing, "Timing.", p. 11)' in section
+    summary = report.split("## Summary")[1].split("\n## ")[0]
+    assert "- Anthropic RSP v3.4 (current; this tool's reading: no stated buffer; Risk Report" in (
+        summary
+    )
+
+
 def test_the_csv_tables_are_complete(bundle):
     rows = list(csv.DictReader(io.StringIO((bundle / "sensitivity.csv").read_text())))
     noise = [r for r in rows if r["prior"] == "noise_dof"]

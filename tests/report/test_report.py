@@ -207,10 +207,10 @@ def test_policy_buffers_are_drawn_at_their_own_periods(reviewed, drawn, tmp_path
         for x, y in [line.get_data()]
         if len(x) == 1
     }
+    assert doc["policies"]
     for p in doc["policies"]:
-        if p["evaluated"]:
-            value = p["buffer_oom"] if p["buffer_oom"] is not None else p["implied_buffer_oom"]
-            assert (round(p["period_months"], 6), round(value, 6)) in points, p["name"]
+        value = p["buffer_oom"] if p["buffer_oom"] is not None else p["implied_buffer_oom"]
+        assert (round(p["period_months"], 6), round(value, 6)) in points, p["name"]
 
 
 def test_the_tornado_shows_the_direction_of_each_variation(drawn, tmp_path):
@@ -248,3 +248,132 @@ def test_input_paths_are_shown_as_written_in_the_provenance():
     inputs = [{"role": "scenario", "path": path, "sha256": "ab" * 32, "bytes": 10}]
     text = "\n".join(provenance_section({"provenance": {}}, inputs))
     assert f"`{path}`" in text and "\\_" not in text
+
+
+# --------------------------------------------------------------------------- hostile text
+
+#: Hostile pieces for the report's user text (issue 22's reproducers among them).
+_PIECES = [
+    "<script>alert(1)</script>", "<img src=http://e.example/p.png>", "![q](http://e.example/a)",
+    "[l](http://e.example)", "http://e.example", "www.e.example", "`", "``", " | 4 mo | ",
+    "\n# heading\n", "\n---\n", "\n===\n", "1. ", "- ", "> ", "*", "_", "~~", "&lt;", "#",
+    "\x1b]0;t\x07", "\x1b[31m", "\u202e", "\u2028", "\x00", "$\\alpha^$", "\\", "\t",
+]  # fmt: skip
+
+
+def _hostile():
+    from hypothesis import strategies as st
+
+    return st.lists(
+        st.one_of(st.sampled_from(_PIECES), st.text(min_size=1, max_size=4)),
+        min_size=1,
+        max_size=5,
+    ).map("".join)
+
+
+#: Where user text sits in the documents the report renders (``run`` is the run document).
+_USER_TEXT = [
+    ("run", "title"),
+    ("run", "base_model", "name"),
+    ("run", "warnings", 0),
+    ("run", "policies", 0, "title"),
+    ("run", "policies", 0, "version"),
+    ("run", "policies", 0, "source", "document"),
+    ("run", "policies", 0, "source", "url"),
+    ("run", "policies", 0, "source", "section"),
+    ("run", "policies", 0, "source", "checked_in"),
+    ("run", "policies", 0, "quotes", 0, "text"),
+    ("run", "policies", 0, "quotes", 0, "where"),
+    ("run", "policies", 0, "reading", "notes"),
+    ("run", "provenance", "sources"),
+    ("explanation", "summary", 0),
+    ("profiles", 0, "title"),
+    ("calibration", 0, "file"),
+    ("calibration", 0, "verdict"),
+    ("calibration", 0, "lines", 0),
+    ("calibration", 0, "table", "rows", 0, 0),
+    ("inputs", 0, "path"),
+]
+
+
+def _tables(text: str) -> list[list[str]]:
+    """Each Markdown table's lines."""
+    tables, current = [], []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def _cells(line: str) -> int:
+    """Cells of a table line: pipes not escaped (an even run of backslashes before one)."""
+    return len(re.findall(r"(?<!\\)(?:\\\\)*\|", line)) - 1
+
+
+def _rendered(text: str):
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).parse(text)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    inline = [c for t in tokens for c in (t.children or [])]
+    words = "".join(c.content for c in inline if c.type in ("text", "code_inline"))
+    return tokens, headings, inline, words
+
+
+def _base_documents(docs):
+    import copy
+
+    review = copy.deepcopy(docs)
+    review["calibration"] = [
+        {"file": "c.json", "kind": "sbc", "title": "simulation-based calibration",
+         "verdict": "fine", "lines": ["a line"],
+         "table": {"headers": ["quantity", "p"], "rows": [["q", "0.5"]]}},
+    ]  # fmt: skip
+    review["inputs"] = [{"role": "scenario", "path": "/a/s.yaml", "sha256": "ab" * 32, "bytes": 1}]
+    review["run"]["warnings"] = ["a warning"]
+    return review
+
+
+def test_hostile_text_anywhere_in_the_documents_stays_text_in_the_report(reviewed):
+    """Issue 22: policy fields, quotes, notes, titles, file names, calibration lines and
+    warnings reach report.md escaped once where it is rendered: no HTML, link or image,
+    exactly the report's own headings, every table's rows as wide as its header, and each
+    value shown as written (escaped once: never twice, never not at all)."""
+    import copy
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from forecast.core.escape import printable
+    from forecast.report.markdown import markdown_report
+
+    _, docs = reviewed
+    base = _base_documents(docs)
+    _, base_headings, _, _ = _rendered(markdown_report(base["run"], base))
+
+    @settings(max_examples=60, deadline=None, derandomize=True, database=None)
+    @given(values=st.lists(_hostile(), min_size=len(_USER_TEXT), max_size=len(_USER_TEXT)))
+    def check(values):
+        review = copy.deepcopy(base)
+        for path, value in zip(_USER_TEXT, values, strict=True):
+            target = review
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = value
+        text = markdown_report(review["run"], review)
+        tokens, headings, inline, words = _rendered(text)
+        assert len(headings) == len(base_headings)
+        assert not [t for t in tokens if t.type.startswith("html_")]
+        assert not [c for c in inline if c.type.startswith(("html_", "link_"))]
+        assert all(c.attrGet("src").endswith(".png") for c in inline if c.type == "image")
+        for table in _tables(text):
+            assert len({_cells(line) for line in table}) == 1, table
+        flat = words.replace(" ", "")
+        for value in values:
+            shown = printable(" ".join(value.split())).replace(" ", "")
+            assert shown in flat, (value, shown)
+
+    check()

@@ -15,16 +15,6 @@ def test_cell_never_shows_a_python_representation():
     assert cell(0.25) == "0.25" and cell(3) == "3"
 
 
-def test_user_text_cannot_break_a_markdown_table_or_start_markup():
-    from forecast.report.text import md_code, md_text
-
-    assert md_text("a | b") == "a \\| b"
-    assert md_text("*bold* [link](x) <b>") == "\\*bold\\* \\[link\\](x) \\<b\\>"
-    assert md_text("snake_case _em_") == "snake_case \\_em\\_"
-    assert md_text("two\nlines") == "two lines"
-    assert md_code("a|b") == "`a\\|b`" and md_code("a`b") == "`` a`b ``"
-
-
 def _row(variations, swing=0.0):
     return {
         "prior": "p",

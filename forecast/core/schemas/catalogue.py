@@ -13,10 +13,12 @@ from forecast.core.schemas.common import (
     Category,
     Date,
     Identifier,
+    Name,
     NonNegativeFinite,
     Number,
     SchemaVersion,
     Strict,
+    Text,
 )
 
 # --------------------------------------------------------------------------- catalogue
@@ -102,12 +104,12 @@ def check_origin(record, what: str = "record") -> None:
 
 
 class ObservationFields(Strict):
-    benchmark: str = Field(min_length=1)
-    domain: str = Field(min_length=1)
+    benchmark: Name = Field(min_length=1)
+    domain: Name = Field(min_length=1)
     ceg: CegBound
     base_compute_flop: Annotated[Number, Field(gt=1e15, lt=1e30)] | None = None
-    where: str = Field(min_length=1, description="where the figure stands in its source")
-    notes: str = ""
+    where: Text = Field(min_length=1, description="where the figure stands in its source")
+    notes: Text = ""
     in_fit: bool = Field(True, description="false: recorded, but restates another figure")
     independent: bool = Field(
         False,
@@ -115,8 +117,8 @@ class ObservationFields(Strict):
         "chosen to show the method off",
     )
     origin: Origin = "seed"
-    reference: str = Field("", description="the primary source (needed for outside_seeds)")
-    quote: str = Field("", description="the exact sentence(s) the figure stands on")
+    reference: Text = Field("", description="the primary source (needed for outside_seeds)")
+    quote: Text = Field("", description="the exact sentence(s) the figure stands on")
     published: Date | None = Field(
         None,
         description="when this figure was first printed, if later than its enhancement's "
@@ -162,19 +164,19 @@ class Combination(ObservationFields):
 
 class Enhancement(Strict):
     id: Identifier
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     category: Category
     published: Date
     access: Access
     one_time_cost: Bound | None = Field(None, description="fraction of pre-training compute")
     inference_cost: Bound | None = Field(None, description="multiplier on inference cost")
-    source: str = Field(min_length=1)
+    source: Text = Field(min_length=1)
     origin: Origin = "seed"
     observations: list[Observation] = []
 
 
 class Catalogue(Strict):
     schema_version: SchemaVersion
-    source_document: str = ""
+    source_document: Text = ""
     enhancements: list[Enhancement] = []
     combinations: list[Combination] = []

@@ -55,6 +55,13 @@ def _date_within(earliest: dt.date, latest: dt.date):
 
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+#: Longest title or name (a scenario's title, a model, a benchmark): a line's worth. A
+#: megabyte title took minutes to lay out in the figures.
+MAX_NAME_CHARS = 200
+#: Longest description, note, quote or source: a paragraph or two.
+MAX_TEXT_CHARS = 2000
+Name = Annotated[str, Field(max_length=MAX_NAME_CHARS)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 Number = Annotated[float, BeforeValidator(not_bool)]
 Count = Annotated[int, BeforeValidator(not_bool)]
 Date = Annotated[dt.date, BeforeValidator(_not_number), _date_within(EARLIEST_DATE, LATEST_DATE)]

@@ -17,10 +17,12 @@ from forecast.core.schemas.common import (
     Count,
     Date,
     Identifier,
+    Name,
     NonNegativeFinite,
     Number,
     PositiveFinite,
     Strict,
+    Text,
     whole_number,
 )
 
@@ -89,22 +91,22 @@ class Applied(Strict):
 
     categories: list[Category] = []
     enhancements: list[Identifier] = []
-    description: str = ""
+    description: Text = ""
 
 
 class Suite(Strict):
     id: Identifier
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     n_tasks: Annotated[Count, Field(gt=0)] | None = Field(
         None, description="number of tasks; null where the source does not say"
     )
     task_families: Annotated[Count, Field(gt=0)] | None = None
     token_budget: Annotated[Count, Field(gt=0)] | None = None
-    where: str = Field(min_length=1)
-    quote: str = ""
-    notes: str = ""
+    where: Text = Field(min_length=1)
+    quote: Text = ""
+    notes: Text = ""
     origin: Origin = "seed"
-    reference: str = ""
+    reference: Text = ""
 
     @model_validator(mode="after")
     def _origin(self) -> Suite:
@@ -117,11 +119,11 @@ class Measurement(Strict):
 
     id: Identifier
     suite: Identifier
-    model: str = Field(min_length=1, description="the model version measured")
-    agent: str = Field("", description="the agent or scaffold as the source names it")
-    base_model: str | None = Field(None, description="the pre-trained model a series shares")
+    model: Name = Field(min_length=1, description="the model version measured")
+    agent: Name = Field("", description="the agent or scaffold as the source names it")
+    base_model: Name | None = Field(None, description="the pre-trained model a series shares")
     base_compute_flop: Annotated[Number, Field(gt=1e15, lt=1e30)] | None = None
-    base_compute_basis: str = Field("", description="quoted basis or arithmetic")
+    base_compute_basis: Text = Field("", description="quoted basis or arithmetic")
     model_date: Date | None = Field(None, description="when this model version existed")
     model_date_precision: DatePrecision = "day"
     measured: Date | None = Field(None, description="when the score was measured")
@@ -131,7 +133,7 @@ class Measurement(Strict):
         description="when the figure first became public (paper, post, leaderboard row): "
         "a fit cut at an earlier date does not see it",
     )
-    publisher: str = Field(
+    publisher: Name = Field(
         "", description="who published the figure (an organisation): groups held out together"
     )
     metric: Metric
@@ -139,14 +141,14 @@ class Measurement(Strict):
     time_budget_hours: PositiveFinite | None = None
     score: Score | None = Field(..., description="null where the source prints no number")
     applied: Applied = Applied()
-    effort: str = ""
+    effort: Text = ""
     basis: Basis = "measured"
     independent: bool = False
     origin: Origin = "seed"
-    reference: str = ""
-    where: str = Field(min_length=1)
-    quote: str = ""
-    notes: str = ""
+    reference: Text = ""
+    where: Text = Field(min_length=1)
+    quote: Text = ""
+    notes: Text = ""
 
     @model_validator(mode="after")
     def _checks(self) -> Measurement:
@@ -174,8 +176,8 @@ class Difference(Strict):
 
     value: Number
     unit: Literal["percentage_points", "ratio"]
-    where: str = Field(min_length=1)
-    quote: str = Field(min_length=1)
+    where: Text = Field(min_length=1)
+    quote: Text = Field(min_length=1)
 
 
 class ElicitationGain(Strict):
@@ -190,13 +192,13 @@ class ElicitationGain(Strict):
         None, description="when the BEFORE state existed: a forecast could start here"
     )
     backtest: bool = Field(description="usable to test a forecast")
-    reason: str = Field("", description="why not, when backtest is false")
+    reason: Text = Field("", description="why not, when backtest is false")
     difference: Difference | None = None
     origin: Origin = "seed"
-    reference: str = ""
-    where: str = Field(min_length=1)
-    quote: str = ""
-    notes: str = ""
+    reference: Text = ""
+    where: Text = Field(min_length=1)
+    quote: Text = ""
+    notes: Text = ""
 
     @model_validator(mode="after")
     def _checks(self) -> ElicitationGain:
@@ -235,7 +237,7 @@ class ScalingGroup(Strict):
 
 class Measurements(Strict):
     schema_version: Annotated[Literal[2], BeforeValidator(whole_number)]
-    source_document: str = ""
+    source_document: Text = ""
     suites: list[Suite] = []
     measurements: list[Measurement] = []
     elicitation_gains: list[ElicitationGain] = []

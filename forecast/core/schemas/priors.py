@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from forecast.core.distributions import parse_distribution
-from forecast.core.schemas.common import Identifier, SchemaVersion, Strict
+from forecast.core.schemas.common import Identifier, Name, SchemaVersion, Strict, Text
 
 # --------------------------------------------------------------------------- priors
 
@@ -17,10 +17,10 @@ from forecast.core.schemas.common import Identifier, SchemaVersion, Strict
 class PriorEntry(Strict):
     """One prior in ``priors/defaults.yaml``: a distribution written as ``Beta(2, 5)``."""
 
-    distribution: str
-    units: str
-    meaning: str
-    justification: str
+    distribution: Name
+    units: Name
+    meaning: Text
+    justification: Text
     drives: Literal["catalogue", "histories", "forecast"]
     support: Literal["real", "positive", "unit"] | None = Field(
         None, description="range overrides may cover (default: the default's support)"

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from forecast.core.distributions import parse_distribution
 from forecast.core.errors import LocatedValueError
-from forecast.core.schemas.common import Identifier, SchemaVersion, Strict
+from forecast.core.schemas.common import Identifier, Name, SchemaVersion, Strict, Text
 from forecast.core.schemas.scenario import REMOVED_EXTRAPOLATION_KEYS, ScenarioName, TrendMode
 
 # --------------------------------------------------------------------------- profiles
@@ -17,8 +17,8 @@ from forecast.core.schemas.scenario import REMOVED_EXTRAPOLATION_KEYS, ScenarioN
 class ProfileOverride(Strict):
     """One prior a profile changes, with the reason."""
 
-    distribution: str
-    why: str = Field(min_length=1, description="the basis for this value")
+    distribution: Name
+    why: Text = Field(min_length=1, description="the basis for this value")
 
     @field_validator("distribution")
     @classmethod
@@ -29,7 +29,7 @@ class ProfileOverride(Strict):
 
 class ProfileModes(Strict):
     trend: TrendMode | None = None
-    why: str = ""
+    why: Text = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -46,7 +46,7 @@ class ProfileFile(Strict):
 
     schema_version: SchemaVersion
     name: ScenarioName
-    title: str = Field(min_length=1)
-    description: str = Field(min_length=1)
+    title: Name = Field(min_length=1)
+    description: Text = Field(min_length=1)
     priors: dict[Identifier, ProfileOverride] = {}
     extrapolation: ProfileModes = ProfileModes()

@@ -16,21 +16,25 @@ from forecast.core.schemas.common import (
     Category,
     Count,
     Identifier,
+    Name,
     Number,
     ReferenceDate,
     SchemaVersion,
     Strict,
+    Text,
     not_bool,
 )
 
 # --------------------------------------------------------------------------- scenarios
 
 Fraction = Annotated[Number, Field(gt=0, lt=1, allow_inf_nan=False)]
+#: The longest horizon a forecast looks ahead (a scenario's, --horizon, a backtest's).
+MAX_HORIZON_MONTHS = 120
 ScenarioName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
 
 class BaseModelSpec(Strict):
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     training_compute_flop: Annotated[Number, Field(ge=1e18, le=1e30)] = Field(
         description="descriptive: the histories show no dependence on it (docs/method.md)"
     )
@@ -114,14 +118,14 @@ class EvalSpec(Strict):
     """
 
     name: ScenarioName
-    description: str = ""
+    description: Text = ""
     score: Fraction | None = None
     n_tasks: Annotated[Count, Field(gt=0, le=10_000_000)] | None = None
     threshold: Fraction | None = Field(None, description="dangerous aggregate score")
     tasks_file: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
     task_pass_rate: Fraction = Field(0.10, description="a task counts as passed at this rate")
     tasks_fraction: Fraction = Field(0.50, description="threshold met at this share of tasks")
-    slope: str = Field("default", description="logits per OOM: a distribution or 'default'")
+    slope: Name = Field("default", description="logits per OOM: a distribution or 'default'")
     compare_with: list[Identifier] = Field(
         [], description="measurement ids (shipped or --measurements) for backtests"
     )
@@ -161,6 +165,20 @@ class EvalSpec(Strict):
             raise ValueError("'tries' and 'min_successes' apply only to definition 'fresh_run'")
         return self
 
+    @field_validator("compare_with")
+    @classmethod
+    def _unique_measurements(cls, ids: list[str]) -> list[str]:
+        first: dict[str, int] = {}
+        for k, mid in enumerate(ids):
+            if mid in first:
+                raise LocatedValueError(
+                    f"measurement {mid!r} is named twice (first at compare_with[{first[mid]}]): "
+                    "a backtest would count it twice",
+                    (k,),
+                )
+            first[mid] = k
+        return ids
+
     @field_validator("slope")
     @classmethod
     def _slope(cls, value: str) -> str:
@@ -172,17 +190,19 @@ class EvalSpec(Strict):
 class Scenario(Strict):
     schema_version: SchemaVersion
     name: ScenarioName
-    title: str = Field(min_length=1)
-    description: str = ""
+    title: Name = Field(min_length=1)
+    description: Text = ""
     base_model: BaseModelSpec
     actor: Actor
     already_elicited: Elicited = Elicited()
     extrapolation: Extrapolation = Extrapolation()
-    horizon_months: Annotated[Count, Field(ge=0, le=120)] = 12
+    horizon_months: Annotated[Count, Field(ge=0, le=MAX_HORIZON_MONTHS)] = 12
     step_months: Annotated[Count, Field(ge=1, le=12)] = 1
     confidence: Annotated[Number, Field(ge=0.5, le=0.999)] = 0.95
     evals: list[EvalSpec] = []
-    priors: dict[str, Annotated[str | Number, BeforeValidator(not_bool)]] = {}
+    priors: dict[
+        Annotated[str, Field(max_length=64)], Annotated[Name | Number, BeforeValidator(not_bool)]
+    ] = {}
     # Shipped policy names, policy files (relative to the scenario) or inline policies
     # (validated by forecast.inputs.policies, which locates errors in this file; docs/policies.md).
     policies: list[Annotated[str, Field(min_length=1, max_length=1000)] | dict] = []
