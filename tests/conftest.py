@@ -368,9 +368,9 @@ def run_forecast(cache_dir, tmp_path):
 
 # --------------------------------------------------------------------------- a warm fake fit
 
-#: Fit options of a made-up cached fit (:func:`fake_fit`): commands run without sampling.
-FAKE_SETTINGS = dict(draws=60, tune=10, chains=2)
-FAKE_FIT = ["--fit-draws", "60", "--fit-tune", "10", "--chains", "2", "-q"]
+#: Fit options of a run served without sampling: the default settings read the shipped fits
+#: (fits/), and :func:`fake_fit` adds a catalogue summary for a user's catalogue.
+FAKE_FIT = ["-q"]
 
 
 def _no_sampling(*args, **kwargs):
@@ -381,44 +381,50 @@ def _no_sampling(*args, **kwargs):
 def sandbox(tmp_path, cache_dir, monkeypatch):
     """``tmp_path`` holds everything a run could touch: inputs, cwd, cache and --out; any
     sampling fails the test."""
-    import forecast.fit.fitting
+    import forecast.fit.engine
 
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")
-    monkeypatch.setattr(forecast.fit.fitting, "_sample", _no_sampling)
+    monkeypatch.setattr(forecast.fit.engine, "_sample", _no_sampling)
     assert cache_dir.parent == tmp_path
     return tmp_path
 
 
-def fake_fit(catalogue_file: Path | None = None, no_shipped: bool = False) -> Path:
-    """A valid cache entry for the default priors and FAKE_SETTINGS (made-up draws, a
-    posterior.nc to copy), for the shipped catalogue or ``catalogue_file`` on top of it:
-    commands then run without sampling."""
+def fake_fit(catalogue_file: Path | None = None, no_shipped: bool = False) -> Path | None:
+    """Make a run with :data:`FAKE_FIT` read fits without sampling. The shipped catalogue
+    needs nothing (its summary and the uplift fit ship with the package); for
+    ``catalogue_file`` (on top of the shipped catalogue, or alone with ``no_shipped``) a
+    made-up summary of its catalogue fit is written to the cache, with the default prior of
+    ``catalogue_gain``, so the uplift model's shipped fit serves it too. Returns the
+    summary's path (None for the shipped catalogue)."""
+    if catalogue_file is None and not no_shipped:
+        return None
+    from forecast.buffer.forecasting import HISTORIES_SETTINGS
     from forecast.evidence.catalogue import load_catalogue
     from forecast.evidence.table import build_table
-    from forecast.fit.cache import write_entry
+    from forecast.fit.cache import cache_dir
+    from forecast.fit.catalogue import CatalogueSummary, catalogue_spec, write_summary
     from forecast.fit.diagnostics import Diagnostics
-    from forecast.fit.fitting import FitSettings, fit_key
+    from forecast.fit.engine import FitSettings
     from forecast.inputs.priors import load_priors
 
+    priors = load_priors()
     table = build_table(load_catalogue(catalogue_file, shipped=not no_shipped))
-    settings = FitSettings(**FAKE_SETTINGS)
-    n = settings.draws * settings.chains
-    return write_entry(
-        fit_key(table, load_priors(), settings),
-        fake_posterior(table, n),
-        {
-            "enhancement_ids": list(table.enhancement_ids),
-            "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 2, 60).to_dict(),
-            "provenance": {"fake": True},
-        },
-        extra_writer=lambda tmp: (tmp / "posterior.nc").write_bytes(b"CDF fake posterior"),
+    key = catalogue_spec(table, priors).key(priors, FitSettings(seed=HISTORIES_SETTINGS.seed))
+    write_summary(
+        CatalogueSummary(
+            key,
+            str(priors.prior("catalogue_gain")),
+            Diagnostics(1.001, 900.0, 800.0, 0, 4, 1500),
+            {"fake": True},
+        )
     )
+    return cache_dir() / "summaries" / f"{key}.json"
 
 
 @pytest.fixture
 def warm(sandbox):
-    """The sandbox with a fake cached fit of the shipped catalogue."""
+    """The sandbox, where a run with :data:`FAKE_FIT` reads the shipped fits."""
     fake_fit()
     return sandbox
 

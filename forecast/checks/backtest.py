@@ -482,8 +482,7 @@ def backtest(
         return backtest_histories(
             measurements, seed=seed, **{k: v for k, v in options.items() if k in keep}
         )
-    drop = ("histories_settings", "schemes", "cuts", "predictive_draws", "refit", "on_fold",
-            "scale_mode")  # fmt: skip
+    drop = ("histories_settings", "schemes", "cuts", "predictive_draws", "refit", "on_fold")
     options = {k: v for k, v in options.items() if k not in drop}
     return backtest_scenario(
         as_of, scenario or "gpt4-2023-03", seed=seed, measurements=measurements, **options

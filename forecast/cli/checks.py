@@ -278,8 +278,7 @@ def _histories_options(fit: dict, arguments: dict, scheme, cuts, refit: bool) ->
     histories = dataclasses.replace(HISTORIES_SETTINGS, seed=given.seed)
     if (given.draws, given.tune, given.chains) != (defaults.draws, defaults.tune, defaults.chains):
         histories = dataclasses.replace(given, target_accept=HISTORIES_SETTINGS.target_accept)
-    for key in ("trend_mode", "scale_mode"):
-        arguments.pop(key, None)
+    arguments.pop("trend_mode", None)
     quiet = fit["quiet"]
 
     def on_fold(done: int, total: int, record: dict) -> None:

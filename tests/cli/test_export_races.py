@@ -1,8 +1,9 @@
 """Exports under concurrent writers, users and edits (issue 22: data loss, wrong content).
 
-Real ``forecast export`` processes on a made-up cached fit (conftest's ``warm``), paused
-while their bundle is staged (in the middle of rendering the report) so that something can
-happen to the folder meanwhile:
+Real ``forecast export`` processes served by the shipped fits (conftest's ``warm`` and
+``FAKE_FIT``: no sampling, which the sandbox cannot forbid in a subprocess, so the bundles'
+provenance is checked for it), paused while their bundle is staged (in the middle of
+rendering the report) so that something can happen to the folder meanwhile:
 
 - a second export to the same folder, however it is spelled (relative, absolute, through a
   symbolic link), with or without ``--force``, fails at once with exit 2 and a clear
@@ -108,6 +109,15 @@ def _bundle_complete(folder: Path) -> bool:
     return {"report.md", "report.html", "results.json", "provenance.json"} <= names
 
 
+def _served_without_sampling(bundle: Path) -> None:
+    """The export read the shipped uplift fit and the catalogue fit's summary: a subprocess
+    escapes the sandbox's ban on sampling, so a changed fit key would otherwise go unseen
+    (and make these tests minutes long)."""
+    prov = json.loads((bundle / "provenance.json").read_text())
+    assert prov["fit"]["how"] == "shipped", prov["fit"]
+    assert prov["catalogue_fit"]["how"] == "summary", prov["catalogue_fit"]
+
+
 def _left_beside(folder: Path) -> list[str]:
     """Hidden staging folders left next to ``folder``."""
     return [n for n in os.listdir(folder.parent) if n.startswith(f".{folder.name}.")]
@@ -133,6 +143,7 @@ def test_a_second_export_to_the_folder_fails_at_once_however_it_is_named(warm, c
         code, stdout, stderr = first.release()
     assert code == 0, stderr
     assert _bundle_complete(out) and _left_beside(out) == []
+    _served_without_sampling(out)
 
 
 @pytest.mark.parametrize(
@@ -187,6 +198,7 @@ def test_force_onto_a_link_replaces_the_bundle_at_its_target(warm, cache_dir):
     assert again.returncode == 0, again.stderr
     assert (warm / "link").is_symlink() and os.readlink(warm / "link") == "real"
     assert json.loads((real / "results.json").read_text())["provenance"]["seed"] == 2
+    _served_without_sampling(real)
     assert _left_beside(real) == [] and _left_beside(warm / "link") == []
     assert "link" in again.stdout and "\n" not in again.stdout.strip().split(":")[0]
 
@@ -270,6 +282,7 @@ def test_provenance_holds_what_the_run_read_whatever_happens_to_the_inputs(
     assert code == 0, stderr
     assert time.monotonic() - start < 60
     bundle = warm / "bundle"
+    _served_without_sampling(bundle)
     assert (bundle / "scenario.yaml").read_bytes() == scenario_bytes
     prov = json.loads((bundle / "provenance.json").read_text())
     by_path = {Path(r["path"]).name: r for r in prov["inputs"]}

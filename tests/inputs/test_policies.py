@@ -8,7 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import LAB_RULE, uplift_draws
+from conftest import FAKE_FIT, LAB_RULE, uplift_draws
 
 from forecast.buffer.policies import policy_rows
 from forecast.core.errors import InputError
@@ -25,7 +25,11 @@ from forecast.inputs.policies import (
 )
 from forecast.inputs.scenarios import load_scenario
 
-SMALL = ["--fit-draws", "150", "--fit-tune", "150", "--chains", "2", "--quiet"]
+#: The default fit settings: the shipped fits answer (the CLI tests never sample).
+FIT = FAKE_FIT
+#: An export's report without the parts that read more fits (the full sensitivity, the
+#: profiles): the policy section is what these tests read.
+REPORT_ONLY = ["--quick-sensitivity", "--no-profiles"]
 
 
 def _write(tmp_path, text, name="rule.yaml"):
@@ -373,14 +377,14 @@ def test_a_users_rule_may_not_reuse_a_shipped_name(tmp_path):
 
 
 @pytest.fixture
-def cache_dir(shared_cache, monkeypatch):  # one fit for the module
-    monkeypatch.setenv("FORECAST_CACHE_DIR", str(shared_cache))
-    return shared_cache
+def run_cli(run_cli, sandbox):
+    """The CLI in the sandbox: a run that samples fails the test."""
+    return run_cli
 
 
 def test_run_lists_each_policy_with_version_source_reading_and_verdict(run_cli, tmp_path):
     lab = _write(tmp_path, LAB_RULE)
-    code, out, err = run_cli(["run", *SMALL, "--json", "--policy", lab])
+    code, out, err = run_cli(["run", *FIT, "--json", "--policy", lab])
     assert code == 0, err
     rows = {p["name"]: p for p in json.loads(out)["policies"]}
     assert {p.name for p in select_shipped(None)} | {"lab-internal-2026"} == set(rows)
@@ -389,7 +393,7 @@ def test_run_lists_each_policy_with_version_source_reading_and_verdict(run_cli, 
         assert p["verdict"] in ("covers", "does not cover", "implied buffer")
         assert p["implied_buffer_oom"] >= 0
     assert rows["lab-internal-2026"]["origin"] == str(lab)
-    code, out, _ = run_cli(["run", *SMALL, "--policies", "anthropic-rsp-v1,openai-pf-v2"])
+    code, out, _ = run_cli(["run", *FIT, "--policies", "anthropic-rsp-v1,openai-pf-v2"])
     assert code == 0
     policy, reading, verdict, also = _columns(out, 4)  # cells wrap between words only
     assert "Anthropic RSP v1.0 (2023, superseded)" in policy and "EU GPAI" not in out
@@ -405,7 +409,7 @@ def test_run_shows_exceptions_event_triggers_and_an_unverified_text_as_written(r
         .replace("a new scaffold release", "a new *scaffold* | release")
     )
     lab = _write(tmp_path, odd)
-    code, out, err = run_cli(["run", *SMALL, "--policies", "none", "--policy", lab])
+    code, out, err = run_cli(["run", *FIT, "--policies", "none", "--policy", lab])
     assert code == 0, err
     policy, reading, verdict, also = _columns(out, 4)
     assert policy == "Lab [bold]rule[/] (2026, current, text not verified)"
@@ -414,8 +418,8 @@ def test_run_shows_exceptions_event_triggers_and_an_unverified_text_as_written(r
     assert "over 4.5 months" in also
     words = " ".join(out.split())
     assert "Lab [bold]rule[/]: a new *scaffold* | release (within 10 days)." in words
-    code, _, err = run_cli(["export", "--out", tmp_path / "b", *SMALL, "--policies", "none",
-                            "--policy", lab])  # fmt: skip
+    code, _, err = run_cli(["export", "--out", tmp_path / "b", *FIT, *REPORT_ONLY,
+                            "--policies", "none", "--policy", lab])  # fmt: skip
     assert code == 0, err
     report = (tmp_path / "b" / "report.md").read_text()
     assert "Lab \\[bold\\]rule\\[/\\]" in report and "a new \\*scaffold\\* \\| release" in report
@@ -438,7 +442,7 @@ def _columns(out: str, ncols: int) -> list[str]:
 def test_compare_and_export_take_the_same_policy_options(run_cli, tmp_path):
     lab = _write(tmp_path, LAB_RULE)
     code, out, err = run_cli(
-        ["compare", "frontier-api", "frontier-open-weights", *SMALL, "--json", "--policy", lab,
+        ["compare", "frontier-api", "frontier-open-weights", *FIT, "--json", "--policy", lab,
          "--policies", "current"]
     )  # fmt: skip
     assert code == 0, err
@@ -449,13 +453,13 @@ def test_compare_and_export_take_the_same_policy_options(run_cli, tmp_path):
         assert eu["under_exceptions_oom"] >= eu["implied_buffer_oom"]
         assert eu["under_exceptions_months"] == row["horizon_months"]
         assert row["policies"]["openai-pf-v2"]["period_basis"].startswith("horizon")
-    code, out, err = run_cli(["compare", "frontier-api", "frontier-open-weights", *SMALL])
+    code, out, err = run_cli(["compare", "frontier-api", "frontier-open-weights", *FIT])
     assert code == 0, err
     label, first, second = _columns(out, 3)
     assert "openai-pf-v2" in label and "eu-gpai-cop-safety-security" in label
     assert "over the 12-mo horizon (no numeric cadence)" in first
     assert "under its exceptions" in second and "0.0 mo" not in out
-    code, _, err = run_cli(["export", "--out", tmp_path / "b", *SMALL, "--policy", lab])
+    code, _, err = run_cli(["export", "--out", tmp_path / "b", *FIT, *REPORT_ONLY, "--policy", lab])
     assert code == 0, err
     report = (tmp_path / "b" / "report.md").read_text()
     assert "Our lab's elicitation rule" in report and "We re-run dangerous-capability" in report
@@ -469,13 +473,13 @@ def test_compare_and_export_take_the_same_policy_options(run_cli, tmp_path):
     ],
 )
 def test_bad_policy_options_exit_2_with_one_message(run_cli, args, needle):
-    code, out, err = run_cli(["run", *SMALL, *args])
+    code, out, err = run_cli(["run", *FIT, *args])
     assert code == 2 and needle in " ".join(err.split()) and "Traceback" not in err
 
 
 def test_a_bad_policy_file_exits_2_before_any_fit(run_forecast, tmp_path):
     bad = _write(tmp_path, LAB_RULE.replace("calendar_months: 4", "calendar_months: -4"))
-    code, out, err = run_forecast("run", "--policy", bad, *SMALL)
+    code, out, err = run_forecast("run", "--policy", bad, *FIT)
     assert code == 2 and out == ""
     assert f"{bad}:" in err.replace("\n", "") and "reading.calendar_months" in err
     assert "Traceback" not in err

@@ -150,7 +150,7 @@ def test_an_empty_profile_is_refused(value):
         resolve("frontier-api", profile=value)
 
 
-@pytest.mark.parametrize("option", ["trend_mode", "scale_mode"])
+@pytest.mark.parametrize("option", ["trend_mode"])
 @pytest.mark.parametrize("value", ["", " ", "Damped", "none"])
 def test_an_empty_or_unknown_extrapolation_mode_is_refused(option, value):
     """``--trend ''`` used the scenario's mode without a word."""
@@ -217,22 +217,22 @@ def test_a_prior_knows_who_set_it(tmp_path, origin):
         path = tmp_path / "tiny.yaml"
         path.write_text(
             _profile_text(
-                "tiny", f"\n  catalogue_coverage:\n    distribution: '{value}'\n    why: a test"
+                "tiny", f"\n  increment_share:\n    distribution: '{value}'\n    why: a test"
             )  # fmt: skip
         )
         options["profile"] = str(path)
     elif origin == "scenario":
-        scenario = _scenario_with_priors(tmp_path, f"catalogue_coverage: '{value}'")
+        scenario = _scenario_with_priors(tmp_path, f"increment_share: '{value}'")
     elif origin == "--prior":
-        options["priors"] = {"catalogue_coverage": value}
+        options["priors"] = {"increment_share": value}
     inputs = resolve(scenario, **options)
-    late = InputError("the simulation is unbounded", None, "priors.catalogue_coverage")
+    late = InputError("the simulation is unbounded", None, "priors.increment_share")
     err = blame_prior(late, inputs.priors)
     expected = {
-        "profile": (str(tmp_path / "tiny.yaml"), "priors.catalogue_coverage.distribution"),
-        "scenario": (str(scenario), "priors.catalogue_coverage"),
-        "--prior": ("--prior", "priors.catalogue_coverage"),
-        "defaults": (None, "priors.catalogue_coverage.distribution"),
+        "profile": (str(tmp_path / "tiny.yaml"), "priors.increment_share.distribution"),
+        "scenario": (str(scenario), "priors.increment_share"),
+        "--prior": ("--prior", "priors.increment_share"),
+        "defaults": (None, "priors.increment_share.distribution"),
     }[origin]
     if expected[0] is None:
         assert err.file.endswith("defaults.yaml")
@@ -265,7 +265,7 @@ def test_inputs_record_the_bytes_they_read_not_the_file_later(tmp_path):
 
     from forecast.report.export import input_records
 
-    scenario = _scenario_with_priors(tmp_path, "catalogue_coverage: 'Beta(2, 2)'")
+    scenario = _scenario_with_priors(tmp_path, "increment_share: 'Beta(2, 2)'")
     original = scenario.read_bytes()
     inputs = resolve(scenario)
     assert inputs.scenario_bytes == original
