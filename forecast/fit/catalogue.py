@@ -94,7 +94,11 @@ class CatalogueSummary:
 def read_summary(key: str) -> CatalogueSummary | None:
     """The stored summary of the catalogue fit ``key`` (the user's cache first, then the
     package's), or None; a damaged one is ignored (the fit is then read or redone)."""
-    folders = [cache.cache_dir() / "summaries"]
+    folders = []
+    try:
+        folders.append(cache.cache_dir() / "summaries")
+    except cache.CacheUnavailable:  # a bad FORECAST_CACHE_DIR: warned when the fit is read
+        pass
     shipped = cache.shipped_dir()
     if shipped is not None:
         folders.append(shipped / "summaries")
@@ -123,7 +127,7 @@ def write_summary(summary: CatalogueSummary) -> None:
             cache.cache_dir() / "summaries" / f"{summary.key}.json",
             json.dumps(summary.to_dict(), indent=2, default=str),
         )
-    except OSError:
+    except (OSError, cache.CacheUnavailable):
         pass
 
 
