@@ -129,12 +129,6 @@ def test_folds_and_cuts_fit_the_uplift_model_on_the_backtest_settings(fast):
     assert (bt.BACKTEST_SETTINGS.chains, bt.BACKTEST_SETTINGS.draws) == (4, 1000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="forecast/cli/checks.py _histories_options passes the uplift model's production "
-    "settings (HISTORIES_SETTINGS, 4x2500) for both models, not BACKTEST_SETTINGS and the "
-    "catalogue's FitSettings(): the CLI never matches the shipped inputs",
-)
 def test_the_cli_reads_back_results_computed_for_its_default_inputs(fast, run_cli):
     """What benchmarks/backtest.py ships (backtest_histories' defaults) is what
     ``forecast backtest`` reads back when given no options: nothing is fitted."""
