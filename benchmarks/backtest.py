@@ -33,9 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cut", action="append", type=dt.date.fromisoformat)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--draws", type=int, help="uplift-model draws per chain (default: production)"
+        "--draws", type=int, help="uplift draws per chain (default: BACKTEST_SETTINGS)"
     )
-    parser.add_argument("--tune", type=int, help="uplift-model tuning steps (default: production)")
+    parser.add_argument("--tune", type=int, help="uplift tuning steps (default: BACKTEST_SETTINGS)")
     parser.add_argument("--out", type=Path, default=RESULTS / "backtest.json")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -60,12 +60,12 @@ def main(argv: list[str] | None = None) -> None:
 
     from dataclasses import replace
 
-    from forecast.buffer.forecasting import HISTORIES_SETTINGS
+    from forecast.checks.backtest import BACKTEST_SETTINGS
 
     histories_settings = replace(
-        HISTORIES_SETTINGS,
-        draws=args.draws or HISTORIES_SETTINGS.draws,
-        tune=args.tune or HISTORIES_SETTINGS.tune,
+        BACKTEST_SETTINGS,
+        draws=args.draws or BACKTEST_SETTINGS.draws,
+        tune=args.tune or BACKTEST_SETTINGS.tune,
     )
     doc = backtest_histories(
         histories_settings=histories_settings,

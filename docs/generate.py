@@ -127,16 +127,19 @@ class Runs:
     """The runs the docs quote, computed once each and only when a marker needs them."""
 
     def __init__(self, quick: bool = False, fit_seed: int = FIT_SEED):
-        from forecast.fit.fitting import FitSettings
+        import dataclasses
+
+        from forecast.buffer.forecasting import HISTORIES_SETTINGS
 
         self.quick = quick
         self._documents: dict = {}
-        self.settings = FitSettings(seed=fit_seed, **(QUICK if quick else {}))
+        # The uplift model's settings (the catalogue model uses its own defaults, this seed).
+        self.settings = dataclasses.replace(
+            HISTORIES_SETTINGS, seed=fit_seed, **(QUICK if quick else {})
+        )
+        sizes = ["--fit-draws", str(self.settings.draws), "--fit-tune", str(self.settings.tune)]
         self.cli_fit = [
-            "--fit-draws",
-            str(self.settings.draws),
-            "--fit-tune",
-            str(self.settings.tune),
+            *(sizes if quick else []),  # otherwise each model's own defaults, as a user gets
             "--chains",
             str(self.settings.chains),
             "--fit-seed",
@@ -178,10 +181,23 @@ class Runs:
 
     @property
     def sensitivity(self) -> dict:
-        """The full sensitivity ranking of the default scenario."""
+        """The full sensitivity ranking of the default scenario, as ``forecast sensitivity``
+        computes it (refits where reweighting is unreliable)."""
         from forecast.explain.sensitivity import prior_sensitivity
 
-        return self._once("sensitivity", lambda: _plain(prior_sensitivity(self.result())))
+        return self._once(
+            "sensitivity", lambda: _plain(prior_sensitivity(self.result(), refit=True))
+        )
+
+    @property
+    def catalogue_fit(self):
+        """The default run's catalogue fit with its draws (a forecast reads only its summary)."""
+        return self._once("catalogue_fit", lambda: self.result().fitted.with_draws().fit)
+
+    @property
+    def histories(self) -> dict:
+        """Counts of the shipped histories and eval-slope groups (method.md section 2)."""
+        return self._once("histories", lambda: histories_summary(self.result().inputs.histories))
 
     @property
     def profiles(self) -> list:
@@ -237,6 +253,44 @@ class Runs:
         return self._documents[name]
 
 
+def histories_summary(table) -> dict:
+    """What method.md says of the history table: counts, dates, ages (no fit)."""
+    import datetime as dt
+
+    import numpy as np
+
+    from forecast.evidence.histories import DAYS_PER_YEAR, HISTORY_YEAR_ORIGIN
+
+    def day(years: float) -> str:
+        return (HISTORY_YEAR_ORIGIN + dt.timedelta(days=round(years * DAYS_PER_YEAR))).isoformat()
+
+    lo, hi = table.year_range
+    with_history = set(table.inc_suite.tolist())
+    with_scaling = set(table.scale_suite.tolist())
+    return {
+        "snapshots": table.n_increments,
+        "records": int(table.inc_record.sum()),
+        "series": len(table.series),
+        "history_suites": len(with_history),
+        "scaling_pairs": table.n_scaling,
+        "scaling_suites": len(with_scaling),
+        "shared_suites": len(with_history & with_scaling),
+        "first_date": day(lo),
+        "last_date": day(hi),
+        "max_age_months": float(table.inc_age.max()),
+        "median_age_months": float(np.median(table.inc_age)),
+        "elicited_min": float(table.inc_elicited.min()),
+        "elicited_max": float(table.inc_elicited.max()),
+        "skipped_pairs": len(table.skipped),
+    }
+
+
+def _prior_posterior(fit, priors, drives: str) -> dict:
+    from forecast.explain.summaries import prior_posterior
+
+    return {row["prior"]: row for row in _plain(prior_posterior(fit, priors, drives))}
+
+
 def _plain(doc):
     """A document as JSON would give it back (tuples as lists, numpy scalars as numbers)."""
     from forecast.report.results import json_text
@@ -250,29 +304,33 @@ DOCUMENTS = {
     "prior-check": lambda r: r.prior_check,
     "sensitivity": lambda r: r.sensitivity,
     "evidence": lambda r: r.evidence,
-    "coverage": lambda r: r.run_doc(priors=(("catalogue_coverage", "Beta(7, 3)"),)),
-    "coverage-fixed": lambda r: r.run_doc(priors=(("catalogue_coverage", "0.7"),)),
-    "ceiling-low": lambda r: r.run_doc(priors=(("uplift_ceiling", "1.5"),)),
-    "ceiling-high": lambda r: r.run_doc(priors=(("uplift_ceiling", "4"),)),
-    "coverage-low": lambda r: r.run_doc(priors=(("catalogue_coverage", "0.25"),)),
-    "coverage-high": lambda r: r.run_doc(priors=(("catalogue_coverage", "0.9"),)),
-    "prior-posterior": lambda r: {
-        row["prior"]: row
-        for row in _plain(
-            __import__("forecast.explain.summaries", fromlist=["x"]).prior_posterior(
-                r.result().fitted.fit, r.result().inputs.priors
-            )
-        )
-    },
+    "histories": lambda r: r.histories,
+    # tuning-priors.md's example: a prior of the uplift model, answered by reweighting
+    "tuned": lambda r: r.run_doc(priors=(("elicitation_effect", TUNED_PRIOR),)),
+    # priors.md's direct runs: the forecast-only prior and the trend modes it belongs to
+    "damped": lambda r: r.run_doc(trend_mode="damped"),
+    "damped-fade-short": lambda r: r.run_doc(
+        trend_mode="damped", priors=(("trend_fade_years", "LogNormal(-0.69, 0.5)"),)
+    ),
+    "damped-fade-long": lambda r: r.run_doc(
+        trend_mode="damped", priors=(("trend_fade_years", "LogNormal(0.69, 0.5)"),)
+    ),
+    "linear": lambda r: r.run_doc(trend_mode="linear"),
+    "prior-posterior": lambda r: _prior_posterior(
+        r.catalogue_fit, r.result().inputs.priors, "catalogue"
+    ),
+    "prior-posterior-histories": lambda r: _prior_posterior(
+        r.result().fits.histories, r.result().fits.histories_priors, "histories"
+    ),
     "what-drives": lambda r: {
         str(i): row
         for i, row in enumerate(
             _plain(__import__("forecast.explain.whatif", fromlist=["x"]).what_drives(r.result()))
         )
     },
-    "absorption-fast": lambda r: r.run_doc(priors=(("absorption_years", "LogNormal(0, 0.5)"),)),
-    "absorption-slow": lambda r: r.run_doc(priors=(("absorption_years", "LogNormal(1.39, 0.5)"),)),
 }
+#: The prior tuning-priors.md sets, and its value there.
+TUNED_NAME, TUNED_PRIOR = "elicitation_effect", "HalfNormal(0.35)"
 
 
 # --------------------------------------------------------------------------- blocks
@@ -317,13 +375,19 @@ def block_eval_definitions(runs: Runs) -> str:
     j, spec = next((j, e) for j, e in enumerate(loaded.scenario.evals) if e.tasks_file)
     tasks = read_task_results(loaded.resolve(spec.tasks_file))
     rows = definition_rows(
-        spec, tasks, result.reported.oom, result.fitted.priors, result.confidence, result.seed, j
+        spec,
+        tasks,
+        result.reported.oom,
+        result.slope_population(),
+        result.confidence,
+        result.seed,
+        j,
     )
     head = (
         f"`{result.scenario.name}`, eval `{spec.name}`, month {result.horizon_months}, "
         f"{result.confidence:.0%} confidence, forecast seed {result.seed}, "
-        f"{result.uplift.oom.shape[0]} draws (fit: {runs.settings.chains} chains x "
-        f"{runs.settings.draws} draws)."
+        f"{result.uplift.oom.shape[0]} draws (uplift model fit: {runs.settings.chains} chains "
+        f"x {runs.settings.draws} draws)."
     )
     return (
         head
@@ -412,26 +476,29 @@ def block_sensitivity_table(runs: Runs) -> str:
     )
 
 
-#: Direct runs of priors.md: the forecast-only priors (no refit), one changed at a time.
+#: Direct runs of priors.md: the forecast-only prior under the trend modes (no refit).
 PRIOR_RUNS = (
-    ("none", "run"),
-    ("`uplift_ceiling=1.5`", "ceiling-low"),
-    ("`uplift_ceiling=4`", "ceiling-high"),
-    ("`catalogue_coverage=0.25`", "coverage-low"),
-    ("`catalogue_coverage=0.9`", "coverage-high"),
-    ("`absorption_years=LogNormal(0, 0.5)`", "absorption-fast"),
-    ("`absorption_years=LogNormal(1.39, 0.5)`", "absorption-slow"),
-)
+    ("`frozen` (the default)", "none", "run"),
+    ("`damped`", "none", "damped"),
+    ("`damped`", "`trend_fade_years=LogNormal(-0.69, 0.5)` (median half a year)",
+     "damped-fade-short"),
+    ("`damped`", "`trend_fade_years=LogNormal(0.69, 0.5)` (median 2 years)", "damped-fade-long"),
+    ("`linear`", "none", "linear"),
+)  # fmt: skip
 
 
 def block_prior_runs(runs: Runs) -> str:
-    """priors.md: direct runs with one prior changed."""
+    """priors.md: direct runs of the default scenario, trend mode and forecast prior changed."""
     rows = []
-    for label, name in PRIOR_RUNS:
+    for mode, label, name in PRIOR_RUNS:
         doc = runs.document(name)
-        rows.append([label, f"{doc['buffer']['oom']:.2f}", f"{doc['uplift'][-1]['q50']:.2f}"])
+        rows.append(
+            [mode, label, f"{doc['buffer']['oom']:.2f}", f"{doc['uplift'][-1]['q50']:.2f}"]
+        )
     return _table(
-        ["override", "buffer (OOM)", "median uplift at 12 months (OOM)"], rows, right={1, 2}
+        ["trend mode", "override", "buffer (OOM)", "median uplift at 12 months (OOM)"],
+        rows,
+        right={2, 3},
     )
 
 
@@ -671,7 +738,7 @@ def _trim_rows(output: str, keep) -> str:
     return "\n".join(out)
 
 
-HEADLINE = ("buffer", "median_12", "autonomy", "cyber", "fit", "overridden")
+HEADLINE = ("buffer", "median_12", "autonomy", "cyber", "histories_fit", "overridden")
 
 
 def _headline(doc: dict) -> str:
@@ -683,7 +750,7 @@ def _headline(doc: dict) -> str:
         "median_12": round(doc["uplift"][-1]["q50"], 3),
         "autonomy": round(evals.get("autonomy-tasks", float("nan")), 3),
         "cyber": round(evals.get("cyber-ctf", float("nan")), 3),
-        "fit": doc["provenance"]["fit"],
+        "histories_fit": doc["provenance"]["histories_fit"],
         "overridden": doc["provenance"]["priors_overridden"],
     }
     return json.dumps(line, separators=(",", ":"))
@@ -700,42 +767,47 @@ def block_cli_priors_check(runs: Runs) -> str:
 def block_cli_sensitivity(runs: Runs) -> str:
     output = runs.cli("sensitivity")
     order = [r["prior"] for r in runs.sensitivity["priors"]]
-    shown = set(order[:6]) | {"noise_dof", "eval_slope"}
+    shown = set(order[:6]) | {TUNED_NAME, "trend_fade_years"}
     return _text_block("forecast sensitivity", _trim_rows(output, lambda first: first in shown))
+
+
+def block_cli_priors_show_one(runs: Runs) -> str:
+    """tuning-priors.md: one prior as ``priors show --json`` gives it."""
+    doc = runs.cli_json("priors", "show", fit=False)
+    one = next(p for p in doc["priors"] if p["name"] == TUNED_NAME)
+    command = (
+        f"forecast priors show --json | jq '.priors[] | select(.name == \"{TUNED_NAME}\")'"
+    )
+    return _text_block(command, json.dumps(one, indent=2, ensure_ascii=False))
+
+
+TUNED_ARG = f"'{TUNED_NAME}={TUNED_PRIOR.replace(' ', '')}'"
+TUNED_FILE = "my-scenarios/frontier-api-tuned.yaml"
 
 
 def block_cli_run_headlines(runs: Runs) -> str:
     lines = [
         '$ forecast run --json -q | jq -c "$F"',
         _headline(runs.run_doc()),
-        "$ forecast run --prior 'catalogue_coverage=Beta(7,3)' --json -q | jq -c \"$F\"",
-        _headline(runs.document("coverage")),
+        f'$ forecast run --prior {TUNED_ARG} --json -q | jq -c "$F"',
+        _headline(runs.document("tuned")),
     ]
     return "```text\n" + "\n".join(lines) + "\n```"
 
 
 def block_cli_run_scenario_headline(runs: Runs) -> str:
     lines = [
-        "$ forecast scenarios validate my-scenarios/frontier-api-coverage.yaml",
-        "valid: my-scenarios/frontier-api-coverage.yaml (frontier-api-coverage)",
-        '$ forecast run my-scenarios/frontier-api-coverage.yaml --json -q | jq -c "$F"',
-        _headline(runs.document("coverage")),
-    ]
-    return "```text\n" + "\n".join(lines) + "\n```"
-
-
-def block_cli_run_fixed_headline(runs: Runs) -> str:
-    lines = [
-        "$ forecast run my-scenarios/frontier-api-coverage.yaml --prior catalogue_coverage=0.7 "
-        '--json -q | jq -c "$F"',
-        _headline(runs.document("coverage-fixed")),
+        f"$ forecast scenarios validate {TUNED_FILE}",
+        f"valid: {TUNED_FILE} (frontier-api-tuned)",
+        f'$ forecast run {TUNED_FILE} --json -q | jq -c "$F"',
+        _headline(runs.document("tuned")),
     ]
     return "```text\n" + "\n".join(lines) + "\n```"
 
 
 @contextlib.contextmanager
-def _coverage_scenario(prior: str = "Beta(7, 3)"):
-    """my-scenarios/frontier-api-coverage.yaml of tuning-priors.md, in a temporary folder."""
+def _tuned_scenario(prior: str = TUNED_PRIOR):
+    """my-scenarios/frontier-api-tuned.yaml of tuning-priors.md, in a temporary folder."""
     import tempfile
 
     from forecast.inputs.scenarios import shipped_scenarios
@@ -746,31 +818,27 @@ def _coverage_scenario(prior: str = "Beta(7, 3)"):
         (folder / "my-scenarios" / "data").mkdir(parents=True)
         shutil.copy(source.parent / "data" / "autonomy-tasks.csv", folder / "my-scenarios" / "data")
         text = source.read_text()
-        text = text.replace("name: frontier-api", "name: frontier-api-coverage", 1)
-        text = text.replace("priors: {}", f"priors:\n  catalogue_coverage: {prior}")
-        path = folder / "my-scenarios" / "frontier-api-coverage.yaml"
+        text = text.replace("name: frontier-api", "name: frontier-api-tuned", 1)
+        text = text.replace("priors: {}", f"priors:\n  {TUNED_NAME}: {prior}")
+        path = folder / TUNED_FILE
         path.write_text(text)
         yield path
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def block_cli_compare_coverage(runs: Runs) -> str:
-    with _coverage_scenario() as path:
+def block_cli_compare_tuned(runs: Runs) -> str:
+    with _tuned_scenario() as path:
         output = runs.cli("compare", "frontier-api", str(path))
-    return _text_block(
-        "forecast compare frontier-api my-scenarios/frontier-api-coverage.yaml", output
-    )
+    return _text_block(f"forecast compare frontier-api {TUNED_FILE}", output)
 
 
 def block_cli_bad_prior_block(runs: Runs) -> str:
-    with _coverage_scenario("Beta(7, 3, 1)") as path:
+    with _tuned_scenario("HalfNormal(0.35, 1)") as path:
         err = runs.cli("run", str(path), fit=False, code=2)
-        err = " ".join(err.split()).replace(str(path), "my-scenarios/frontier-api-coverage.yaml")
+        err = " ".join(err.split()).replace(str(path), TUNED_FILE)
     return _text_block(
-        "forecast run my-scenarios/frontier-api-coverage.yaml      # with 'Beta(7, 3, 1)' in the "
-        "block",
-        err,
+        f"forecast run {TUNED_FILE}      # with 'HalfNormal(0.35, 1)' in the block", err
     )
 
 
@@ -778,16 +846,21 @@ def block_drives_table(runs: Runs) -> str:
     """tuning-priors.md: which priors refit when changed."""
     from forecast.inputs.priors import load_priors
 
-    names = {"forecast": [], "fit": []}
+    names = {"forecast": [], "histories": [], "catalogue": []}
     for name, info in load_priors().items():
         names[info.drives].append(f"`{name}`")
     cost = {
-        "forecast": "seconds with a warm cache: the cached fit is reused and only the forward "
+        "forecast": "seconds: both fits are reused (shipped or cached) and only the forward "
         "simulation reruns",
-        "fit": "the cached fit is reweighted to the new prior when that is reliable (Pareto "
-        "k at most 0.7; seconds), else the run refits (NUTS, 4 chains x 1500 draws, about 20 s "
-        "of sampling on 2 cores once the model is compiled in the process) and caches the "
-        "new fit under its own key",
+        "histories": "the uplift model's shipped or cached fit under the default priors is "
+        "reweighted to the new prior when that is reliable (Pareto k at most 0.7 and at least "
+        "a sixth of the draws effective; seconds), else the uplift model is refitted (NUTS, 4 "
+        "chains x 2,500 draws after 2,000 tuning steps: minutes) and cached under its own key",
+        "catalogue": "the catalogue model is reweighted or refitted the same way (4 chains x "
+        "1,500 draws; reweighting needs its draws in the cache, which the package does not "
+        "ship); the forecast changes only if the summary it hands on, the prior of "
+        "catalogue_gain, changes at two decimals, and then the uplift model is reweighted or "
+        "refitted to it",
     }
     return _table(
         ["drives", "priors", "what an override costs"],
@@ -795,20 +868,19 @@ def block_drives_table(runs: Runs) -> str:
     )
 
 
-def block_cli_priors_check_coverage(runs: Runs) -> str:
-    output = runs.cli("priors", "check", "--prior", "catalogue_coverage=Beta(7,3)")
+def block_cli_priors_check_tuned(runs: Runs) -> str:
+    value = TUNED_PRIOR.replace(" ", "")
+    output = runs.cli("priors", "check", "--prior", f"{TUNED_NAME}={value}")
     last = output.rstrip("\n").splitlines()[-1]
-    return _text_block(
-        "forecast priors check --prior 'catalogue_coverage=Beta(7,3)'", "...\n" + last
-    )
+    return _text_block(f"forecast priors check --prior {TUNED_ARG}", "...\n" + last)
 
 
 def block_cli_support_errors(runs: Runs) -> str:
     commands = [
-        ("run", "--prior", "catalogue_coverage=1.2"),
-        ("run", "--prior", "catalogue_coverage=Uniform(0.5,1.5)"),
-        ("run", "--prior", "relevance=Normal(0.5,0.1)"),
-        ("priors", "show", "--prior", "composabilty_within=0.5"),
+        ("run", "--prior", "elicitation_effect=-0.2"),
+        ("run", "--prior", "elicitation_effect=Normal(0.3,0.2)"),
+        ("run", "--prior", "increment_share=Uniform(0.5,1.5)"),
+        ("priors", "show", "--prior", "elicitaton_effect=0.5"),
     ]
     shown = []
     for argv in commands:
@@ -819,15 +891,20 @@ def block_cli_support_errors(runs: Runs) -> str:
 
 
 FIT_KEYS_CODE = """\
-from forecast.evidence.catalogue import load_catalogue
-from forecast.evidence.table import build_table
-from forecast.fit.fitting import FitSettings, fit_key
-from forecast.inputs.priors import load_priors
+from forecast.buffer.forecasting import HISTORIES_SETTINGS
+from forecast.fit.catalogue import catalogue_spec
+from forecast.fit.engine import FitSettings
+from forecast.fit.histories import histories_spec
+from forecast.inputs.resolve import resolve
 
-table, priors = build_table(load_catalogue()), load_priors()
-for override in ({}, {"uplift_ceiling": "LogNormal(1, 0.2)"},
-                 {"catalogue_coverage": "Beta(7, 3)"}, {"composability_within": "Beta(2, 3)"}):
-    print(override, fit_key(table, priors.with_overrides(override), FitSettings())[:12])
+inputs = resolve(None)  # the default scenario and the shipped evidence
+for override in ({}, {"trend_fade_years": "LogNormal(0.69, 0.5)"},
+                 {"elicitation_effect": "HalfNormal(0.35)"},
+                 {"composability_within": "Beta(2, 3)"}):
+    p = inputs.priors.with_overrides(override)
+    catalogue = catalogue_spec(inputs.table, p).key(p, FitSettings())
+    uplift = histories_spec(inputs.histories, p).key(p, HISTORIES_SETTINGS)
+    print(override, "catalogue", catalogue[:12], "uplift", uplift[:12])
 """
 
 
@@ -963,8 +1040,8 @@ def run_api_blocks(text: str, folder: Path | None = None) -> dict[int, str]:
     return outputs
 
 
-def block_prior_posterior(runs: Runs) -> str:
-    """method.md section 4: every fit prior beside its posterior, with the contraction."""
+def block_prior_posterior(runs: Runs, document: str = "prior-posterior") -> str:
+    """method.md section 4: every catalogue prior beside its posterior, with the contraction."""
     rows = [
         [
             r["prior"],
@@ -974,13 +1051,18 @@ def block_prior_posterior(runs: Runs) -> str:
             f"{r['posterior_interval_90'][0]:.2f} to {r['posterior_interval_90'][1]:.2f}",
             f"{r['contraction']:.2f}",
         ]
-        for r in runs.document("prior-posterior").values()
+        for r in runs.document(document).values()
     ]
     return _table(
         ["prior", "default", "prior 90%", "posterior mean", "posterior 90%", "contraction"],
         rows,
         right={3, 5},
     )
+
+
+def block_prior_posterior_histories(runs: Runs) -> str:
+    """method.md section 6.9: every prior of the uplift model beside its posterior."""
+    return block_prior_posterior(runs, "prior-posterior-histories")
 
 
 def block_what_drives(runs: Runs) -> str:
@@ -1011,18 +1093,18 @@ def block_reference_date_curve(runs: Runs) -> str:
 
     result, doc = runs.result(), runs.run_doc()
     rows, beyond = [], []
-    for year in range(2024, 2033):  # a year whose simulation passes the arrival limit is named
+    # 2023 to 2029: under `linear` the buffer grows without bound with the date (hundreds of OOM
+    # by 2032), which no chart of the other modes can show beside it
+    for year in range(2023, 2030):  # a year the simulation refuses is named, not drawn
         try:
             rows += reference_date_curve(result, years=[year])
         except InputError:
             beyond.append(str(year))
-    note = (
-        f"\nnot drawn: {', '.join(beyond)} (past the simulation's arrival limit)" if beyond else ""
-    )
+    note = f"\nnot drawn: {', '.join(beyond)} (refused by the simulation)" if beyond else ""
     modes = {
-        "frozen": "trend frozen past the evidence",
-        "damped": "damped (the default)",
-        "linear": "linear (extrapolated)",
+        "frozen": "trend frozen past the histories (the default)",
+        "damped": "damped (fades over trend_fade_years)",
+        "linear": "linear (continues)",
     }
     return _curve(
         runs,
@@ -1042,103 +1124,68 @@ def block_reference_date_curve(runs: Runs) -> str:
     )
 
 
-def block_compute_curve(runs: Runs) -> str:
-    from forecast.explain.whatif import compute_curve
+def block_age_curve(runs: Runs) -> str:
+    """method.md section 9: the buffer against the model's age at its evaluation."""
+    from forecast.explain.whatif import age_curve
     from forecast.report import plots
 
     result, doc = runs.result(), runs.run_doc()
-    rows = runs._once("compute-curve", lambda: compute_curve(result))
-    modes = {
-        "clamp": "scale clamped to the evidence (the default)",
-        "linear": "scale slope extrapolated",
-        "off": "scale ignored",
-    }
+    rows = runs._once("age-curve", lambda: age_curve(result))
     return _curve(
         runs,
-        "buffer_vs_compute.png",
-        "The 95% buffer of frontier-api against the base model's training compute under each "
-        "scale mode",
+        "buffer_vs_age.png",
+        "The 95% buffer of frontier-api against the model's age at its evaluation",
         lambda path: plots.curve_chart(
             rows,
-            "training_compute_flop",
-            modes,
+            "age_months",
+            {"buffer_oom": "the default assumptions"},
             path,
-            f"The buffer against the base model's training compute: {doc['title']}",
+            f"The buffer against the model's age at its evaluation: {doc['title']}",
             plots.caption(doc),
-            "training compute of the base model, FLOP",
-            log_x=True,
-            mark=(doc["base_model"]["training_compute_flop"], doc["buffer"]["oom"], "as run"),
-        ),
-    )
-
-
-def block_ceiling_curve(runs: Runs) -> str:
-    from forecast.explain.sensitivity import ceiling_curve
-    from forecast.report import plots
-
-    result, doc = runs.result(), runs.run_doc()
-    points = [r for r in ceiling_curve(result) if r["ceiling_oom"] is not None]
-    unlimited = next(r["buffer_oom"] for r in ceiling_curve(result) if r["ceiling_oom"] is None)
-    rows = [
-        {"ceiling_oom": r["ceiling_oom"], "fixed": r["buffer_oom"], "none": unlimited}
-        for r in points
-    ]
-    series = {"fixed": "ceiling fixed at this value", "none": "no ceiling at all"}
-    return _curve(
-        runs,
-        "buffer_vs_ceiling.png",
-        "The 95% buffer of frontier-api against a fixed uplift ceiling",
-        lambda path: plots.curve_chart(
-            rows,
-            "ceiling_oom",
-            series,
-            path,
-            f"The buffer against a fixed uplift ceiling: {doc['title']}",
-            plots.caption(doc),
-            "uplift ceiling C, OOM (fixed instead of the prior's draws)",
+            "months from the model's release to its evaluation",
+            mark=(0, doc["buffer"]["oom"], "as run"),
         ),
     )
 
 
 def block_worked_example(runs: Runs) -> str:
     """method.md section 12: the recommendation and what it rests on, in words."""
-    from forecast.explain.explanation import SOURCE_LABELS
+    from forecast.explain.decompose import PARTS
 
     doc = runs.run_doc()
     ex = doc["explanation"]
     tail, median = ex["decomposition"]["tail"], ex["decomposition"]["median"]
-    ranked = sorted(tail["sources"], key=lambda s: -s["oom"])
-    named = [
-        f"{SOURCE_LABELS[s['source']]} ({s['oom']:.2f} OOM, {s['share']:.0%})"
-        for s in ranked
-        if s["oom"] >= 0.005
-    ][:4]
-    capped = ex["uncapped_buffer_oom"] - ex["buffer_oom"]
+    parts = "; ".join(
+        f"{PARTS[p['part']]} {p['oom']:+.2f} OOM" for p in tail["parts"]
+    )
     gap = ex["buffer_oom"] - ex["prior_only_buffer_oom"]
     movers = [f"`{r['prior']}`" for r in runs.sensitivity["priors"][:3]]
+    unsettled = [f"`{m['prior']}`" for m in ex["unsettled"]]
     profiles = {r["profile"]: r for r in runs.profiles if "error" not in r}
     lines = [
         block_run_recommendation(runs),
         "",
         f"- **Why this buffer.** The draws at and above the {doc['confidence']:.0%} quantile "
-        f"(mean {tail['mean_uplift_oom']:.2f} OOM) take it from " + "; ".join(named) + ". "
-        f"In the median band the uplift is {median['mean_uplift_oom']:.2f} OOM, and "
+        f"have a mean uplift of {tail['mean_uplift_oom']:.2f} OOM from about "
+        f"{tail['mean_events']:.0f} improvement events of {tail['mean_increment_oom']:.2f} OOM "
+        f"each on average, split into {parts}. In the median band the uplift is "
+        f"{median['mean_uplift_oom']:.2f} OOM (about {median['mean_events']:.0f} events), and "
         f"{ex['share_of_draws_without_uplift']:.0%} of the draws have none at all.",
-        f"- **What the number rests on.** Without the ceiling it would be "
-        f"{ex['uncapped_buffer_oom']:.2f} OOM ("
+        f"- **What the number rests on.** The priors alone give "
+        f"{_both(ex['prior_only_buffer_oom'])}: the "
         + (
-            "the ceiling does not bind"
-            if capped < 0.01
-            else f"the ceiling takes {capped:.2f} OOM off"
-        )
-        + f"). The priors alone give {ex['prior_only_buffer_oom']:.2f} OOM: the "
-        + (
-            f"evidence {'raises' if gap > 0 else 'lowers'} it by {abs(gap):.2f} OOM"
+            f"evidence {'raises' if gap > 0 else 'lowers'} the buffer by {abs(gap):.2f} OOM"
             if abs(gap) >= 0.05
             else "evidence barely moves it, so the buffer rests on the priors"
         )
-        + f". The full sensitivity ranking puts {', '.join(movers[:-1])} and "
-        f"{movers[-1]} first.",
+        + ". "
+        + (
+            "Assumptions the evidence does not settle: " + ", ".join(unsettled) + ". "
+            if unsettled
+            else ""
+        )
+        + f"The full sensitivity ranking puts {', '.join(movers[:-1])} and {movers[-1]} "
+        "first.",
     ]
     if "cautious" in profiles and "optimistic" in profiles:
         lines.append(
@@ -1165,21 +1212,21 @@ BLOCKS = {
     "export-files": block_json_export,
     "cli-priors-check": block_cli_priors_check,
     "cli-sensitivity": block_cli_sensitivity,
+    "cli-priors-show-one": block_cli_priors_show_one,
     "cli-run-headlines": block_cli_run_headlines,
     "cli-run-scenario-headline": block_cli_run_scenario_headline,
-    "cli-run-fixed-headline": block_cli_run_fixed_headline,
-    "cli-compare-coverage": block_cli_compare_coverage,
-    "cli-priors-check-coverage": block_cli_priors_check_coverage,
+    "cli-compare-tuned": block_cli_compare_tuned,
+    "cli-priors-check-tuned": block_cli_priors_check_tuned,
     "cli-support-errors": block_cli_support_errors,
     "cli-bad-prior-block": block_cli_bad_prior_block,
     "drives-table": block_drives_table,
     "fit-keys": block_fit_keys,
     "tolerance-table": block_tolerance_table,
     "prior-posterior": block_prior_posterior,
+    "prior-posterior-histories": block_prior_posterior_histories,
     "what-drives": block_what_drives,
     "reference-date-curve": block_reference_date_curve,
-    "compute-curve": block_compute_curve,
-    "ceiling-curve": block_ceiling_curve,
+    "age-curve": block_age_curve,
     "worked-example": block_worked_example,
     "policies-table": block_policies_table,
     "cli-run-policies": block_cli_run_policies,

@@ -11,7 +11,8 @@ settings, then copies
   under each shipped assumption profile's (unless a run would reweight the default fit to
   it), and
 - the catalogue model's summary (what a forecast needs of it: the prior of catalogue_gain,
-  the diagnostics and the provenance) to ``fits/summaries/<key>.json``,
+  the diagnostics and the provenance) to ``fits/summaries/<key>.json``, and its draws to
+  ``fits/<key>/`` (the full sensitivity ranking reweights them),
 
 and removes every other entry of ``fits/``. A forecast of the shipped evidence under the
 default priors and settings then reads these instead of fitting (no compile, no sampling).
@@ -81,6 +82,14 @@ def main() -> int:
             (target / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
             shipped.append(f"{label}: fits/{fits.histories.key}")
             if name is None:
+                # the catalogue model's draws too: the full sensitivity ranking reweights them
+                source = entry_dir(fits.catalogue.key)
+                target = staging / fits.catalogue.key
+                target.mkdir()
+                shutil.copyfile(source / "draws.npz", target / "draws.npz")
+                meta = json.loads((source / "meta.json").read_text())
+                meta["files_sha256"] = {}
+                (target / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
                 summary = CatalogueSummary.of(fits.catalogue.fit)
                 (staging / "summaries" / f"{summary.key}.json").write_text(
                     json.dumps(summary.to_dict(), indent=2, default=str) + "\n"

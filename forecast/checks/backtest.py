@@ -192,8 +192,9 @@ def backtest_histories(
         f"backtest: {folds} cross-validation fits and {len(cuts)} cut dates to fit "
         "(tens of minutes on 2 cores; the shipped inputs' results are shipped)"
     )
+    # only the fit's summary (its catalogue_gain prior) is used: the shipped summary serves
     fitted = fit_evidence(catalogue, prior_set, settings, use_cache=use_cache, log=log,
-                          on_progress=on_progress, table=table)  # fmt: skip
+                          on_progress=on_progress, table=table, need_draws=False)  # fmt: skip
     uplift_priors = histories_priors(prior_set, fitted)
     n_tasks = {s.id: s.n_tasks for s in measured.suites}
     crossval = crossvalidate(histories, uplift_priors, n_tasks, schemes, histories_settings,

@@ -81,7 +81,7 @@ class SbcSettings:
     (:data:`forecast.buffer.forecasting.HISTORIES_SETTINGS`), thinned to L = 100."""
 
     draws: int = 2500
-    tune: int = 1500
+    tune: int = 2000
     chains: int = 4
     thin: int = 100
     target_accept: float = 0.95

@@ -74,7 +74,7 @@ def cut_backtest(
     histories_settings = histories_settings or HISTORIES_SETTINGS
     cut_catalogue = catalogue_cut(catalogue, cut)
     fitted = fit_evidence(cut_catalogue, priors, settings, use_cache=use_cache, log=log,
-                          on_progress=on_progress)  # fmt: skip
+                          on_progress=on_progress, need_draws=False)  # fmt: skip
     cut_priors = histories_priors(priors, fitted)
     seen = build_history_table(measurements, as_of=cut)
     fit = fit_histories(seen, cut_priors, histories_settings, use_cache=use_cache, log=log,

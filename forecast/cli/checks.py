@@ -258,11 +258,9 @@ def backtest(
 
 def _histories_options(fit: dict, arguments: dict, scheme, cuts, refit: bool) -> dict:
     """The histories backtest's own arguments: schemes, cuts, the uplift model's sampler
-    settings (its production settings, unless the fit options change the draws, tuning or
-    chains: then both models use them) and progress over the folds."""
-    import dataclasses
-
-    from forecast.buffer.forecasting import HISTORIES_SETTINGS
+    settings (:data:`forecast.checks.backtest.BACKTEST_SETTINGS` and the catalogue model's
+    defaults, with the fit options given) and progress over the folds."""
+    from forecast.checks.backtest import BACKTEST_SETTINGS
     from forecast.checks.crossval import SCHEMES
     from forecast.core.validation import suggest
 
@@ -273,11 +271,10 @@ def _histories_options(fit: dict, arguments: dict, scheme, cuts, refit: bool) ->
                 f"{', '.join(SCHEMES)})",
                 "--scheme",
             )
-    given = arguments["settings"]
-    defaults = c.FitSettings()
-    histories = dataclasses.replace(HISTORIES_SETTINGS, seed=given.seed)
-    if (given.draws, given.tune, given.chains) != (defaults.draws, defaults.tune, defaults.chains):
-        histories = dataclasses.replace(given, target_accept=HISTORIES_SETTINGS.target_accept)
+    # each model on its own backtest defaults (what the shipped results were computed with),
+    # with the fit options the user gave
+    histories = c.model_settings(fit, BACKTEST_SETTINGS)
+    arguments["settings"] = c.model_settings(fit, c.FitSettings())
     arguments.pop("trend_mode", None)
     quiet = fit["quiet"]
 

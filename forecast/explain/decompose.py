@@ -8,7 +8,7 @@ the draws at and above the buffer quantile). Each draw's uplift ``U`` is split e
   uplift the draw's posterior parameters imply for a model getting typical attention (the
   expected number of events by the horizon times the mean jump);
 - **attention**: ``E[U | parameters, attention] - E[U | parameters]``, what this draw's
-  attention factor (how much work others put into this model, Gamma with mean 1) adds or
+  attention factor (how much work others put into this model, LogNormal with median 1) adds or
   takes away;
 - **chance**: ``U - E[U | parameters, attention]``, which improvements happened to come and
   how large they were.
@@ -93,7 +93,7 @@ def decomposition(uplift_at_horizon: np.ndarray, drivers: dict, confidence: floa
 DRIVERS = {
     "events_at_horizon": ("improvement events by the horizon", "count"),
     "rate_at_reference": ("improvements per month at the reference date", "per month"),
-    "attention": ("attention factor (mean 1 over models)", "factor"),
+    "attention": ("attention factor (median 1 over models)", "factor"),
     "increment_mean": ("mean effective compute an improvement adds", "OOM"),
     "rate_decay_months": ("months for the rate to fall by a factor e as the model ages", "months"),
     "rate_trend": ("calendar trend of the rate", "per year"),

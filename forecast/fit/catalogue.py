@@ -27,6 +27,8 @@ CATALOGUE_MODEL_VERSION = "5"
 #: Decimals of the LogNormal parameters of ``catalogue_gain`` handed to the uplift model: a
 #: change below this does not refit or reweight it.
 GAIN_DECIMALS = 2
+#: The smallest mean gain (OOM) a catalogue draw counts (a millionth of an order of magnitude).
+MIN_GAIN_OOM = 1e-6
 
 
 def catalogue_spec(table: EvidenceTable, priors: PriorSet) -> ModelSpec:
@@ -94,7 +96,11 @@ class CatalogueSummary:
 def read_summary(key: str) -> CatalogueSummary | None:
     """The stored summary of the catalogue fit ``key`` (the user's cache first, then the
     package's), or None; a damaged one is ignored (the fit is then read or redone)."""
-    folders = [cache.cache_dir() / "summaries"]
+    folders = []
+    try:
+        folders.append(cache.cache_dir() / "summaries")
+    except cache.CacheUnavailable:  # a bad FORECAST_CACHE_DIR: warned when the fit is read
+        pass
     shipped = cache.shipped_dir()
     if shipped is not None:
         folders.append(shipped / "summaries")
@@ -123,7 +129,7 @@ def write_summary(summary: CatalogueSummary) -> None:
             cache.cache_dir() / "summaries" / f"{summary.key}.json",
             json.dumps(summary.to_dict(), indent=2, default=str),
         )
-    except OSError:
+    except (OSError, cache.CacheUnavailable):
         pass
 
 
@@ -222,7 +228,9 @@ def catalogue_gain_summary(fit: Fit) -> str:
     """The LogNormal prior of ``catalogue_gain`` implied by a catalogue fit, as the text of a
     distribution (the mean and standard deviation of log gain, rounded to
     :data:`GAIN_DECIMALS` decimals so that noise-level changes keep the key)."""
-    log_gain = np.log(catalogue_gain_draws(fit.draws))
+    # a draw whose gain underflows (every category mean far below zero) counts as a gain of
+    # MIN_GAIN_OOM: its log stays finite, and the summary a valid prior
+    log_gain = np.log(np.maximum(catalogue_gain_draws(fit.draws), MIN_GAIN_OOM))
     mu, sd = (
         round(float(log_gain.mean()), GAIN_DECIMALS),
         round(float(log_gain.std()), GAIN_DECIMALS),

@@ -371,7 +371,7 @@ def _expected_seconds(spec: ModelSpec, settings: FitSettings) -> float | None:
         last = json.loads(_timing_file(spec).read_text())
         compile_s, sampling_s = float(last["compile"]), float(last["sampling"])
         steps = max(int(last["steps"]), 1)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, cache.CacheUnavailable):
         return None
     seconds = sampling_s * _steps(settings) / steps
     sampler = sys.modules.get("forecast.fit.sampler")  # only imported once a fit has run
@@ -386,7 +386,7 @@ def _record_seconds(spec: ModelSpec, compile_s: float, sampling_s: float, settin
     record = {"compile": round(compile_s, 1), "sampling": round(sampling_s, 1)}
     try:
         atomic_write_text(_timing_file(spec), json.dumps(record | {"steps": _steps(settings)}))
-    except OSError:  # a read-only cache only loses the estimate
+    except (OSError, cache.CacheUnavailable):  # an unusable cache only loses the estimate
         pass
 
 

@@ -174,7 +174,7 @@ def fan_chart(doc: dict, path) -> None:
     ax.set_xlim(0, max(ax.get_xlim()[1], months[-1] + 0.4))
     top = max(max(r["q95"] for r in rows), policy_top, b["oom"]) * 1.12 + 0.05
     ax.set_ylim(0, top)
-    right = ax.secondary_yaxis("right", functions=(lambda x: 10**x, _log10))
+    right = ax.secondary_yaxis("right", functions=(_pow10, _log10))
     ticks = [t for t in (1, 1.5, 2, 3, 4, 6, 10, 20, 50, 100, 200, 500, 1000, 3000, 10000)]
     ticks = [t for t in ticks if _log10(t) <= top]
     if len(ticks) > 8:
@@ -241,6 +241,11 @@ def _draw_policies(ax, doc: dict) -> float:
         right = max(key[1] for key in groups)
         ax.set_xlim(left=0, right=max(ax.get_xlim()[1], right * 1.05))
     return top
+
+
+def _pow10(v):
+    """10**v for the multiplier axis, kept finite (matplotlib probes far beyond the data)."""
+    return np.power(10.0, np.clip(v, -300.0, 300.0))
 
 
 def _log10(m):
@@ -509,7 +514,7 @@ def curve_chart(
     ax.set_ylim(0, top * 1.15 + 0.05)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("buffer at the horizon, OOM")
-    right = ax.secondary_yaxis("right", functions=(lambda v: 10**v, _log10))
+    right = ax.secondary_yaxis("right", functions=(_pow10, _log10))
     ticks = [t for t in (1, 2, 3, 5, 10, 20, 50, 100, 300, 1000) if _log10(t) <= top * 1.15 + 0.05]
     right.set_yticks(ticks, [f"{t:g}x" for t in ticks])
     right.set_ylabel("multiplier")

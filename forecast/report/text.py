@@ -45,8 +45,8 @@ SENSITIVITY_CAPTION = (
     "tail: the most reliable case); ! marks k above 0.7, left out of the swing (confirm "
     "with a refit: --prior NAME=VALUE). refit needed: a fixed fit prior (a number, such as "
     "noise_dof) cannot be reweighted; no effect: the prior acts on eval scores, not on the "
-    "uplift; beyond the limits: the variation makes the simulation unbounded (e.g. a "
-    "catalogue coverage with mass near 0), so it has no buffer."
+    "uplift; beyond the limits: the variation makes the simulation unbounded, so it has no "
+    "buffer."
 )
 
 

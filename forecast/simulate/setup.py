@@ -60,18 +60,29 @@ def setup_forecast(
     """
     horizon = scenario.horizon_months if horizon_months is None else horizon_months
     actor = actor or scenario.actor
-    elicited = set(scenario.already_elicited.categories)
     return ForecastSetup(
         times_months=time_grid(horizon, scenario.step_months, extra_months),
         horizon_months=float(horizon),
         age_months=scenario.base_model.age_months,
         year=years(scenario.base_model.reference_date),
-        elicited=float(len(elicited)),
+        elicited=elicited_in_range(scenario, histories),
         access=ACCESS_LEVEL[actor],
         lead_months=ACTOR_LEAD_MONTHS.get(actor, 0.0),
         trend_mode=trend_mode or scenario.extrapolation.trend,
         data_years=histories.year_range,
     )
+
+
+def elicited_in_range(scenario: Scenario, histories: HistoryTable) -> float:
+    """The categories of elicitation the evaluation applied, as the rate reads them: kept
+    within the range the histories measured (their BEFORE states applied one to three), so
+    the elicitation effect is never extrapolated beyond its evidence (an evaluation that
+    applied nothing is read as one that applied the fewest any history did; the run warns)."""
+    count = float(len(set(scenario.already_elicited.categories)))
+    if not histories.n_increments:
+        return count
+    lo, hi = float(np.min(histories.inc_elicited)), float(np.max(histories.inc_elicited))
+    return float(np.clip(count, lo, hi))
 
 
 def calendar_offset(year, setup: ForecastSetup, fade_years=1.0) -> np.ndarray:

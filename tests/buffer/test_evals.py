@@ -15,6 +15,7 @@ from forecast.buffer.evals import (
     cross_probability,
     eval_state,
     evaluate,
+    slope_draws,
     task_slopes,
 )
 from forecast.buffer.rates import expit, logit, rate_posterior
@@ -209,6 +210,20 @@ def test_slope_spread_keeps_the_eval_slope_as_each_tasks_median():
 # --------------------------------------------------------------------------- status
 
 
+def test_default_slope_is_drawn_from_the_suite_population_and_an_own_slope_replaces_it():
+    n = 20000
+    median = np.random.default_rng(0).lognormal(np.log(0.8), 0.1, n)
+    tight = slope_draws(_spec(), (median, np.zeros(n)), n, np.random.default_rng(1))
+    assert np.array_equal(tight, median)  # no spread: each draw's population median
+    wide = slope_draws(_spec(), (median, np.full(n, 0.5)), n, np.random.default_rng(1))
+    assert np.median(wide) == pytest.approx(0.8, rel=0.03)
+    assert np.std(np.log(wide)) == pytest.approx(np.hypot(0.1, 0.5), rel=0.03)
+    own = slope_draws(
+        _spec(slope="Uniform(0.2, 0.3)"), (median, np.full(n, 0.5)), n, np.random.default_rng(1)
+    )
+    assert own.min() >= 0.2 and own.max() <= 0.3
+
+
 def test_eval_states():
     assert eval_state(0.3, 0.2, 0.05) == "past the trigger"
     assert eval_state(0.3, 0.0, 0.05) == "cannot rule out"
@@ -272,14 +287,15 @@ def test_the_docs_table_of_definitions_is_generated_and_present(tmp_path):
     import importlib.util
     from pathlib import Path
 
-    from forecast.inputs.priors import load_priors
-
     script = Path(__file__).parents[2] / "docs" / "eval_definitions.py"
     loader = importlib.util.spec_from_file_location("eval_definitions", script)
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
     tasks = _tasks(tmp_path, [(s, 10) for s in AUTONOMY])
-    rows = module.definition_rows(_spec(), tasks, uplift_draws(), load_priors(), 0.95, 0, 0)
+    u = uplift_draws()
+    # the uplift model's population of suite slopes, as ForecastResult.slope_population() gives
+    population = (np.full(len(u), 0.8), np.full(len(u), 0.35))
+    rows = module.definition_rows(_spec(), tasks, u, population, 0.95, 0, 0)
     assert [(r["pooling"]) for r in rows] == ["independent", "hierarchical"] * 2
     assert all(0 <= r["p_cross_point_estimate"] <= r["p_cross"] <= 1 for r in rows)
     method = (script.parent / "method.md").read_text()

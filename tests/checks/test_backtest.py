@@ -21,6 +21,7 @@ from forecast.checks import backtest as bt
 from forecast.checks import crossval
 from forecast.checks.synthetic import uplift_prior_draws
 from forecast.fit.diagnostics import Diagnostics
+from forecast.fit.engine import FitSettings
 
 OK = Diagnostics(1.0, 1000.0, 1000.0, 0, 4, 100)
 BAD = Diagnostics(1.05, 50.0, 50.0, 3, 4, 100, "event_rate", "event_rate")
@@ -48,14 +49,18 @@ def fast(monkeypatch, tmp_path):
     """Every fit replaced by prior draws (the publisher fold of 'Aider' fails its
     diagnostics); the shipped results folder is an empty temporary one; 300 predictive draws
     a snapshot. Returns the calls."""
+    # forecast.api and forecasting bind fit_evidence and fit_histories at import: import them
+    # before the fakes go in, or every later test in the process would still run the fakes
+    import forecast.api  # noqa: F401
     import forecast.checks.predictive as predictive
     import forecast.fit.catalogue as catalogue_fit
     import forecast.fit.histories as histories_fit
 
-    calls = {"folds": [], "histories": []}
+    calls = {"folds": [], "histories": [], "settings": []}
     monkeypatch.setattr(predictive, "PREDICTIVE_DRAWS", 300)
 
     def fit_folds(table, priors, schemes, settings=None, on_fold=None):
+        calls["settings"].append(("fold", settings))
         plan = [(s, g) for s in schemes for g in crossval.fold_groups(table, s)]
         for i, (scheme, group) in enumerate(plan):
             calls["folds"].append((scheme, group, table))
@@ -71,11 +76,14 @@ def fast(monkeypatch, tmp_path):
     def fit_evidence(catalogue, priors, settings=None, **kw):
         from forecast.evidence.table import build_table
 
+        calls["settings"].append(("catalogue", settings, kw.get("need_draws", True)))
         table = kw.get("table") or build_table(catalogue)
-        return catalogue_fit.FittedEvidence(catalogue, table, priors, FakeFit({}))
+        summary = catalogue_fit.CatalogueSummary("c" * 64, "LogNormal(0.36, 0.21)", OK, {})
+        return catalogue_fit.FittedEvidence(catalogue, table, priors, None, summary)
 
     def fit_histories(table, priors, settings=None, **kw):
         calls["histories"].append(table)
+        calls["settings"].append(("cut", settings))
         return FakeFit(tame_draws(table, priors, 100, seed=0))
 
     monkeypatch.setattr(crossval, "fit_folds", fit_folds)
@@ -108,6 +116,30 @@ def test_the_histories_backtest_scores_every_snapshot_and_lists_failed_folds(fas
     assert doc["inputs"]["cuts"] == ["2025-01-01"] and doc["inputs_key"] == bt.inputs_key(
         doc["inputs"]
     )
+
+
+def test_folds_and_cuts_fit_the_uplift_model_on_the_backtest_settings(fast):
+    doc = bt.backtest_histories(**QUICK)
+    # the catalogue on its own default settings, its summary only (the shipped one serves)
+    assert fast["settings"] == [
+        ("catalogue", FitSettings(), False), ("fold", bt.BACKTEST_SETTINGS),
+        ("catalogue", FitSettings(), False), ("cut", bt.BACKTEST_SETTINGS),
+    ]  # fmt: skip
+    assert doc["inputs"]["histories_settings"] == dataclasses.asdict(bt.BACKTEST_SETTINGS)
+    assert (bt.BACKTEST_SETTINGS.chains, bt.BACKTEST_SETTINGS.draws) == (4, 1000)
+
+
+def test_the_cli_reads_back_results_computed_for_its_default_inputs(fast, run_cli):
+    """What benchmarks/backtest.py ships (backtest_histories' defaults) is what
+    ``forecast backtest`` reads back when given no options: nothing is fitted."""
+    doc = bt.backtest_histories(**QUICK)
+    (fast["results"] / bt.RESULTS_FILE).write_text(json.dumps(doc))
+    fast["folds"].clear()
+    code, out, err = run_cli(["backtest", "--cut", "2025-01", "--json"])
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["inputs"] == doc["inputs"]
+    assert shown["source"] == "shipped" and fast["folds"] == []
 
 
 def test_shipped_results_are_read_back_only_for_the_same_inputs(fast, write_yaml):
@@ -243,18 +275,25 @@ evals:
     n_tasks: 40
     threshold: 0.60
 """
-SMALL = ["--fit-draws", "100", "--fit-tune", "100", "--chains", "2", "--quiet"]
 
 
-@pytest.mark.slow
-def test_a_scenario_with_nothing_to_compare_says_so(run_cli, write_yaml):
+def test_a_scenario_with_nothing_to_compare_says_so(run_cli, write_yaml, monkeypatch):
+    """The fits are made-up draws (conftest.fake_sampler): what is tested is the output."""
+    from conftest import fake_sampler
+
+    from forecast.fit import engine
+
+    calls = []
+    monkeypatch.setattr(engine, "_sample", fake_sampler(calls))
     scenario = write_yaml(NO_COMPARE, "plain.yaml")
     evidence = write_yaml(MINIMAL_CATALOGUE, "tiny.yaml")
     args = ["backtest", scenario, "--as-of", "2023-06", "--evidence", evidence]
-    code, out, err = run_cli([*args, "--no-shipped-evidence", *SMALL])
+    code, out, err = run_cli([*args, "--no-shipped-evidence", "--quiet"])
     assert code == 0, err
     assert "nothing to compare" in words(out) and "┏" not in out  # no empty table
     assert "from 2023-06-01" in words(out)  # YYYY-MM is the month's first day
+    # both models fitted to what was known then: the user's catalogue, histories cut there
+    assert [name for name, _, _ in calls] == ["catalogue", "histories"]
 
 
 @pytest.mark.parametrize(

@@ -94,11 +94,16 @@ def test_pit_plot_is_a_png(table, tmp_path):
     assert is_png(path)
 
 
-def test_check_figures_cli_on_a_small_fit(run_cli, write_yaml, tmp_path):
-    """A small real fit of a two-figure catalogue: the command's JSON, text and files."""
-    from conftest import MINIMAL_CATALOGUE, words
+def test_check_figures_cli_on_a_small_fit(run_cli, write_yaml, tmp_path, monkeypatch):
+    """A two-figure catalogue: the command's JSON, text and files. The fit is made-up draws
+    (conftest.fake_sampler); loo_pit itself is tested above."""
+    from conftest import MINIMAL_CATALOGUE, fake_sampler, words
 
+    from forecast.fit import engine
     from forecast.report.plots import is_png
+
+    calls = []
+    monkeypatch.setattr(engine, "_sample", fake_sampler(calls))
 
     two = MINIMAL_CATALOGUE.replace(
         '        where: "table 1"\n',
@@ -110,8 +115,7 @@ def test_check_figures_cli_on_a_small_fit(run_cli, write_yaml, tmp_path):
     )
     assert two.count("benchmark:") == 2
     evidence = write_yaml(two, "two.yaml")
-    small = ["--fit-draws", "100", "--fit-tune", "100", "--chains", "2", "--quiet"]
-    args = ["check", "figures", "--evidence", evidence, "--no-shipped-evidence", *small]
+    args = ["check", "figures", "--evidence", evidence, "--no-shipped-evidence", "--quiet"]
     out_dir = tmp_path / "ppc"
     code, out, err = run_cli([*args, "--json", "--out", out_dir])
     assert code == 0, err
@@ -128,6 +132,7 @@ def test_check_figures_cli_on_a_small_fit(run_cli, write_yaml, tmp_path):
     assert code == 0, err
     assert "Leave-one-out PIT of every figure" in words(out) and "GSM8k" in out
     assert "2 figures (1 points, 1 censored)" in words(out)
+    assert [name for name, _, _ in calls] == ["catalogue"]  # fitted once, then read back
 
 
 def test_check_figures_refuses_an_out_that_is_a_file(run_cli, tmp_path):

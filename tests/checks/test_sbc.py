@@ -2,8 +2,9 @@
 simultaneous ECDF band, the multiple-comparison correction, histories simulated as the
 likelihood says, small SBC runs on the real design and their files.
 
-The small runs check the machinery (ranks in range, files written, bad options refused); the
-slow one checks uniformity on a tiny design; the full check needs a hundred production fits
+The small runs check the machinery (ranks in range, files written, bad options refused) with
+the compile and NUTS replaced by prior draws; the slow ones fit for real (uniformity on a tiny
+design; the catalogue model's SBC); the full check needs a hundred production fits
 (benchmarks/sbc.py, docs/calibration.md).
 """
 
@@ -147,26 +148,28 @@ def test_no_events_no_records(design):
 
 
 def test_records_come_at_the_likelihoods_rate_and_size(design):
-    """Over many simulations of the same design: a snapshot is a record with the likelihood's
-    probability 1 - (1 + phi L)^(-1/phi), and the mean uplift of a record is the likelihood's
-    conditional mean L mu / (1 - P0), whether the jumps are summed or drawn moment-matched."""
+    """Over many simulations of the same design and parameters (one attention factor per
+    series, w = exp(attention_spread z_series)): a snapshot is a record with the likelihood's
+    probability 1 - exp(-w L), and the mean uplift of a record is the likelihood's conditional
+    mean w L mu / (1 - exp(-w L)), whether the jumps are summed or drawn moment-matched."""
     table, priors, n_tasks = design
     params = _params(table, priors, event_rate=0.3, attention_spread=0.8, increment_mean=0.2,
                      increment_spread=0.5, eval_slope=1.0, eval_slope_spread=0.0,
                      harness_noise=0.0)  # fmt: skip
     none = np.zeros(table.n_increments)
-    L = interval_intensity(table, params)
-    phi = 0.8**2
-    p0 = (1 + phi * L) ** (-1 / phi)
+    w = np.exp(0.8 * params["z_series"])[table.inc_series]
+    L = w * interval_intensity(table, params)
+    p_record = -np.expm1(-L)
+    assert p_record.min() < 0.2 and p_record.max() > 0.9  # rare records and near-sure ones
     for exact in (True, False):
         rng = np.random.default_rng(1)
         runs = [simulate_histories(table, params, none, rng, exact=exact) for _ in range(3000)]
         records = np.array([r["inc_record"] for r in runs])
         y = np.array([r["inc_y"] for r in runs])
-        assert np.abs(records.mean(axis=0) - (1 - p0)).max() < 0.04
-        rows = (1 - p0) > 0.2
+        assert np.abs(records.mean(axis=0) - p_record).max() < 0.04
+        rows = p_record > 0.2
         mean_u = (y * records).sum(axis=0)[rows] / records.sum(axis=0)[rows]
-        expected = L[rows] * 0.2 / (1 - p0[rows])
+        expected = L[rows] * 0.2 / p_record[rows]
         assert np.allclose(mean_u, expected, rtol=0.1), exact
     # the noise of a record: binomial (the design's) plus harness
     params = params | {"harness_noise": 0.3, "increment_mean": 1e-9}
@@ -177,6 +180,32 @@ def test_records_come_at_the_likelihoods_rate_and_size(design):
     rec = np.array([r["inc_record"] for r in runs]).astype(bool)
     k = int(np.argmax(rec.mean(axis=0)))
     assert np.std(y[rec[:, k], k]) == pytest.approx(np.sqrt(variance[k] + 0.09), rel=0.1)
+
+
+def test_one_attention_factor_is_shared_by_every_interval_of_a_series(design):
+    """A series with little attention has no record in any of its intervals, one with much
+    attention a record in every one; the other series are untouched."""
+    table, priors, _ = design
+    sizes = np.bincount(table.inc_series, minlength=len(table.series))
+    quiet, busy = np.argsort(-sizes)[:2]  # the two series with the most intervals
+    assert sizes[quiet] > 1 and sizes[busy] > 1
+    params = _params(table, priors, event_rate=0.3, attention_spread=1.0)
+    z = np.zeros(len(table.series))
+    z[quiet], z[busy] = -30.0, 30.0
+    data = simulate_histories(table, params | {"z_series": z}, np.zeros(table.n_increments),
+                              np.random.default_rng(0), exact=False)  # fmt: skip
+    record = data["inc_record"].astype(bool)
+    assert not record[table.inc_series == quiet].any()
+    assert record[table.inc_series == busy].all()
+    # the simulation reads z_series by series: moving another series' factor changes nothing
+    # in these two series' records
+    other = z.copy()
+    other[[i for i in range(len(z)) if i not in (quiet, busy)]] = -30.0
+    again = simulate_histories(table, params | {"z_series": other},
+                               np.zeros(table.n_increments), np.random.default_rng(0),
+                               exact=False)["inc_record"].astype(bool)  # fmt: skip
+    mine = np.isin(table.inc_series, [quiet, busy])
+    assert np.array_equal(again[mine], record[mine]) and not again[~mine].any()
 
 
 def test_the_design_variance_of_a_record(design):
@@ -196,7 +225,8 @@ def test_contraction_is_measured_where_the_prior_is_normal(design):
     assert sbc.contraction_scale("event_rate", priors) == "log"  # LogNormal
     assert sbc.contraction_scale("increment_mean", priors) == "log"  # a product
     assert sbc.contraction_scale("rate_trend", priors) == "value"  # Normal
-    assert sbc.contraction_scale("attention_spread", priors) == "value"  # HalfNormal
+    assert sbc.contraction_scale("attention_spread", priors) == "log"  # LogNormal
+    assert sbc.contraction_scale("harness_noise", priors) == "value"  # HalfNormal
     assert sbc.contraction_scale("arrival_rate[tool]", priors) == "log"  # Gamma
     assert sbc.contraction_scale(sbc.UPLIFT, priors) == "log1p"
     assert sbc.on_scale([0.0, np.e - 1], "log1p") == pytest.approx([0.0, 1.0])
@@ -206,18 +236,47 @@ def test_contraction_is_measured_where_the_prior_is_normal(design):
 # --------------------------------------------------------------------------- runs
 
 
+def fake_nuts(monkeypatch, table, priors) -> list[int]:
+    """Stand-ins for the compile and NUTS (``forecast.fit.sampler``): each "fit" returns
+    independent draws from the priors, shaped like a real fit's InferenceData, so the SBC
+    machinery (simulation, ranks, diagnostics, contraction, files) runs in seconds and its
+    ranks are uniform by construction. Returns the seeds the fits were sampled with."""
+    import arviz as az
+
+    from forecast.fit import sampler
+
+    seeds = []
+
+    def sample(compiled, *, draws, tune, chains, target_accept, seed, **kw):
+        seeds.append(seed)
+        flat = uplift_prior_draws(table, priors, chains * draws, seed=seed)
+        posterior = {k: v.reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
+        stats = {"diverging": np.zeros((chains, draws), dtype=bool)}
+        return az.from_dict(posterior=posterior, sample_stats=stats)
+
+    monkeypatch.setattr(sampler, "compiled_for", lambda key, build, data: ("compiled", False))
+    monkeypatch.setattr(sampler, "with_data", lambda compiled, **data: compiled)
+    monkeypatch.setattr(sampler, "sample", sample)
+    return seeds
+
+
 @pytest.fixture(scope="module")
 def small_sbc(design):
-    """Three tiny SBC fits on the shipped histories' design (one compilation)."""
+    """Three tiny SBC runs on the shipped histories' design, NUTS replaced by prior draws
+    (:func:`fake_nuts`); the real fits are in the slow tests and benchmarks/sbc.py."""
     from forecast import api
     from forecast.simulate.setup import setup_forecast
 
     table, priors, n_tasks = design
     inputs = api.resolve(None)
     setup = setup_forecast(inputs.scenario, inputs.histories)
-    return sbc.run_sbc(
-        table, priors, setup, n_tasks, 3, seed=5, settings=TINY, scenario="frontier-api"
-    )
+    with pytest.MonkeyPatch.context() as mp:
+        seeds = fake_nuts(mp, table, priors)
+        result = sbc.run_sbc(
+            table, priors, setup, n_tasks, 3, seed=5, settings=TINY, scenario="frontier-api"
+        )
+    assert seeds == [sbc.fit_seed(5, i) % 2**31 for i in range(3)]
+    return result
 
 
 def test_small_run_ranks_every_quantity_within_range(small_sbc):
@@ -256,7 +315,8 @@ def test_export_files_are_pngs_a_csv_and_json(small_sbc, tmp_path):
         assert is_png(tmp_path / name)
 
 
-def test_cli_writes_the_files_and_json(run_cli, tmp_path, small_sbc):
+def test_cli_writes_the_files_and_json(run_cli, tmp_path, small_sbc, design, monkeypatch):
+    fake_nuts(monkeypatch, *design[:2])
     out = tmp_path / "sbc"
     code, stdout, err = run_cli(
         ["check", "sbc", "--fits", "2", "--seed", "5", *TINY_CLI, "--out", out, "--json", "-q"]

@@ -26,6 +26,9 @@ def _published(m):
 def recorded(monkeypatch):
     """cut_backtest with the fits replaced by recorders that return prior draws (no NUTS):
     what each fit was given is kept."""
+    # forecast.api and forecasting bind the fit functions at import: import them before the
+    # fakes go in, or every later test in the process would still run the fakes
+    import forecast.api  # noqa: F401
     import forecast.fit.catalogue as catalogue_fit
     import forecast.fit.histories as histories_fit
 
@@ -44,7 +47,8 @@ def recorded(monkeypatch):
 
         seen["catalogue"] = catalogue
         table = build_table(catalogue)
-        return catalogue_fit.FittedEvidence(catalogue, table, priors, FakeFit({}))
+        summary = catalogue_fit.CatalogueSummary("c" * 64, "LogNormal(0.36, 0.21)", ok, {})
+        return catalogue_fit.FittedEvidence(catalogue, table, priors, None, summary)
 
     def fit_histories(table, priors, settings, **kw):
         seen["histories"] = table

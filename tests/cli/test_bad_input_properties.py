@@ -10,7 +10,8 @@ command line (design/CLI.md: exit codes; a failed run writes no partial files):
 - nothing written: the test's temporary folder (inputs, working folder, fit cache,
   ``--out``) is listed before and after each example and must be unchanged;
 - ``forecast run``: the error comes before any fit (the cache is empty and
-  ``forecast.fit.fitting._sample`` raises ``AssertionError("sampled")``).
+  ``forecast.fit.engine._sample``, which samples either model, raises
+  ``AssertionError("sampled")``).
 
 Inputs that once hit package bugs are covered by the ``test_fixed_bug_*`` regression
 tests at the end of the file.
@@ -42,23 +43,22 @@ import numpy as np
 import pytest
 import yaml
 import yaml.reader
-from conftest import (
-    FAKE_FIT,
-    FAKE_SETTINGS,
-    LAB_RULE,
-    MINIMAL_CATALOGUE,
-    USER_MEASUREMENTS,
-    _no_sampling,
-    fake_posterior,
-)
+from conftest import LAB_RULE, MINIMAL_CATALOGUE, USER_MEASUREMENTS, fake_sampler
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-import forecast.fit.fitting
+import forecast.fit.engine
 from forecast.core.errors import InputError, printable
 from forecast.core.schemas.common import ACCESS_LEVELS, ACTORS, CATEGORIES
-from forecast.core.schemas.scenario import BaseModelSpec, Elicited, EvalSpec, Scenario
+from forecast.core.schemas.scenario import (
+    TREND_MODES,
+    BaseModelSpec,
+    Elicited,
+    EvalSpec,
+    Extrapolation,
+    Scenario,
+)
 from forecast.inputs.tasks import read_task_results
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,6 +120,20 @@ def _time_property(request):
 
 
 # --------------------------------------------------------------------------- harness
+
+
+def _no_sampling(*args, **kwargs):
+    raise AssertionError("sampled")
+
+
+@pytest.fixture
+def sandbox(tmp_path, cache_dir, monkeypatch):
+    """``tmp_path`` holds everything a run could touch: inputs, cwd, cache and --out."""
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setattr(forecast.fit.engine, "_sample", _no_sampling)
+    assert cache_dir.parent == tmp_path
+    return tmp_path
 
 
 def squash(text) -> str:
@@ -357,6 +371,7 @@ if not hasattr(yaml, "CSafeLoader"):  # the pure-Python loader: known bug, see b
 def _scenario_base() -> dict:
     data = yaml.safe_load(SCENARIO_FILE.read_text(encoding="utf-8"))
     data["evals"][0]["tasks_file"] = str(TASKS_FILE)  # valid wherever the copy is written
+    data.setdefault("extrapolation", {"trend": "frozen"})  # the default, written out
     assert data["evals"][0].get("score") is None and data["evals"][1].get("score") is not None
     return data
 
@@ -380,6 +395,7 @@ SC_TYPED = {
         (*E1, "description"),
         (*E0, "tasks_file"),
         (*E1, "slope"),
+        ("extrapolation", "trend"),
     ],
     "number": [
         ("base_model", "training_compute_flop"),
@@ -390,17 +406,23 @@ SC_TYPED = {
         (*E0, "tasks_fraction"),
     ],
     "int": [("horizon_months",), ("step_months",), (*E1, "n_tasks")],
-    "date": [("base_model", "reference_date")],
+    "date": [("base_model", "reference_date"), ("base_model", "released")],
     "list": [
         ("evals",),
         ("already_elicited", "categories"),
         ("already_elicited", "enhancements"),
         (*E1, "compare_with"),
     ],
-    "mapping": [("base_model",), ("already_elicited",), E1, ("priors",)],
+    "mapping": [("base_model",), ("already_elicited",), ("extrapolation",), E1, ("priors",)],
 }
 #: Optional fields: null is valid there (or changes which error comes first).
-SC_OPTIONAL = {(*E1, "score"), (*E1, "threshold"), (*E0, "tasks_file"), (*E1, "n_tasks")}
+SC_OPTIONAL = {
+    (*E1, "score"),
+    (*E1, "threshold"),
+    (*E0, "tasks_file"),
+    (*E1, "n_tasks"),
+    ("base_model", "released"),
+}
 
 SC_RANGE = {
     ("base_model", "training_compute_flop"): st.one_of(
@@ -426,6 +448,7 @@ SC_CONTAINERS = {
     (): set(Scenario.model_fields),
     ("base_model",): set(BaseModelSpec.model_fields),
     ("already_elicited",): set(Elicited.model_fields),
+    ("extrapolation",): set(Extrapolation.model_fields),
     E0: set(EvalSpec.model_fields),
     E1: set(EvalSpec.model_fields),
 }
@@ -449,15 +472,26 @@ SC_REQUIRED = [
 
 SC_SCALARS = ("schema_version", "name", "title", "actor", "horizon_months", "confidence")
 
-SC_NAMES = ("actor", "weights", "category", "enhancement", "measurement")
+SC_NAMES = ("actor", "weights", "trend mode", "category", "enhancement", "measurement")
+#: Scenario keys of earlier model versions: refused with a located "removed in model 5".
+SC_REMOVED = [("absorbed",), ("extrapolation", "scale")]
+#: Priors of earlier model versions: now unknown names.
+REMOVED_PRIORS = (
+    "catalogue_coverage",
+    "uplift_ceiling",
+    "absorption_years",
+    "scale_extrapolation_sd",
+)
 #: What can be wrong with one NAME=VALUE prior (in a scenario's priors: or --prior).
-PRIOR_ENTRY_KINDS = ("unknown name", "outside support", "bad syntax")
+PRIOR_ENTRY_KINDS = ("unknown name", "removed name", "outside support", "bad syntax")
 SCENARIO_KINDS = (
     *(f"wrong type: {typ}" for typ in sorted(SC_TYPED)),
     *(f"out of range: {field(path)}" for path in SC_RANGE),
     *(f"unknown {what}" for what in SC_NAMES),
     "unknown key",
     "missing key",
+    "removed key",
+    "released after the evaluation",
     "score and tasks_file",
     "tasks_file not found",
     *(f"bad prior: {sub}" for sub in PRIOR_ENTRY_KINDS),
@@ -482,9 +516,12 @@ def scenario_cases(draw, kind: str) -> Case:
         return Case(kind, dump(data), (field(path),))
     if kind.removeprefix("unknown ") in SC_NAMES:
         what = kind.removeprefix("unknown ")
-        if what in ("actor", "weights"):
-            allowed = ACTORS if what == "actor" else ("open", "closed")
-            path = ("actor",) if what == "actor" else ("base_model", "weights")
+        if what in ("actor", "weights", "trend mode"):
+            allowed, path = {
+                "actor": (ACTORS, ("actor",)),
+                "weights": (("open", "closed"), ("base_model", "weights")),
+                "trend mode": (TREND_MODES, ("extrapolation", "trend")),
+            }[what]
             bad = draw(st.one_of(st.text(max_size=20), st.integers(), st.booleans()))
             assume(bad not in allowed)
             set_in(data, path, bad)
@@ -521,6 +558,23 @@ def scenario_cases(draw, kind: str) -> Case:
         path, where = draw(st.sampled_from(SC_REQUIRED))
         del_in(data, path)
         return Case("missing key", dump(data), (where,))
+    if kind == "removed key":
+        path = draw(st.sampled_from(SC_REMOVED))
+        value = draw(
+            st.one_of(
+                st.lists(st.sampled_from(CATALOGUE_IDS), max_size=2),
+                st.sampled_from(["none", "default", 0.5]),
+                SMALL_MAPS,
+                st.none(),
+            )
+        )
+        set_in(data, path, value)
+        return Case("removed key", dump(data), (field(path), "removed in model 5"))
+    if kind == "released after the evaluation":
+        reference = data["base_model"]["reference_date"]
+        days = draw(st.integers(1, (dt.date(2100, 12, 31) - reference).days))
+        data["base_model"]["released"] = reference + dt.timedelta(days=days)
+        return Case(kind, dump(data), ("base_model.released", "reference_date"))
     if kind == "score and tasks_file":
         if draw(st.booleans()):
             data["evals"][0]["score"] = draw(st.floats(0.01, 0.99))
@@ -571,6 +625,27 @@ def test_bad_scenario_is_refused(run_cli, sandbox, kind, data):
             (str(path), *case.needles),
             located_in=path if case.located else None,
         )
+
+
+@pytest.mark.parametrize("path", SC_REMOVED, ids=field)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_removed_scenario_key_is_refused_before_any_fit(run_cli, sandbox, path, command):
+    """A scenario of an earlier model version: the key is named at its line, with what
+    replaced it; `run` stops before any fit (the sandbox's sampler raises)."""
+    data = copy.deepcopy(SCENARIO)
+    set_in(data, path, ["cot_prompting"] if path == ("absorbed",) else "default")
+    with input_file(sandbox, "scenario.yaml", dump(data)) as file:
+        argv = ["scenarios", "validate", file] if command == "validate" else ["run", "-q", file]
+        err = assert_refused(run_cli, sandbox, argv, (str(file), field(path)), located_in=file)
+    assert "removed in model 5" in err and "docs/" in err
+
+
+def test_removed_priors_are_not_priors_any_more():
+    """The removed priors the properties use as unknown names are indeed gone."""
+    assert not set(REMOVED_PRIORS) & set(PRIOR_SUPPORTS)
+    assert {"event_rate", "rate_decay_months", "attention_spread", "trend_fade_years"} <= set(
+        PRIOR_SUPPORTS
+    )
 
 
 @pytest.mark.parametrize("command", ["scenarios", "evidence"])
@@ -1111,6 +1186,10 @@ def bad_priors(draw, kind: str):
         assume(bad and bad not in PRIOR_SUPPORTS)
         value = draw(st.sampled_from(VALID_DISTRIBUTIONS))
         return kind, f"{bad}={value}", (f"priors.{bad}",)
+    if kind == "removed name":
+        removed = draw(st.sampled_from(REMOVED_PRIORS))
+        value = draw(st.sampled_from(VALID_DISTRIBUTIONS))
+        return kind, f"{removed}={value}", (f"priors.{removed}", "unknown prior")
     if kind == "outside support":
         name = draw(st.sampled_from(BOUNDED_PRIORS))
         return kind, f"{name}={draw(outside_support(name))}", (f"priors.{name}",)
@@ -1447,7 +1526,18 @@ def test_fixed_bug_task_results_checked_late(run_cli, sandbox, command):
 
 # regression test (was a package bug: forecast/priors.py with_overrides: a constant 0 passes for
 # a positive prior)
-@pytest.mark.parametrize("prior", ["observation_noise=0", "noise_dof=0"])
+@pytest.mark.parametrize(
+    "prior",
+    [
+        "observation_noise=0",
+        "noise_dof=0",
+        "event_rate=0",
+        "rate_decay_months=0",
+        "attention_spread=0",
+        "trend_fade_years=0",
+        "catalogue_gain=0",
+    ],
+)
 def test_fixed_bug_zero_for_positive_prior_reaches_the_fit(run_cli, sandbox, prior):
     assert_refused(run_cli, sandbox, ["run", "-q", "--prior", prior], ("--prior",))
 
@@ -1718,7 +1808,22 @@ def test_alias_bomb_in_a_key_is_refused(run_cli, sandbox, kind, bomb, where):
     assert len(err) < 2000
 
 
-CAPPED_NODES = 5000
+def _yaml_values(path: Path) -> int:
+    """Values (parser node events) in a YAML file, as the reader counts them."""
+    loader = yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
+    return sum(
+        isinstance(event, yaml.NodeEvent)
+        for event in yaml.parse(path.read_text(encoding="utf-8"), Loader=loader)
+    )
+
+
+#: The largest shipped YAML file (priors/eval-slopes.yaml, about 8,800 values) plus a margin.
+SHIPPED_YAML = [
+    p
+    for folder in ("priors", "scenarios", "policies", "profiles")
+    for p in (ROOT / folder).rglob("*.yaml")
+]
+CAPPED_NODES = max(map(_yaml_values, SHIPPED_YAML)) + 1000
 
 
 @pytest.mark.parametrize("kind", YAML_KINDS)
@@ -1727,8 +1832,8 @@ CAPPED_NODES = 5000
 def test_yaml_with_too_many_values_is_refused(run_cli, sandbox, monkeypatch, kind, extra, nesting):
     import forecast.core.reading
 
-    # A lowered cap, still above every shipped file the commands read (the largest,
-    # measurements-outside-seeds.yaml, has about 2,600 values), so only the input trips it.
+    # A lowered cap, still above every shipped file the commands read (SHIPPED_YAML), so
+    # only the input trips it.
     monkeypatch.setattr(forecast.core.reading, "MAX_YAML_NODES", CAPPED_NODES)
     tried("test_yaml_with_too_many_values_is_refused", nesting)
     spec = INPUT_KINDS[kind]
@@ -1923,6 +2028,7 @@ def test_work_too_large_for_the_limits_is_refused_before_any_fit(
 ):
     """draws x time steps and chains x draws have documented limits (docs/reliability.md):
     `run --draws 5000000 --horizon 120` ran for 20 minutes into MemoryError."""
+    from forecast.buffer.forecasting import DEFAULT_DRAWS
     from forecast.cli.common import (
         MAX_DRAW_STEPS,
         MAX_DRAW_TASKS,
@@ -1933,7 +2039,7 @@ def test_work_too_large_for_the_limits_is_refused_before_any_fit(
     from forecast.simulate.setup import time_grid
 
     steps = len(time_grid(horizon, 1, policy_months(select_shipped(None))))
-    n = draws if draws is not None else chains * fit_draws
+    n = draws if draws is not None else DEFAULT_DRAWS  # resampled from the posterior
     tasks = len(TASK_ROWS) - 1
     too_big = (
         chains * fit_draws > MAX_POSTERIOR_DRAWS
@@ -1949,26 +2055,66 @@ def test_work_too_large_for_the_limits_is_refused_before_any_fit(
 
 # --------------------------------------------------------------------------- a warm fake fit
 
+FAKE_SETTINGS = dict(draws=60, tune=10, chains=2)
+FAKE_FIT = ["--fit-draws", "60", "--fit-tune", "10", "--chains", "2", "-q"]
+
+
+#: Stands in for ``forecast.fit.engine._sample``: made-up draws of either model, stored in
+#: the cache like a real fit (conftest.fake_sampler).
+fake_sample = fake_sampler()
+
+
+@contextlib.contextmanager
+def sampler(fake):
+    """``forecast.fit.engine._sample`` replaced by ``fake`` inside the block."""
+    real = forecast.fit.engine._sample
+    forecast.fit.engine._sample = fake
+    try:
+        yield
+    finally:
+        forecast.fit.engine._sample = real
+
+
+def fake_fit(scenario=None):
+    """Fake fits (made-up draws) in the cache of everything ``run SCENARIO FAKE_FIT`` (and
+    ``export``, ``sensitivity``) read: the catalogue model under the run's default settings
+    (its summary, maybe shipped, and its draws, which the full sensitivity ranking reads)
+    and the uplift model under FAKE_SETTINGS; commands then run without sampling. Returns
+    the run's :class:`~forecast.buffer.forecasting.Fits`."""
+    from forecast.buffer.forecasting import HISTORIES_SETTINGS, fit_both
+    from forecast.fit.engine import FitSettings
+    from forecast.inputs.resolve import resolve
+
+    settings = dataclasses.replace(HISTORIES_SETTINGS, **FAKE_SETTINGS)
+    with sampler(fake_sample):
+        fits = fit_both(resolve(scenario), FitSettings(seed=settings.seed), settings)
+        fits.catalogue.with_draws()
+    return fits
+
+
+@pytest.fixture
+def warm(sandbox, monkeypatch):
+    """The sandbox with fake cached fits of the default run; a refit (of a variation of
+    the full sensitivity ranking, say) makes up its draws too."""
+    fake_fit()
+    monkeypatch.setattr(forecast.fit.engine, "_sample", fake_sample)
+    return sandbox
+
 
 def test_fake_fit_runs_without_sampling(run_cli, warm):
     code, out, err = run_cli(["run", *FAKE_FIT, "--json"])
     assert code == 0, err
-    assert json.loads(out)["provenance"]["fit_from_cache"] is True
+    provenance = json.loads(out)["provenance"]
+    assert provenance["fit_from_cache"] is True and provenance["histories_fit"] == "cache"
 
 
 # --------------------------------------------------------------------------- tampered caches
 
-VARIABLES = (
-    "ceg_global_mean category_mean category_spread enhancement_spread ceg_oom scale_slope "
-    "ceg_trend composability_within composability_between arrival_rate benchmark_spread "
-    "observation_noise"
-).split()
-
 
 @st.composite
-def tamperings(draw):
+def tamperings(draw, variables: list[str]):
     """(name, change(draws dict) -> None): what a tamperer could do to draws.npz."""
-    name = draw(st.sampled_from(VARIABLES))
+    name = draw(st.sampled_from(variables))
     how = draw(
         st.sampled_from(
             ["drop", "add", "dtype", "nan", "inf", "fewer", "more", "reshape", "transpose-like"]
@@ -1978,7 +2124,7 @@ def tamperings(draw):
         return how, lambda d: d.pop(name)
     if how == "add":
         extra = draw(
-            st.from_regex(r"[a-z_]{1,12}", fullmatch=True).filter(lambda s: s not in VARIABLES)
+            st.from_regex(r"[a-z_]{1,12}", fullmatch=True).filter(lambda s: s not in variables)
         )
         return how, lambda d: d.update({extra: np.zeros(len(d[name]))})
     if how == "dtype":
@@ -2005,31 +2151,25 @@ def tamperings(draw):
 
 
 @fuzz(60)
-@given(tampering=tamperings())
-def test_tampered_cache_entry_is_refit_never_used(cache_dir, tampering):
-    """draws.npz rewritten with a matching SHA-256 in meta.json: fit() refits it."""
+@given(data=st.data(), model=st.sampled_from(["catalogue", "histories"]))
+def test_tampered_cache_entry_is_refit_never_used(cache_dir, data, model):
+    """draws.npz rewritten with a matching SHA-256 in meta.json: fit_model refits it (either
+    model)."""
     import hashlib
 
     from forecast.fit import cache
-    from forecast.fit.diagnostics import Diagnostics
+    from forecast.fit.engine import FitSettings, fit_model
 
-    how, change = tampering
-    tried("test_tampered_cache_entry_is_refit_never_used", how)
-    table, priors = _table_and_priors()
-    settings = forecast.fit.fitting.FitSettings(**FAKE_SETTINGS)
-    key = forecast.fit.fitting.fit_key(table, priors, settings)
-    draws = fake_posterior(table, 120)
-    meta = {
-        "enhancement_ids": list(table.enhancement_ids),
-        "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 2, 60).to_dict(),
-        "provenance": {},
-    }
-    folder = cache.write_entry(key, draws, meta, replace=True)
+    spec, priors = _specs()[model]
+    how, change = data.draw(tamperings(sorted(spec.shapes)), label="tampering")
+    tried("test_tampered_cache_entry_is_refit_never_used", f"{model}: {how}")
+    settings = FitSettings(**FAKE_SETTINGS)
+    key = spec.key(priors, settings)
+    fit = fake_sample(spec, priors, settings, key, True, True, None, None)
+    folder, draws = fit.directory, dict(fit.draws)
     calls = []
-    original = forecast.fit.fitting._sample
-    forecast.fit.fitting._sample = lambda *a, **k: calls.append(a) or "refit"
-    try:
-        assert forecast.fit.fitting.fit(table, priors, settings).from_cache  # intact
+    with sampler(lambda *a, **k: calls.append(a) or "refit"):
+        assert fit_model(spec, priors, settings).how == "cache"  # intact
         change(draws)
         buffer = io.BytesIO()
         np.savez(buffer, **draws)
@@ -2037,23 +2177,35 @@ def test_tampered_cache_entry_is_refit_never_used(cache_dir, tampering):
         meta = json.loads((folder / "meta.json").read_text())
         meta["draws_sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
         (folder / "meta.json").write_text(json.dumps(meta))
-        assert forecast.fit.fitting.fit(table, priors, settings) == "refit"
-    finally:
-        forecast.fit.fitting._sample = original
+        assert fit_model(spec, priors, settings) == "refit"
     assert len(calls) == 1
+    assert cache.entry_dir(key) == folder
 
 
-_TABLE_AND_PRIORS = []
+_SPECS = []
 
 
-def _table_and_priors():
-    if not _TABLE_AND_PRIORS:
+def _specs():
+    """Each model's spec of the shipped evidence under the default priors (built once)."""
+    if not _SPECS:
         from forecast.evidence.catalogue import load_catalogue
+        from forecast.evidence.histories import build_history_table
+        from forecast.evidence.measurements import load_measurements
         from forecast.evidence.table import build_table
+        from forecast.fit.catalogue import catalogue_spec
+        from forecast.fit.histories import histories_spec
         from forecast.inputs.priors import load_priors
 
-        _TABLE_AND_PRIORS.append((build_table(load_catalogue()), load_priors()))
-    return _TABLE_AND_PRIORS[0]
+        priors = load_priors()
+        catalogue = load_catalogue()
+        histories = build_history_table(load_measurements(catalogue=catalogue))
+        _SPECS.append(
+            {
+                "catalogue": (catalogue_spec(build_table(catalogue), priors), priors),
+                "histories": (histories_spec(histories, priors), priors),
+            }
+        )
+    return _SPECS[0]
 
 
 def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
@@ -2061,11 +2213,14 @@ def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
     resealed): export refuses to copy it and writes no bundle."""
     import hashlib
 
-    entry = next((warm / "cache" / "fits").iterdir())
-    real_fit = forecast.fit.fitting.fit
+    import forecast.buffer.forecasting
+
+    real_fit = forecast.buffer.forecasting.fit_histories
+    swapped = []
 
     def fit_then_swap(*args, **kwargs):
         result = real_fit(*args, **kwargs)  # the intact entry passes every check here
+        entry = result.directory
         secret = warm / "secret"
         secret.write_text("TOP SECRET")
         (entry / "posterior.nc").unlink()
@@ -2073,11 +2228,13 @@ def test_export_never_copies_from_outside_the_cache(run_cli, warm, monkeypatch):
         meta = json.loads((entry / "meta.json").read_text())
         meta["files_sha256"]["posterior.nc"] = hashlib.sha256(b"TOP SECRET").hexdigest()
         (entry / "meta.json").write_text(json.dumps(meta))
+        swapped.append(entry)
         return result
 
-    monkeypatch.setattr(forecast.fit.fitting, "fit", fit_then_swap)
+    monkeypatch.setattr(forecast.buffer.forecasting, "fit_histories", fit_then_swap)
     out = warm / "bundle"
     code, _, err = run_cli(["export", "--no-profiles", *FAKE_FIT, "--out", out])
+    assert swapped, "the uplift model's fit was not read"
     assert code == 2, err
     assert "posterior.nc" in err and "Traceback" not in err
     assert not out.exists()
@@ -2319,9 +2476,9 @@ def test_injected_write_fault_leaves_no_partial_results(run_cli, warm, fail_at, 
 @pytest.mark.parametrize("command", ["run", "export", "sensitivity"])
 def test_read_only_destination_is_refused_before_the_work(run_cli, warm, monkeypatch, command):
     tried("test_read_only_destination_is_refused_before_the_work", command)
-    import forecast.api
+    import forecast.buffer.forecasting
 
-    monkeypatch.setattr(forecast.api, "fit_evidence", _no_sampling)  # checked before the fit
+    monkeypatch.setattr(forecast.buffer.forecasting, "fit_both", _no_sampling)  # before the fit
     with tmpfs(warm / "ro", read_only=True) as ro:
         refused_quickly(run_cli, warm, [command, *FAKE_FIT, "--out", ro / "out"], ("--out",))
 
@@ -2338,10 +2495,10 @@ BAD_DESTINATIONS = {
 def test_destination_in_the_way_is_refused_before_the_work(
     run_cli, warm, monkeypatch, command, where
 ):
-    import forecast.api
+    import forecast.buffer.forecasting
 
     tried("test_destination_in_the_way_is_refused_before_the_work", where)
-    monkeypatch.setattr(forecast.api, "fit_evidence", _no_sampling)
+    monkeypatch.setattr(forecast.buffer.forecasting, "fit_both", _no_sampling)
     file, out = BAD_DESTINATIONS[where](warm)
     file.write_text("precious")
     refused_quickly(run_cli, warm, [command, *FAKE_FIT, "--out", out], ("--out",))
@@ -2403,29 +2560,15 @@ def test_export_to_an_existing_file_says_it_is_a_file(run_cli, warm):
 def test_unusable_cache_folder_warns_and_still_gives_the_result(run_cli, warm, monkeypatch, how):
     """The cache is an optimisation: when it cannot be written the run warns once and
     gives its result (it used to fit, then fail and lose the fit)."""
-
     tried("test_unusable_cache_folder_warns_and_still_gives_the_result", how)
     fitted = {}
 
-    def sample(table, priors, settings, key, use_cache, replace, progress, log):
-        # what _sample does after NUTS: write the entry (here: made-up draws)
+    def sample(spec, *args):  # what _sample does after NUTS: write the entry (made-up draws)
+        fit = fake_sample(spec, *args)
+        fitted[spec.name] = fit.directory
+        return fit
 
-        draws = fake_posterior(table, settings.chains * settings.draws)
-        folder = forecast.fit.cache.write_entry(key, draws, {"enhancement_ids": []})
-        fitted["folder"] = folder
-        from forecast.fit.diagnostics import Diagnostics
-
-        return forecast.fit.fitting.Fit(
-            key,
-            draws,
-            table.enhancement_ids,
-            Diagnostics(1.0, 900.0, 800.0, 0, 2, 60),
-            {},
-            folder,
-            False,
-        )
-
-    monkeypatch.setattr(forecast.fit.fitting, "_sample", sample)
+    monkeypatch.setattr(forecast.fit.engine, "_sample", sample)
     context = contextlib.nullcontext()
     if how == "a file":
         (warm / "cachefile").write_text("x")
@@ -2446,40 +2589,46 @@ def test_unusable_cache_folder_warns_and_still_gives_the_result(run_cli, warm, m
     assert code == 0, err
     assert json.loads(out)["buffer"]["oom"] >= 0
     assert err.count("warning: the fit cache cannot be written") == 1, err
-    assert fitted["folder"] is None
+    # The uplift model fitted and not stored; the catalogue's too, unless its summary ships.
+    assert fitted["histories"] is None and set(fitted.values()) == {None}, fitted
+
+
+# regression test (was a package bug: forecast/fit/catalogue.py read_summary and write_summary,
+# and the fit-time estimate of forecast/fit/engine.py, let CacheUnavailable escape: a traceback
+# with FORECAST_CACHE_DIR=~nouser/x)
+def test_fixed_bug_unusable_cache_name_in_summaries_and_timings(cache_dir, monkeypatch):
+    from forecast.fit import engine
+    from forecast.fit.catalogue import CatalogueSummary, read_summary, write_summary
+    from forecast.fit.diagnostics import Diagnostics
+
+    spec, _ = _specs()["catalogue"]
+    monkeypatch.setenv("FORECAST_CACHE_DIR", "~no-such-user-forecast/cache")
+    assert read_summary("0" * 64) is None
+    write_summary(
+        CatalogueSummary("0" * 64, "LogNormal(0.3, 0.2)", Diagnostics(1, 1, 1, 0, 2, 10), {})
+    )
+    settings = engine.FitSettings(**FAKE_SETTINGS)
+    assert engine._expected_seconds(spec, settings) is None
+    engine._record_seconds(spec, 1.0, 2.0, settings)
 
 
 def test_entry_that_is_a_file_is_replaced_not_refit_forever(run_cli, warm, monkeypatch):
-    """fits/<key> a file: the first run refits and replaces it; the next one is warm."""
-
-    entry = next((warm / "cache" / "fits").iterdir())
+    """fits/<key> a file (the uplift model's fit, which a run reads): the first run refits
+    and replaces it; the next one is warm."""
+    entry = fake_fit().histories.directory
     shutil.rmtree(entry)
     entry.write_text("x")
-    real_write = forecast.fit.cache.write_entry
     calls = []
 
-    def sample(table, priors, settings, key, use_cache, replace, progress, log):
+    def sample(spec, priors, settings, key, use_cache, replace, log, on_progress):
+        calls.append((spec.name, replace))
+        return fake_sample(spec, priors, settings, key, use_cache, replace, log, on_progress)
 
-        from forecast.fit.diagnostics import Diagnostics
-
-        calls.append(replace)
-        draws = fake_posterior(table, settings.chains * settings.draws)
-        diagnostics = Diagnostics(1.0, 900.0, 800.0, 0, 2, 60)
-        meta = {
-            "enhancement_ids": list(table.enhancement_ids),
-            "diagnostics": diagnostics.to_dict(),
-            "provenance": {},
-        }
-        folder = real_write(key, draws, meta, replace=replace)
-        return forecast.fit.fitting.Fit(
-            key, draws, table.enhancement_ids, diagnostics, {}, folder, False
-        )
-
-    monkeypatch.setattr(forecast.fit.fitting, "_sample", sample)
+    monkeypatch.setattr(forecast.fit.engine, "_sample", sample)
     for _ in range(2):
         code, out, err = run_cli(["run", *FAKE_FIT, "--json"])
         assert code == 0, err
-    assert calls == [True]
+    assert calls == [("histories", True)]
     assert entry.is_dir()
 
 

@@ -5,8 +5,9 @@ unsafe deserialisation, relative paths in scenarios, and the imports of the ligh
 - a writer killed (SIGKILL) mid-write leaves no entry (or the old one), and a later write
   succeeds; ``run`` killed mid-fit and ``export`` killed mid-bundle leave nothing at the
   final names;
-- a damaged entry is detected by ``forecast.fit.fitting.fit``, which says so and refits with
-  ``replace=True`` (``_sample`` is replaced: no NUTS here);
+- a damaged entry of either model (the catalogue's, the uplift model's) is detected by
+  ``forecast.fit.engine.fit_model``, which says so and refits with ``replace=True``
+  (``forecast.fit.engine._sample`` is replaced: no NUTS here);
 - no module under ``forecast/`` unpickles or loads YAML unsafely;
 - a scenario's ``tasks_file`` is relative to the scenario file, not the working folder;
 - ``--help``, ``scenarios list`` and ``evidence validate`` import neither PyMC, PyTensor
@@ -17,6 +18,7 @@ Bugs found while writing these tests are covered by ``test_fixed_bug_*`` regress
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import inspect
 import json
@@ -32,11 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fake_posterior
+from conftest import fake_sampler
 
-import forecast.fit.fitting
+import forecast.fit.engine
 from forecast.fit.cache import entry_dir, read_entry, write_entry
-from forecast.fit.diagnostics import Diagnostics
+from forecast.fit.engine import FitSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "forecast"
@@ -248,19 +250,21 @@ KILLED_COMMAND = textwrap.dedent(
     import sys, time
     from pathlib import Path
 
-    import forecast.fit.fitting, forecast.report.plots
+    import forecast.fit.engine, forecast.report.plots
     from forecast.cli.app import main
 
     ready, stage = Path(sys.argv[1]), sys.argv[2]
 
 
     def stall(*args, **kwargs):  # the process is killed here
-        ready.touch()
+        staged = ready.with_suffix(".tmp")  # which model was being fitted, if any
+        staged.write_text(getattr(args[0], "name", "") if args else "")
+        staged.rename(ready)
         time.sleep(300)
 
 
     if stage == "fit":
-        forecast.fit.fitting._sample = stall  # in the middle of NUTS
+        forecast.fit.engine._sample = stall  # in the middle of NUTS
     else:
         forecast.report.plots.p_cross_chart = stall  # the bundle's second chart
     main(sys.argv[3:])
@@ -296,36 +300,66 @@ def _killed_command(cache_dir, tmp_path, stage, argv) -> None:
     _kill_when_ready(script, ready, cache_dir, tmp_path, timeout=240)
 
 
-def _full_fake_entry(table, priors, settings) -> Path:
-    """A cache entry with every variable a forecast reads (made-up draws, diagnostics ok)."""
-    n = settings.chains * settings.draws
-    draws = fake_posterior(table, n)
-    return write_entry(
-        forecast.fit.fitting.fit_key(table, priors, settings),
-        draws,
-        {
-            "enhancement_ids": list(table.enhancement_ids),
-            "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 4, n).to_dict(),
-            "provenance": {"fake": True},
-        },
-    )
+# --------------------------------------------------------------------------- fake fits
+
+#: Small sampler settings (what FIT_OPTIONS below ask for): fake fits of this size are cheap.
+SMALL = dict(draws=60, tune=10, chains=2)
 
 
-def test_run_killed_mid_fit_leaves_no_entry_and_no_results(cache_dir, tmp_path):
-    out = tmp_path / "results"
-    _killed_command(cache_dir, tmp_path, "fit", ["run", "--quiet", "--out", out])
+#: Stands in for ``forecast.fit.engine._sample``: made-up draws of either model, stored in
+#: the cache like a real fit (conftest.fake_sampler).
+fake_sample = fake_sampler()
+
+
+def warm_fake_fits():
+    """The cache (``FORECAST_CACHE_DIR``) warmed with fake fits of everything ``run`` and
+    ``evidence list`` read with FIT_OPTIONS: the catalogue model (the run's default settings,
+    and SMALL) and the uplift model (SMALL). Returns the run's
+    :class:`~forecast.buffer.forecasting.Fits`."""
+    from forecast.buffer.forecasting import HISTORIES_SETTINGS, fit_both
+    from forecast.fit.catalogue import fit_evidence
+    from forecast.inputs.resolve import resolve
+
+    inputs = resolve(None)
+    histories = dataclasses.replace(HISTORIES_SETTINGS, **SMALL)
+    real = forecast.fit.engine._sample
+    forecast.fit.engine._sample = fake_sample
+    try:
+        fits = fit_both(inputs, FitSettings(seed=histories.seed), histories)
+        fit_evidence(inputs.catalogue, inputs.priors, FitSettings(**SMALL), table=inputs.table)
+    finally:
+        forecast.fit.engine._sample = real
+    return fits
+
+
+def _entries(cache_dir: Path) -> list[str]:
     fits = cache_dir / "fits"
-    assert not fits.exists() or not [n for n in os.listdir(fits) if not n.startswith(".")]
-    assert not out.exists()
+    return sorted(n for n in os.listdir(fits) if not n.startswith(".")) if fits.exists() else []
 
 
-def test_export_killed_mid_bundle_leaves_no_bundle(cache_dir, tmp_path, table_and_priors):
-    from forecast.fit.fitting import FitSettings
+@pytest.mark.parametrize("model", ["catalogue", "histories"])
+def test_run_killed_mid_fit_leaves_no_entry_and_no_results(cache_dir, tmp_path, model):
+    """Killed while fitting the catalogue model (another fit seed: no fit of it at hand, not
+    even the shipped summary) or the uplift model (the catalogue's fit cached): no new entry,
+    no results."""
+    argv = ["run", "--quiet", "--out", tmp_path / "results", *FIT_OPTIONS]
+    if model == "histories":
+        fits = warm_fake_fits()
+        shutil.rmtree(fits.histories.directory)
+    else:
+        argv += ["--fit-seed", "7"]
+    before = _entries(cache_dir)
+    _killed_command(cache_dir, tmp_path, "fit", argv)
+    assert (tmp_path / "ready").read_text() == model  # killed while fitting this model
+    assert _entries(cache_dir) == before
+    assert not (tmp_path / "results").exists()
 
-    _full_fake_entry(*table_and_priors, FitSettings())
+
+def test_export_killed_mid_bundle_leaves_no_bundle(cache_dir, tmp_path):
+    warm_fake_fits()
     out = tmp_path / "bundle"
     argv = ["export", "--quiet", "--out", out, "--quick-sensitivity", "--no-profiles"]
-    _killed_command(cache_dir, tmp_path, "export", argv)
+    _killed_command(cache_dir, tmp_path, "export", [*argv, *FIT_OPTIONS])
     assert not out.exists()  # only the hidden staging folder, never a half bundle
     staged = [n for n in os.listdir(tmp_path) if n.startswith(".bundle.tmp-")]
     assert len(staged) == 1 and "results.json" in os.listdir(tmp_path / staged[0])
@@ -335,43 +369,58 @@ def test_export_killed_mid_bundle_leaves_no_bundle(cache_dir, tmp_path, table_an
 
 
 @pytest.fixture(scope="module")
-def table_and_priors():
+def specs():
+    """Each model's spec, priors and small settings: (spec, priors, settings, fit())."""
     from forecast.evidence.catalogue import load_catalogue
+    from forecast.evidence.histories import build_history_table
+    from forecast.evidence.measurements import load_measurements
     from forecast.evidence.table import build_table
+    from forecast.fit.catalogue import catalogue_spec, fit_catalogue
+    from forecast.fit.histories import fit_histories, histories_spec
     from forecast.inputs.priors import load_priors
 
-    return build_table(load_catalogue()), load_priors()
+    priors = load_priors()
+    catalogue = load_catalogue()
+    table = build_table(catalogue)
+    histories = build_history_table(load_measurements(catalogue=catalogue))
+    settings = FitSettings(**SMALL)
+    return {
+        "catalogue": (
+            catalogue_spec(table, priors),
+            priors,
+            settings,
+            lambda **kw: fit_catalogue(table, priors, settings, **kw),
+        ),
+        "uplift": (
+            histories_spec(histories, priors),
+            priors,
+            settings,
+            lambda **kw: fit_histories(histories, priors, settings, **kw),
+        ),
+    }
 
 
 SENTINEL = object()
 
 
 @pytest.fixture
-def fake_sampler(monkeypatch):
-    """Replace ``forecast.fit.fitting._sample``: record its arguments, return a sentinel."""
-    signature = inspect.signature(forecast.fit.fitting._sample)
+def recorder(monkeypatch):
+    """Replace ``forecast.fit.engine._sample``: record its arguments, return a sentinel."""
+    signature = inspect.signature(forecast.fit.engine._sample)
     calls: list[dict] = []
 
     def fake(*args, **kwargs):
         calls.append(dict(signature.bind(*args, **kwargs).arguments))
         return SENTINEL
 
-    monkeypatch.setattr(forecast.fit.fitting, "_sample", fake)
+    monkeypatch.setattr(forecast.fit.engine, "_sample", fake)
     return calls
 
 
-def _cached_fit(table, priors, settings) -> Path:
-    """A valid cache entry for this table, priors and settings (fake draws)."""
-    key = forecast.fit.fitting.fit_key(table, priors, settings)
-    return write_entry(
-        key,
-        fake_posterior(table, settings.chains * settings.draws),
-        {
-            "enhancement_ids": list(table.enhancement_ids),
-            "diagnostics": Diagnostics(1.001, 900.0, 800.0, 0, 4, 1000).to_dict(),
-            "provenance": {"fake": True},
-        },
-    )
+def _cached_fit(spec, priors, settings) -> Path:
+    """A valid cache entry of ``spec``'s model for these priors and settings (fake draws)."""
+    fit = fake_sample(spec, priors, settings, spec.key(priors, settings), True, False, None, None)
+    return fit.directory
 
 
 def _edit_meta(change):
@@ -406,6 +455,16 @@ def _meta_text(text):
     return lambda folder: (folder / "meta.json").write_text(text)
 
 
+def _first_labels(change):
+    """Change the first list of labels (enhancement ids, or suites)."""
+
+    def edit(meta):
+        name = next(iter(meta["labels"]))
+        meta["labels"][name] = change(meta["labels"][name])
+
+    return edit
+
+
 DAMAGES = {
     "draws-truncated": _truncate,
     "draws-byte-flipped": _flip_byte,
@@ -417,62 +476,69 @@ DAMAGES = {
     "meta-a-list": _meta_text("[]"),
     "meta-other-key": _edit_meta(lambda m: m.update(key="0" * 64)),
     "meta-other-checksum": _edit_meta(lambda m: m.update(draws_sha256="0" * 64)),
+    "meta-other-draw-count": _edit_meta(lambda m: m.update(n_draws=m["n_draws"] - 1)),
     "meta-no-diagnostics": _edit_meta(lambda m: m.pop("diagnostics")),
-    "meta-no-enhancement-ids": _edit_meta(lambda m: m.pop("enhancement_ids")),
-    "meta-ids-not-a-list": _edit_meta(lambda m: m.update(enhancement_ids=5)),
+    "meta-no-labels": _edit_meta(lambda m: m.pop("labels")),
+    "meta-labels-not-a-mapping": _edit_meta(lambda m: m.update(labels=5)),
+    "meta-labels-not-a-list": _edit_meta(_first_labels(lambda ids: 5)),
+    "meta-labels-one-missing": _edit_meta(_first_labels(lambda ids: ids[:-1])),
     "meta-diagnostics-unknown-fields": _edit_meta(lambda m: m.update(diagnostics={"x": 1})),
 }
+MODELS = ["catalogue", "uplift"]
 
 
-def _assert_refit(table, priors, settings, calls, logs):
+def _assert_refit(spec, priors, settings, calls, logs):
     assert len(calls) == 1, "the damaged entry was used instead of refitting"
     call = calls[0]
     assert call["replace"] is True
     assert call["use_cache"] is True
-    assert call["key"] == forecast.fit.fitting.fit_key(table, priors, settings)
+    assert call["key"] == spec.key(priors, settings)
+    assert call["spec"].name == spec.name
     assert any("damaged" in m for m in logs), logs
 
 
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("damage", list(DAMAGES.values()), ids=list(DAMAGES))
-def test_damaged_entry_is_detected_and_refit(cache_dir, table_and_priors, fake_sampler, damage):
-    table, priors = table_and_priors
-    settings = forecast.fit.fitting.FitSettings()
-    damage(_cached_fit(table, priors, settings))
+def test_damaged_entry_is_detected_and_refit(cache_dir, specs, recorder, damage, model):
+    spec, priors, settings, fit = specs[model]
+    damage(_cached_fit(spec, priors, settings))
     logs: list[str] = []
-    result = forecast.fit.fitting.fit(table, priors, settings, log=logs.append)
+    result = fit(log=logs.append)
     assert result is SENTINEL
-    _assert_refit(table, priors, settings, fake_sampler, logs)
+    _assert_refit(spec, priors, settings, recorder, logs)
 
 
-def test_intact_entry_is_used_without_sampling(cache_dir, table_and_priors, fake_sampler):
-    table, priors = table_and_priors
-    settings = forecast.fit.fitting.FitSettings()
-    _cached_fit(table, priors, settings)
-    result = forecast.fit.fitting.fit(table, priors, settings)
-    assert fake_sampler == []
-    assert result.from_cache and result.enhancement_ids == table.enhancement_ids
+@pytest.mark.parametrize("model", MODELS)
+def test_intact_entry_is_used_without_sampling(cache_dir, specs, recorder, model):
+    spec, priors, settings, fit = specs[model]
+    _cached_fit(spec, priors, settings)
+    result = fit()
+    assert recorder == []
+    assert result.how == "cache" and result.from_cache
+    assert result.labels == {name: tuple(v) for name, v in spec.labels.items()}
+    assert result.n_draws == settings.chains * settings.draws
 
 
 # regression test (was a package bug: forecast/fit.py trusts meta.json beyond key and checksum:
 # edited enhancement_ids or  diagnostics are used as they are (neither is covered by a
 # checksum), and a  diagnostics value that is not a mapping raises AttributeError (not caught))
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize(
     "change",
     [
-        lambda m: m.update(enhancement_ids=m["enhancement_ids"][::-1]),
+        _first_labels(lambda ids: ids[::-1]),
         lambda m: m["diagnostics"].update(r_hat_max="not a number"),
         lambda m: m.update(diagnostics=[1, 2]),
         lambda m: m.update(diagnostics="ok"),
     ],
-    ids=["ids-reordered", "r_hat-not-a-number", "diagnostics-a-list", "diagnostics-a-string"],
+    ids=["labels-reordered", "r_hat-not-a-number", "diagnostics-a-list", "diagnostics-a-string"],
 )
-def test_fixed_bug_edited_meta_is_used(cache_dir, table_and_priors, fake_sampler, change):
-    table, priors = table_and_priors
-    settings = forecast.fit.fitting.FitSettings()
-    _edit_meta(change)(_cached_fit(table, priors, settings))
+def test_fixed_bug_edited_meta_is_used(cache_dir, specs, recorder, change, model):
+    spec, priors, settings, fit = specs[model]
+    _edit_meta(change)(_cached_fit(spec, priors, settings))
     logs: list[str] = []
-    forecast.fit.fitting.fit(table, priors, settings, log=logs.append)
-    _assert_refit(table, priors, settings, fake_sampler, logs)
+    fit(log=logs.append)
+    _assert_refit(spec, priors, settings, recorder, logs)
 
 
 # --------------------------------------------------------------------------- (d) source scan
@@ -651,11 +717,9 @@ FIT_OPTIONS = ["--fit-draws", "60", "--fit-tune", "10", "--chains", "2", "-q"]
 
 
 @pytest.fixture
-def small_warm_fit(cache_dir, table_and_priors):
-    """A valid cached fit for FIT_OPTIONS (made-up draws): commands run without sampling."""
-    from forecast.fit.fitting import FitSettings
-
-    return _full_fake_entry(*table_and_priors, FitSettings(draws=60, tune=10, chains=2))
+def small_warm_fit(cache_dir):
+    """Valid cached fits for FIT_OPTIONS (made-up draws): commands run without sampling."""
+    return warm_fake_fits()
 
 
 def _run(cache_dir, tmp_path, argv, **env):
@@ -725,19 +789,20 @@ def test_an_unwritable_cache_folder_is_known_before_the_fit(cache_dir, tmp_path)
     script = textwrap.dedent(
         """
         import sys
-        import forecast.fit.fitting
+        import forecast.fit.engine
         from forecast.cli.app import main
 
         def stop(*args, **kwargs):
             sys.stderr.write("SAMPLING STARTS\\n")
             sys.exit(9)
 
-        forecast.fit.fitting._sample = stop
+        forecast.fit.engine._sample = stop
         main(sys.argv[1:])
         """
     )
     proc = subprocess.run(
-        [sys.executable, "-c", script, "run", "-q"],
+        # another fit seed: no fit at hand, not even a shipped one
+        [sys.executable, "-c", script, "run", "-q", "--fit-seed", "7"],
         capture_output=True,
         text=True,
         env=_env(tmp_path / "cachefile"),

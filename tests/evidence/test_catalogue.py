@@ -586,10 +586,23 @@ def test_cli_show_flags_and_bad_at_flop(run_cli):
     assert "--at-flop" in err and "between 1e15 and 1e30" in words(err)
 
 
-def test_cli_show_at_flop_moves_the_gain_with_the_scale_slope(run_cli, write_yaml):
-    """A small real fit of a tiny catalogue measured at 1e21 and 1e23 FLOP: inside that range
-    the gain moves with the within-enhancement slope; past it, it stays at the largest
-    model's (the forecast's clamp mode: the slope is not extrapolated)."""
+def test_cli_show_at_flop_moves_the_gain_with_the_scale_slope(run_cli, write_yaml, monkeypatch):
+    """A tiny catalogue measured at 1e21 and 1e23 FLOP: inside that range the gain moves with
+    the within-enhancement slope; past it, it stays at the largest model's (the forecast's
+    clamp mode: the slope is not extrapolated). The fit is made-up draws with a slope of 0.3
+    OOM per OOM of compute (conftest.fake_sampler): what is tested is the CLI's reading."""
+    import conftest
+    import numpy as np
+
+    from forecast.fit import engine
+
+    made_up = conftest.fake_spec_draws
+
+    def sloped(spec, n, seed=3):
+        return made_up(spec, n, seed) | {"scale_slope": np.full(n, 0.3)}
+
+    monkeypatch.setattr(conftest, "fake_spec_draws", sloped)
+    monkeypatch.setattr(engine, "_sample", conftest.fake_sampler())
     text = MINIMAL_CATALOGUE.replace(
         "        ceg: {lower: 5}\n",
         "        ceg: {lower: 5}\n        base_compute_flop: 1.0e+21\n",
@@ -606,8 +619,7 @@ def test_cli_show_at_flop_moves_the_gain_with_the_scale_slope(run_cli, write_yam
         "      ",
     )
     path = write_yaml(text)
-    fit = ["--evidence", path, "--no-shipped-evidence", "--fit-draws", "100"]
-    fit += ["--fit-tune", "100", "--chains", "2", "--quiet"]
+    fit = ["--evidence", path, "--no-shipped-evidence", "--quiet"]
 
     def at(flop: str) -> dict:
         code, out, err = run_cli(["evidence", "show", "my_tool", "--at-flop", flop, "--json", *fit])
@@ -617,6 +629,7 @@ def test_cli_show_at_flop_moves_the_gain_with_the_scale_slope(run_cli, write_yam
     far, edge, inside = at("3e26"), at("1e23"), at("1e22")
     assert far["flop"] == 3e26 and far["log10_flop"] == pytest.approx(math.log10(3e26))
     assert far["median_oom"] == pytest.approx(edge["median_oom"])  # clamped at 1e23
-    assert inside["median_oom"] != pytest.approx(edge["median_oom"])  # the slope acts
+    # the slope acts: one OOM of compute below the largest model, 0.3 OOM less gain
+    assert inside["median_oom"] == pytest.approx(edge["median_oom"] - 0.3, abs=1e-9)
     code, out, err = run_cli(["evidence", "show", "my_tool", "--at-flop", "3e26", *fit])
     assert code == 0 and "posterior CEG at 3e+26 FLOP" in words(out)

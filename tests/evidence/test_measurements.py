@@ -217,17 +217,34 @@ def test_scenario_compare_with_names_a_user_measurement(run_cli, write_yaml):
     assert code == 0 and "valid" in out, err
 
 
-def test_backtest_with_a_user_measurements_file_end_to_end(run_cli, write_yaml):
-    """A small real fit of a tiny catalogue, forecast from 2023-06-01 and compared with the
-    user's measurement of 2024-01-15."""
+def test_backtest_with_a_user_measurements_file_end_to_end(run_cli, write_yaml, monkeypatch):
+    """A tiny catalogue and the user's history, forecast from 2023-06-01 and compared with
+    the user's measurement of 2024-01-15. Both fits are made-up draws (conftest.fake_sampler):
+    what is tested is the path of the user's file to the comparison."""
+    from conftest import fake_sampler
+
+    from forecast.fit import engine
+
+    calls, specs, made_up = [], [], fake_sampler()
+
+    def sample(spec, *args):
+        calls.append(spec.name)
+        specs.append(spec)
+        return made_up(spec, *args)
+
+    monkeypatch.setattr(engine, "_sample", sample)
     scenario = write_yaml(SCENARIO, "lab.yaml")
     mine = write_yaml(USER_MEASUREMENTS, "mine.yaml")
     evidence = write_yaml(MINIMAL_CATALOGUE, "tiny.yaml")
     args = ["backtest", scenario, "--as-of", "2023-06-01", "--measurements", mine]
-    args += ["--evidence", evidence, "--no-shipped-evidence", "--fit-draws", "100"]
-    args += ["--fit-tune", "100", "--chains", "2", "--quiet"]
+    args += ["--evidence", evidence, "--no-shipped-evidence", "--quiet"]
     code, out, err = run_cli([*args, "--json"])
     assert code == 0, err
+    # the uplift model was fitted to the histories known at the as-of date: the user's
+    # history has no later measurement by then, so it is not in the fit
+    assert calls == ["catalogue", "histories"]
+    series = specs[1].labels["series"]
+    assert series and not any("lab_cyber_tasks" in name for name in series)
     doc = json.loads(out)
     (row,) = doc["comparisons"]
     assert (row["measurement"], row["measured"], row["date_precision"]) == (

@@ -73,6 +73,19 @@ def histories_key(inputs, summary) -> str:
     return histories_spec(inputs.histories, priors).key(priors, HISTORIES_SETTINGS)
 
 
+@pytest.fixture(scope="module")
+def profile_keys(inputs, summary) -> dict[str, str]:
+    """The uplift model's key under each shipped profile's priors (as a run of it asks)."""
+    from forecast.inputs.profiles import profile_priors, shipped_profiles
+
+    fitted = FittedEvidence(inputs.catalogue, inputs.table, inputs.priors, None, summary)
+    out = {}
+    for name in shipped_profiles():
+        priors = histories_priors(profile_priors(name)[0], fitted)
+        out[name] = histories_spec(inputs.histories, priors).key(priors, HISTORIES_SETTINGS)
+    return out
+
+
 def test_the_shipped_catalogue_summary_is_the_default_inputs_and_passed(summary):
     assert summary.diagnostics.ok, (
         f"the shipped catalogue fit failed its diagnostics {summary.diagnostics.problems}: "
@@ -114,24 +127,31 @@ def test_the_shipped_uplift_fit_is_the_default_inputs_and_passed(
     assert diagnostics.ok, f"the shipped uplift-model fit failed {diagnostics.problems}: {REBUILD}"
 
 
-def test_fits_holds_the_two_shipped_fits_and_nothing_else(catalogue_key, histories_key):
+def test_fits_holds_the_shipped_fits_and_nothing_else(
+    catalogue_key, histories_key, profile_keys, inputs, monkeypatch
+):
+    """The default fit, and profiles' fits only under keys a shipped profile asks for (the
+    builder ships those a run could not reweight to), each readable and passing."""
     from forecast.fit import cache
 
     assert cache.shipped_dir() == FITS  # a checkout's forecast reads the fits from here
-    expected = {
-        "README.md",
-        f"summaries/{catalogue_key}.json",
-        f"{histories_key}/draws.npz",
-        f"{histories_key}/meta.json",
-    }
+    fits = {p.name for p in FITS.iterdir() if p.is_dir() and p.name != "summaries"}
+    stray = sorted(fits - {histories_key, catalogue_key, *profile_keys.values()})
+    expected = {"README.md", f"summaries/{catalogue_key}.json"}
+    expected |= {f"{key}/{name}" for key in fits for name in ("draws.npz", "meta.json")}
     present = {p.relative_to(FITS).as_posix() for p in FITS.rglob("*") if not p.is_dir()}
-    folders = {p.relative_to(FITS).as_posix() for p in FITS.rglob("*") if p.is_dir()}
     extra, missing = sorted(present - expected), sorted(expected - present)
-    empty = sorted(folders - {"summaries", histories_key})
-    assert not (extra or missing or empty), (
-        f"fits/ should hold the default fits only: unexpected {extra + empty}, missing "
+    assert not (stray or extra or missing), (
+        f"fits/ should hold the default fits only: unexpected {stray + extra}, missing "
         f"{missing}; {REBUILD}"
     )
+    by_key = {key: name for name, key in profile_keys.items()}
+    n = HISTORIES_SETTINGS.chains * HISTORIES_SETTINGS.draws
+    for key in fits - {histories_key, catalogue_key}:
+        spec = histories_spec(inputs.histories, inputs.priors)  # shapes: the table's
+        assert cache.read_shipped(key, spec.shapes, n) is not None
+        meta = json.loads((FITS / key / "meta.json").read_text())
+        assert Diagnostics.from_dict(meta["diagnostics"]).ok, f"{by_key[key]}: {REBUILD}"
 
 
 def test_the_default_catalogue_gain_is_the_shipped_catalogue_fits(inputs, summary):

@@ -1,43 +1,59 @@
-"""The report end to end on one small real forecast: the Markdown report, report.html, the
+"""The report end to end on one small forecast: the Markdown report, report.html, the
 resolved scenario, and the figures.
 
-Most tests use one small real forecast of the default scenario (shared with the other
-report test modules); the rest check the pure formatting on hand-made rows."""
+Most tests use one small forecast of the default scenario whose uplift-model fit has
+made-up draws (conftest.fake_sampler: no NUTS, the report is not about sampling) with the
+failed diagnostics a fit this small gets, so the report's warnings show; the catalogue
+model's shipped summary is read. The rest check the pure formatting on hand-made rows."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
 import re
 
 import pytest
+from conftest import BAD_DIAGNOSTICS, fake_sampler
 
-from forecast.fit.fitting import FitSettings
+import forecast.fit.engine
+from forecast.buffer.forecasting import HISTORIES_SETTINGS
 from tests.report.test_text import _row, _v
 
-SMALL = FitSettings(draws=150, tune=150, chains=2)
+#: The uplift model's sampler settings of these tests (what ``--fit-draws 150 --fit-tune 150
+#: --chains 2`` give); the catalogue model keeps its default settings (its summary ships).
+SMALL = dataclasses.replace(HISTORIES_SETTINGS, draws=150, tune=150, chains=2)
+#: A small fit's diagnostics (they fail: bulk ESS below 400, as a real fit of 2 x 150 draws
+#: does, naming its worst variable), on made-up draws.
+FAKE = fake_sampler(diagnostics=(*BAD_DIAGNOSTICS, "attention_spread", "attention_spread"))
 
 
-#: One small fit for every test module of the report (conftest's ``shared_cache``).
-SHARED_CACHE = "report-tests-cache"
+@contextlib.contextmanager
+def fake_fits(folder):
+    """Fits (made-up draws) cached in ``folder`` inside the block: any fit the forecast, the
+    sensitivity ranking or the profiles need is made up, never sampled."""
+    old_dir, old_sample = os.environ.get("FORECAST_CACHE_DIR"), forecast.fit.engine._sample
+    os.environ["FORECAST_CACHE_DIR"] = str(folder)
+    forecast.fit.engine._sample = FAKE
+    try:
+        yield
+    finally:
+        forecast.fit.engine._sample = old_sample
+        if old_dir is None:
+            os.environ.pop("FORECAST_CACHE_DIR")
+        else:
+            os.environ["FORECAST_CACHE_DIR"] = old_dir
 
 
 @pytest.fixture(scope="module")
 def reviewed(shared_cache):
     """A small forecast of the default scenario and its review documents."""
-    import os
-
     from forecast import api
     from forecast.api import review
 
-    old = os.environ.get("FORECAST_CACHE_DIR")
-    os.environ["FORECAST_CACHE_DIR"] = str(shared_cache)
-    try:
+    with fake_fits(shared_cache):
         result = api.run_scenario(settings=SMALL)
         docs = review(result, quick_sensitivity=True)
-    finally:
-        if old is None:
-            os.environ.pop("FORECAST_CACHE_DIR")
-        else:
-            os.environ["FORECAST_CACHE_DIR"] = old
     return result, docs
 
 
@@ -74,13 +90,27 @@ def test_the_report_names_only_the_figures_it_has(reviewed):
     assert "](fan_chart.png)" in text and "](tornado.png)" not in text
 
 
-def test_warnings_reach_the_json_and_the_report(shared_cache, monkeypatch):
+def test_the_report_gives_each_models_diagnostics_verdict(reviewed):
+    from forecast.report.markdown import markdown_report
+
+    result, docs = reviewed
+    text = markdown_report(docs["run"], docs)
+    uplift = next(line for line in text.splitlines() if line.startswith("- Uplift model: R-hat"))
+    catalogue = next(line for line in text.splitlines() if line.startswith("- Catalogue model:"))
+    assert not result.fits.histories.diagnostics.ok
+    assert "**FAILED: bulk ESS 120 < 400 (attention_spread)" in uplift
+    assert "Do not rely on these figures" in uplift
+    assert "2 chains x 150 draws" in uplift
+    assert ("**passed**" in catalogue) == result.fitted.diagnostics.ok
+
+
+def test_warnings_reach_the_json_and_the_report(shared_cache):
     from forecast import api
     from forecast.report.document import result_document
     from forecast.report.markdown import markdown_report
 
-    monkeypatch.setenv("FORECAST_CACHE_DIR", str(shared_cache))
-    result = api.run_scenario("frontier-open-weights", actor="public_api", settings=SMALL)
+    with fake_fits(shared_cache):
+        result = api.run_scenario("frontier-open-weights", actor="public_api", settings=SMALL)
     doc = result_document(result)
     assert len(doc["warnings"]) == 1 and "weights are open" in doc["warnings"][0]
     text = markdown_report(doc)
