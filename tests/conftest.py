@@ -29,6 +29,7 @@ def pytest_configure(config):
     if "FORECAST_CACHE_DIR" not in os.environ:
         os.environ["FORECAST_CACHE_DIR"] = tempfile.mkdtemp(prefix="forecast-tests-")
 
+
 #: A minimal valid user catalogue: one enhancement with one lower-bound observation.
 MINIMAL_CATALOGUE = textwrap.dedent(
     """\
