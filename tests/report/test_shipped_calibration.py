@@ -11,7 +11,7 @@ def test_the_shipped_backtest_and_loo_pit_are_read_and_named_as_shipped():
     docs = shipped_calibration()
     kinds = [calibration_kind(doc) for _, doc in docs]
     assert kinds == ["backtest", "loo_pit"]
-    for label, doc in docs:
+    for label, _doc in docs:
         assert label.startswith("shipped results: benchmarks/results/")
         assert "default priors" in label
     backtest = docs[0][1]
