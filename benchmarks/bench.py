@@ -68,7 +68,7 @@ def measured(cmd: list[str], env: dict) -> dict:
     }
 
 
-def warm_run(py: str, env: dict, rounds: int = WARM_ROUNDS) -> dict:
+def warm_run(py: str, env: dict, rounds: int = WARM_ROUNDS, source: bool = False) -> dict:
     """CPU time and peak memory of a warm run (the shipped fit read from fits/, no
     sampling), beside ``import numpy``, in rounds so that a busy spell of this shared
     machine hits all of them alike; also a first run with an empty cache folder."""
@@ -86,6 +86,7 @@ def warm_run(py: str, env: dict, rounds: int = WARM_ROUNDS) -> dict:
             first = measured(commands["run_json"], env | {"FORECAST_CACHE_DIR": empty})
             out.setdefault("run_json_empty_cache", []).append(first)
     return {
+        "command": "python benchmarks/bench.py --warm-only" + (" --source" if source else ""),
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
@@ -249,12 +250,13 @@ def main() -> None:
     if args.source:
         env |= {"PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": pycache.name}
         env.pop("PYTHONDONTWRITEBYTECODE", None)  # users run byte-compiled modules
+        sys.path.insert(0, str(ROOT))  # the in-process simulation timings too
     # Time what users run: the installed, byte-compiled package, from outside the checkout.
     os.chdir(tempfile.gettempdir())
     if not args.source:
         check_installed_is_this_checkout(py, env)
     if args.warm_only:
-        warm = warm_run(py, env)
+        warm = warm_run(py, env, source=args.source)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "warm.json").write_text(json.dumps(warm, indent=1))
         path = Path(args.out)
@@ -291,7 +293,7 @@ def main() -> None:
     results["simulation"] = forward_simulation(counts)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bench.json").write_text(json.dumps(results, indent=1))
-    (RESULTS / "warm.json").write_text(json.dumps(warm_run(py, env), indent=1))
+    (RESULTS / "warm.json").write_text(json.dumps(warm_run(py, env, source=args.source), indent=1))
     write_report(results, Path(args.out))
     print(Path(args.out).read_text())
 
@@ -446,13 +448,15 @@ def warm_section(doc: dict) -> str:
     lines = [
         WARM_HEADING,
         "",
-        f"`python benchmarks/bench.py --warm-only` on {doc['date']} ({doc['machine']}; load "
+        f"`{doc.get('command', 'python benchmarks/bench.py --warm-only')}` on {doc['date']} "
+        f"({doc['machine']}; load "
         f"average {doc['load']} at the end: the machine was shared). Each of {doc['rounds']} "
         "rounds runs every command once in a fresh process, byte-compiled; a warm run reads "
         "the shipped fit from fits/ (no sampling) and the kept parses of the YAML inputs. "
         "CPU is user + system time of the process (from `wait4`), which a busy machine "
         "inflates less than wall time; the ratio to `import numpy` is taken within each "
-        "round. Peak memory is the process's maximum resident set.",
+        "round. Peak memory is the process's maximum resident set. (The wall times at the "
+        "top are from the last full run of this script, on its date.)",
         "",
         "| command | CPU seconds (median) | x `import numpy` (median, range) | peak MiB |",
         "| --- | ---: | ---: | ---: |",
@@ -485,45 +489,50 @@ def warm_section(doc: dict) -> str:
         "",
         WARM_HISTORY,
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 #: How the warm run got there; figures measured as in :func:`warm_run`.
 WARM_HISTORY = """\
-What made the warm run fast (2026-12-06; 9 rounds each, the five files below as they were
-before against the changed ones, on one checkout, byte-compiled, the machine loaded: load
-average 6-8 on 2 cores). Before: 3.10 s CPU for `run --json` (20.1x `import numpy`), peak
-293 MiB. After: 1.36 s (8.9x), peak 197 MiB. Every change gives the same numbers bit for bit
-(`run --json` compared byte for byte over 12 scenarios, seeds, horizons, actors and priors;
-tests/simulate/test_simulate_fast.py, tests/buffer/test_rates.py and
-tests/core/test_prior_moments.py compare with the straightforward computations).
+What made the warm run fast (2026-12-06): the five files below as they were (commit bab2dae)
+against the changed ones, on one checkout, measured as above (9 rounds, byte-compiled, load
+average 3-5 on 2 cores). Before: 2.86 s CPU for `run --json` (17.9x `import numpy`), peak
+294 MiB. After: 1.26 s (7.9x), peak 194 MiB; without byte-compiled modules
+(`PYTHONDONTWRITEBYTECODE=1`) 1.47 s (7.9x an `import numpy` of 0.19 s). Every change gives
+the same numbers bit for bit: `run --json` was compared byte for byte over 13 scenarios,
+seeds, draws, horizons, actors, trends and priors, and `explain`, `compare` and
+`priors show`; tests/simulate/test_simulate_fast.py, tests/buffer/test_rates.py and
+tests/core/test_prior_moments.py compare with the straightforward computations.
 
 - **No scipy.stats.** The contraction of each prior in the explanation asked scipy.stats for
-  the prior's variance, and importing scipy.stats cost 0.5-0.7 s (3-4x `import numpy`).
-  `Prior.mean`, `variance` and `interval` are now closed forms written with scipy.stats'
-  own operations in its order (scipy.special for the quantiles), so they give its floats.
-- **The simulation draws each random stream once per run and sums only what a draw reads.**
-  A run simulates its scenario five times with one seed (the posterior, the priors alone,
-  three profiles); the arrival, keep and jump streams (512 rows x 6,000 draws each) are now
-  kept for the next simulation with the same seed and draws (at most 96 MB), jumps are
-  computed and summed only for the rows each draw reads (a few dozen for most draws, 512
-  for the busiest), and the events by each time are counted by a binary search instead of
-  a sorted copy of every arrival. One simulation of 6,000 draws: 0.17-0.27 s before; 0.12 s
-  with new streams and 0.04 s with kept ones after.
-- **Each distinct task count once.** The eval's rate posterior evaluated a grid of betaln
-  for each of its 20 tasks (and 5 times more to settle the eval); tasks with the same counts
-  (5 distinct of 20) now share one evaluation, and the hyperprior grid is computed once per
-  process: 0.5 s to 0.05 s.
-- **Kept parses of large YAML inputs.** Parsing the 21 input files cost 0.15-0.19 s (the
-  histories and eval-slope files hold 15,000 values with their positions); a file of 16 KiB
-  or more is now parsed once per content and its values and positions kept as JSON under
-  the SHA-256 of its bytes in the cache folder (`parsed/`, at most 64 files): 0.03 s.
+  the prior's variance, and importing scipy.stats cost 0.5 s of CPU more than the
+  scipy.special a run imports anyway (3x `import numpy`). `Prior.mean`, `variance` and
+  `interval` (forecast/core/distributions.py) are closed forms written with scipy.stats' own
+  operations in its order (scipy.special for the quantiles), so they give its floats.
+- **The simulation draws each random stream once per run and sums only what a draw reads**
+  (forecast/simulate/uplift.py). A run simulates its scenario five times with one seed (the
+  posterior, the priors alone, three profiles); the arrival, keep and jump streams (512 rows
+  x 6,000 draws each) are kept for the next simulation with the same seed and draws (at most
+  96 MB), jumps are computed and summed only for the rows each draw reads (a few dozen for
+  most draws, 512 for the busiest), and the events by each time are counted by a binary
+  search instead of a sorted copy of every arrival. One simulation of 6,000 draws, CPU
+  in-process: 0.17-0.2 s before (0.5 s the first in a process); 0.12 s with new streams
+  and 0.04 s with kept ones after.
+- **Each distinct task count once** (forecast/buffer/rates.py). The eval's rate posterior
+  evaluated a grid of betaln for each of its 20 tasks, and again for 5 steps of settling the
+  eval; tasks with the same counts (5 distinct of 20) share one evaluation, still added task
+  by task, and the hyperprior grid is computed once per process: 0.5 s to 0.05 s.
+- **Kept parses of large YAML inputs** (forecast/core/reading.py). Parsing the YAML inputs
+  cost 0.15-0.19 s (the histories, measurements and eval-slope files hold 25,000 values with
+  their positions); a file of 16 KiB or more is parsed once per content, and its values and
+  positions are kept as JSON under the SHA-256 of its bytes in the cache folder (`parsed/`,
+  at most 64 files; the positions are decoded only if an error needs them): 0.02 s.
 
 What is left, by the in-process profile: importing the tool's modules and libraries (about
-0.35 s, most of it pydantic building validators for the schemas), scipy.special (0.16 s:
-it imports numpy.f2py and numpy.testing through its array-API layer; the eval's betaln
-needs it), the first simulation's random streams (0.1 s), reading and checking the shipped
-fits, the profiles' reweighting, and the tables.
+0.35 s, most of it pydantic building validators for the schemas), scipy.special (0.16 s: it
+imports numpy.f2py and numpy.testing through its array-API layer; the eval's betaln needs
+it), the first simulation's random streams (0.07 s of drawing), reading and checking the
+shipped fits, the profiles' reweighting, the evals, and the tables.
 """
 
 

@@ -20,6 +20,16 @@ import pytest
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
+
+def pytest_configure(config):
+    """The whole session caches in a folder of its own (fits, kept YAML parses), never in
+    the user's cache; a test that needs an empty cache sets its own (``cache_dir``)."""
+    import tempfile
+
+    if "FORECAST_CACHE_DIR" not in os.environ:
+        os.environ["FORECAST_CACHE_DIR"] = tempfile.mkdtemp(prefix="forecast-tests-")
+
+
 #: A minimal valid user catalogue: one enhancement with one lower-bound observation.
 MINIMAL_CATALOGUE = textwrap.dedent(
     """\

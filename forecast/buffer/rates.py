@@ -7,7 +7,9 @@ through a beta-binomial whose hyperparameters are integrated on a grid
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -29,6 +31,8 @@ def expit(x):
 MU_POINTS, KAPPA_POINTS = 200, 160
 LOGIT_MU_RANGE = (-9.2, 9.2)  # mu from 1e-4 to 1 - 1e-4
 LOG_KAPPA_RANGE = (np.log(1e-3), np.log(1e5))
+#: Most grids of a repeated task's log likelihood held at once (256 kB each).
+_KEPT_TERMS = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +91,25 @@ class RatePosterior:
         return out
 
 
+@functools.cache
+def _grid() -> tuple[np.ndarray, ...]:
+    """The hyperprior grid, the same for every call (read-only): logit_mu, log_kappa, the
+    Beta parameters alpha and beta at each point, betaln(alpha, beta) and the log prior."""
+    from scipy.special import betaln
+
+    logit_mu = np.linspace(*LOGIT_MU_RANGE, MU_POINTS)
+    log_kappa = np.linspace(*LOG_KAPPA_RANGE, KAPPA_POINTS)
+    mu = expit(logit_mu)[:, None]
+    kappa = np.exp(log_kappa)[None, :]
+    alpha, beta = mu * kappa, (1 - mu) * kappa
+    # mu ~ Uniform(0, 1) and p(kappa) = 1/(1 + kappa)^2, as densities on the logit/log grid
+    logprior = np.log(mu * (1 - mu)) + np.log(kappa) - 2 * np.log1p(kappa)
+    out = (logit_mu, log_kappa, alpha, beta, betaln(alpha, beta), logprior)
+    for array in out:
+        array.flags.writeable = False
+    return out
+
+
 def rate_posterior(successes, attempts, pooling: str = "hierarchical") -> RatePosterior:
     """The posterior of per-task rates from counts (``pooling``: see :class:`RatePosterior`)."""
     s = np.asarray(successes, dtype=float)
@@ -95,16 +118,27 @@ def rate_posterior(successes, attempts, pooling: str = "hierarchical") -> RatePo
         return RatePosterior(s, a, pooling)
     from scipy.special import betaln
 
-    logit_mu = np.linspace(*LOGIT_MU_RANGE, MU_POINTS)
-    log_kappa = np.linspace(*LOG_KAPPA_RANGE, KAPPA_POINTS)
-    mu = expit(logit_mu)[:, None]
-    kappa = np.exp(log_kappa)[None, :]
-    alpha, beta = mu * kappa, (1 - mu) * kappa
+    logit_mu, log_kappa, alpha, beta, prior_term, logprior = _grid()
+    # Each task adds betaln(alpha + s, beta + a - s) - betaln(alpha, beta) on the grid. Tasks
+    # with the same counts add the same term, so a repeated (s, a) is evaluated once (at most
+    # _KEPT_TERMS grids kept at a time) and the terms are still added task by task in the
+    # tasks' order: the same sums, bit for bit, as evaluating every task anew (betaln is most
+    # of the cost; 20 tasks with 5 distinct counts take a sixth of the time).
+    pairs = list(zip(s.tolist(), a.tolist(), strict=True))
+    uses = collections.Counter(pairs)
+    kept: dict[tuple[float, float], np.ndarray] = {}
     loglik = np.zeros((MU_POINTS, KAPPA_POINTS))
-    for sj, aj in zip(s, a, strict=True):
-        loglik += betaln(alpha + sj, beta + aj - sj) - betaln(alpha, beta)
-    # mu ~ Uniform(0, 1) and p(kappa) = 1/(1 + kappa)^2, as densities on the logit/log grid
-    logprior = np.log(mu * (1 - mu)) + np.log(kappa) - 2 * np.log1p(kappa)
+    for pair in pairs:
+        term = kept.get(pair)
+        if term is None:
+            sj, aj = pair
+            term = betaln(alpha + sj, beta + aj - sj) - prior_term
+            if uses[pair] > 1 and len(kept) < _KEPT_TERMS:
+                kept[pair] = term
+        loglik += term
+        uses[pair] -= 1
+        if uses[pair] == 0:
+            kept.pop(pair, None)
     logpost = loglik + logprior
     weights = np.exp(logpost - logpost.max())
     return RatePosterior(s, a, pooling, logit_mu, log_kappa, weights / weights.sum())

@@ -229,10 +229,17 @@ def export(
     the explanation, sensitivity and profiles, the scenario as run and resolved, provenance
     with input hashes, figures and posterior.nc (docs/json-schema.md lists every file)."""
     from forecast.api import review
-    from forecast.report.export import check_bundle_folder, read_calibration, write_bundle
+    from forecast.report.export import (
+        check_bundle_folder,
+        read_calibration,
+        shipped_calibration,
+        write_bundle,
+    )
 
     check_bundle_folder(out, force)  # before the work: a bad --out wastes no fit
     documents = read_calibration(calibration)  # a bad document too
+    if not calibration:
+        documents = shipped_calibration()
     result = forecast_result(
         scenario,
         horizon=horizon,

@@ -98,14 +98,83 @@ class Prior:
                 return rng.uniform(p["lower"], p["upper"], size)
         raise ValueError(f"cannot sample {self.dist}")
 
+    # mean(), variance() and interval() are closed forms in numpy and scipy.special, written
+    # with the same operations in the same order as scipy.stats' frozen distributions (of
+    # :meth:`scipy`), so they give the same floats: a warm run reads them (the contraction of
+    # a prior) and scipy.stats costs most of a second to import.
+    # ``tests/core/test_distributions.py`` checks them against scipy.stats, bit for bit.
+
+    def _standard(self) -> tuple[np.float64, np.float64, np.float64, np.float64]:
+        """(loc, scale, mean, variance) of the standardised distribution, as scipy.stats
+        parametrises it (its ``loc``, ``scale`` and ``_stats``)."""
+        p, f = self.kwargs, np.float64
+        match self.dist:
+            case "Normal":
+                return f(p["mu"]), f(p["sigma"]), f(0.0), f(1.0)
+            case "HalfNormal":
+                return f(0.0), f(p["sigma"]), np.sqrt(2.0 / np.pi), f(1 - 2.0 / np.pi)
+            case "LogNormal":
+                q = np.exp(f(p["sigma"]) * f(p["sigma"]))
+                return f(0.0), f(math.exp(p["mu"])), np.sqrt(q), q * (q - 1)
+            case "Gamma":
+                return f(0.0), f(1.0 / p["beta"]), f(p["alpha"]), f(p["alpha"])
+            case "Exponential":
+                return f(0.0), f(1.0 / p["lam"]), f(1.0), f(1.0)
+            case "Beta":
+                a, b = f(p["alpha"]), f(p["beta"])
+                a_plus_b = a + b
+                return f(0.0), f(1.0), a / a_plus_b, a * b / (a_plus_b**2 * (a_plus_b + 1))
+            case "Uniform":
+                return f(p["lower"]), f(p["upper"] - p["lower"]), f(0.5), f(1.0 / 12)
+        raise ValueError(f"{self.dist} has no moments")
+
     def mean(self) -> float:
-        return self.params[0] if self.dist == "Constant" else float(self.scipy().mean())
+        if self.dist == "Constant":
+            return self.params[0]
+        loc, scale, mean, _ = self._standard()
+        return float(mean * scale + loc)
+
+    def variance(self) -> float:
+        if self.dist == "Constant":
+            return 0.0
+        _, scale, _, variance = self._standard()
+        return float(variance * scale * scale)
+
+    def ppf(self, q: float) -> float:
+        """The quantile function at ``q`` (0 < q < 1)."""
+        if self.dist == "Constant":
+            return self.params[0]
+        from scipy import special
+
+        loc, scale, _, _ = self._standard()
+        q = np.float64(q)
+        p = self.kwargs
+        match self.dist:
+            case "Normal":
+                x = special.ndtri(q)
+            case "HalfNormal":
+                x = special.ndtri((1 + q) / 2.0)
+            case "LogNormal":
+                x = np.exp(np.float64(p["sigma"]) * special.ndtri(q))
+            case "Gamma":
+                x = special.gammaincinv(np.float64(p["alpha"]), q)
+            case "Exponential":
+                x = -special.log1p(-q)
+            case "Beta":  # scipy.stats' beta uses Boost's inverse (betaincinv is close)
+                from scipy.special import _ufuncs
+
+                beta_ppf = getattr(_ufuncs, "_beta_ppf", None)
+                a, b = np.float64(p["alpha"]), np.float64(p["beta"])
+                x = beta_ppf(q, a, b) if beta_ppf else special.betaincinv(a, b, q)
+            case "Uniform":
+                x = q
+        return float(x * scale + loc)
 
     def interval(self, mass: float = 0.9) -> tuple[float, float]:
+        """The central interval holding ``mass`` of the distribution."""
         if self.dist == "Constant":
             return self.params[0], self.params[0]
-        lo, hi = self.scipy().interval(mass)
-        return float(lo), float(hi)
+        return self.ppf((1.0 - mass) / 2), self.ppf((1.0 + mass) / 2)
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """The log density at ``x`` (-inf outside the support).

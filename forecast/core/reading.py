@@ -14,17 +14,29 @@
   bytes read (:class:`FileRead`): provenance hashes and copies what a run read, when it
   read it, never the file as it is later. A file read twice with different contents is an
   error (it changed while the run read it).
+- A YAML file of :data:`PARSE_CACHE_MIN_BYTES` or more is parsed once per content: the
+  result (values and positions) is kept in the cache folder under the SHA-256 of the file's
+  bytes (and of the parser's version), so a changed byte parses anew. Only successful
+  parses are kept; a kept parse is used only if it is a regular file the user owns that no
+  one else can write, and a cache that cannot be read or written is simply not used.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import contextvars
 import dataclasses
+import datetime as dt
 import hashlib
+import json
 import os
 import stat
+import sys
+import tempfile
 import typing
+import zlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +67,7 @@ class YamlDocument(typing.NamedTuple):
 
     path: str
     data: Any
-    marks: dict[Loc, tuple[int, int]]
+    marks: Mapping[Loc, tuple[int, int]]
 
     def position(self, loc: Loc) -> tuple[int | None, int | None]:
         """Line and column of ``loc``, or of its nearest ancestor that has one."""
@@ -404,5 +416,204 @@ def read_text(path: str | Path, what: str = "file", max_bytes: int = MAX_TEXT_BY
 
 
 def read_yaml(path: str | Path, what: str = "YAML file") -> YamlDocument:
-    """Read a YAML file; a missing, unreadable, oversized or malformed file is an InputError."""
-    return parse_yaml(read_text(path, what, MAX_YAML_BYTES), str(path))
+    """Read a YAML file; a missing, unreadable, oversized or malformed file is an InputError.
+
+    A file of :data:`PARSE_CACHE_MIN_BYTES` or more is parsed once per content (the module
+    docstring); the document is the same either way.
+    """
+    data = read_bytes(path, what, MAX_YAML_BYTES)
+    if len(data) < PARSE_CACHE_MIN_BYTES:
+        return parse_yaml(decode_text(data, str(path)), str(path))
+    key = parse_key(data)
+    kept = _kept_parse(key)
+    if kept is not None:
+        return YamlDocument(str(path), *kept)
+    doc = parse_yaml(decode_text(data, str(path)), str(path))
+    _keep_parse(key, doc)
+    return doc
+
+
+# --------------------------------------------------------------------------- parse cache
+
+#: YAML files this large or larger are parsed once per content (smaller ones parse in less
+#: time than reading a kept parse takes).
+PARSE_CACHE_MIN_BYTES = 16 * 1024
+#: Most kept parses; the oldest go first.
+PARSE_CACHE_ENTRIES = 64
+#: Largest kept parse read.
+MAX_PARSE_CACHE_BYTES = 64 * MiB
+#: Bump when reading gives other values, positions or errors for the same bytes (a change
+#: of :func:`decode_text`, :func:`parse_yaml` or the kept format).
+PARSE_CACHE_FORMAT = 1
+
+
+def parse_key(data: bytes) -> str:
+    """The SHA-256 naming a file's kept parse: of its bytes, and of what else decides the
+    parse (this format, PyYAML's version and loader, the value limit)."""
+    parser = (
+        f"forecast-yaml:{PARSE_CACHE_FORMAT}:{yaml.__version__}:{SafeLoader.__name__}:"
+        f"{MAX_YAML_NODES}:{sys.version_info[0]}.{sys.version_info[1]}\0"
+    )
+    return hashlib.sha256(parser.encode() + data).hexdigest()
+
+
+def parse_cache_dir() -> Path | None:
+    """The folder of kept parses: ``parsed`` in ``$FORECAST_CACHE_DIR`` or the user's cache
+    folder (the fit cache's folder, :func:`forecast.fit.cache.cache_dir`); None if unusable."""
+    try:
+        env = os.environ.get("FORECAST_CACHE_DIR")
+        if env:
+            return Path(env).expanduser() / "parsed"
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("forecast")) / "parsed"
+    except (RuntimeError, ValueError, OSError, ImportError):
+        return None
+
+
+def _trusted(info: os.stat_result, kind) -> bool:
+    """A ``kind`` (stat.S_ISREG, S_ISDIR) that this user owns and no one else can write."""
+    owner_ok = not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
+    return kind(info.st_mode) and owner_ok and not info.st_mode & 0o022
+
+
+def _kept_parse(key: str) -> tuple[Any, Mapping] | None:
+    """The kept (data, marks) of the parse named ``key``, or None (missing, untrusted,
+    unreadable or damaged: then the file is parsed)."""
+    folder = parse_cache_dir()
+    if folder is None:
+        return None
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(folder / f"{key}.json", flags | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, ValueError):
+        return None
+    try:
+        info = os.fstat(fd)
+        if not _trusted(info, stat.S_ISREG) or info.st_size > MAX_PARSE_CACHE_BYTES:
+            return None
+        if not _trusted(os.lstat(folder), stat.S_ISDIR):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(MAX_PARSE_CACHE_BYTES + 1)
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+    head, _, marks = raw.partition(b"\n")
+    try:
+        fmt, kept_key, marks_crc, data = json.loads(head, object_hook=_decode)
+        if fmt != PARSE_CACHE_FORMAT or kept_key != key or marks_crc != zlib.crc32(marks):
+            return None
+    except (ValueError, TypeError, KeyError, RecursionError, MemoryError):
+        return None
+    return data, _Marks(marks)
+
+
+class _Marks(Mapping):
+    """A kept parse's positions, decoded when first asked for (an error message needs them;
+    a valid file never does)."""
+
+    def __init__(self, raw: bytes):
+        self._raw: bytes | None = raw
+        self._positions: dict[Loc, tuple[int, int]] = {}
+
+    def _decoded(self) -> dict[Loc, tuple[int, int]]:
+        if self._raw is not None:
+            raw, self._raw = self._raw, None
+            try:
+                self._positions = {
+                    tuple(loc): (line, column) for loc, line, column in json.loads(raw)
+                }
+            except (ValueError, TypeError, RecursionError, MemoryError):
+                self._positions = {}  # errors then name the field without a line
+        return self._positions
+
+    def __getitem__(self, loc):
+        return self._decoded()[loc]
+
+    def __iter__(self):
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+
+def _keep_parse(key: str, doc: YamlDocument) -> None:
+    """Keep ``doc``'s parse under ``key`` (written whole, readable by the user alone); a
+    value the format cannot hold or a folder that cannot be written keeps nothing."""
+    folder = parse_cache_dir()
+    if folder is None:
+        return
+    try:
+        marks = json.dumps(
+            [[list(loc), line, column] for loc, (line, column) in doc.marks.items()],
+            separators=(",", ":"),
+        ).encode("ascii")
+        head = json.dumps(
+            [PARSE_CACHE_FORMAT, key, zlib.crc32(marks), _encode(doc.data)],
+            separators=(",", ":"),
+        ).encode("ascii")
+    except (TypeError, ValueError, RecursionError):
+        return
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _trusted(os.lstat(folder), stat.S_ISDIR):
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".parse.", suffix=".tmp", dir=folder)  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(head + b"\n" + marks)  # JSON as written here holds no newline
+            os.replace(tmp, folder / f"{key}.json")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _prune(folder)
+    except (OSError, ValueError):
+        return
+
+
+def _prune(folder: Path) -> None:
+    """Remove the oldest kept parses past :data:`PARSE_CACHE_ENTRIES`."""
+    entries = []
+    for entry in os.scandir(folder):
+        if entry.name.endswith(".json") and entry.is_file(follow_symlinks=False):
+            entries.append((entry.stat(follow_symlinks=False).st_mtime, entry.path))
+    for _, path in sorted(entries)[: max(0, len(entries) - PARSE_CACHE_ENTRIES)]:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _encode(value: Any) -> Any:
+    """A parsed YAML value as JSON: every JSON object is a tag (a mapping as its key-value
+    pairs, keys of any scalar type; dates, times and bytes as text), so none is ambiguous."""
+    if isinstance(value, dict):
+        return {"map": [[key, _encode(item)] for key, item in value.items()]}
+    if isinstance(value, list):
+        return [_encode(item) for item in value]
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, bytes):
+        return {"bytes": base64.b64encode(value).decode("ascii")}
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return value
+    raise TypeError(f"cannot keep a {type(value).__name__}")
+
+
+def _decode(tagged: dict) -> Any:
+    (tag, value), *rest = tagged.items()
+    if rest:
+        raise ValueError("not a tag")
+    if tag == "map":
+        return {key: item for key, item in value}
+    if tag == "datetime":
+        return dt.datetime.fromisoformat(value)
+    if tag == "date":
+        return dt.date.fromisoformat(value)
+    if tag == "bytes":
+        return base64.b64decode(value, validate=True)
+    raise ValueError(f"unknown tag {tag!r}")

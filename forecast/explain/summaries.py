@@ -127,8 +127,8 @@ def contraction(fit: Fit, priors, name: str) -> float | None:
     """Posterior contraction of prior ``name`` in ``fit``: 1 - posterior variance / prior
     variance (Betancourt 2018), the mean over a vector's components; None where the fit does
     not store the prior's parameter or the prior is a fixed number."""
-    row = _prior_posterior_row(fit, priors, name)
-    return None if row is None else row["contraction"]
+    draws = _posterior_draws(fit, priors, name)
+    return None if draws is None else _contraction(priors[name].prior, draws)[0]
 
 
 def prior_posterior(fitted: Fit, priors, drives: str = "catalogue") -> list[dict]:
@@ -150,38 +150,58 @@ def prior_posterior(fitted: Fit, priors, drives: str = "catalogue") -> list[dict
     return rows
 
 
-def _prior_posterior_row(fitted: Fit, priors, name: str) -> dict | None:
-    from forecast.evidence.table import REFERENCE_LOG10_FLOP
-
+def _posterior_draws(fitted: Fit, priors, name: str) -> np.ndarray | None:
+    """(draws, components) of the parameter prior ``name`` sets, on the prior's scale; None
+    where the fit does not store it or the prior is a fixed number."""
     info = priors[name]
     variable = {"missing_log_compute": "missing_compute"}.get(name, name)
     if variable not in fitted.draws or info.prior.dist == "Constant":
         return None
     draws = fitted.draws[variable].reshape(fitted.n_draws, -1)
     if name == "missing_log_compute":
+        from forecast.evidence.table import REFERENCE_LOG10_FLOP
+
         draws = draws + REFERENCE_LOG10_FLOP
-    dist = info.prior.scipy()
-    lo, hi = info.prior.interval(0.9)
-    q05, q95 = np.quantile(draws, [0.05, 0.95], axis=0)
-    # A LogNormal prior is a normal on the log scale: its contraction is measured there (on
-    # the natural scale a posterior that moved up can have a larger variance than the
-    # prior's and show a negative contraction while it is well determined).
-    log_scale = info.prior.dist == "LogNormal"
+    return draws
+
+
+def _contraction(prior, draws: np.ndarray) -> tuple[float, bool]:
+    """(contraction, whether measured on the log scale) of ``prior`` given posterior
+    ``draws`` (draws, components).
+
+    A LogNormal prior is a normal on the log scale: its contraction is measured there (on the
+    natural scale a posterior that moved up can have a larger variance than the prior's and
+    show a negative contraction while it is well determined). The prior's variance is a
+    closed form (:meth:`forecast.core.distributions.Prior.variance`), so this never imports
+    scipy.stats.
+    """
+    log_scale = prior.dist == "LogNormal"
     if log_scale:
-        prior_var = float(info.prior.kwargs["sigma"] ** 2)
+        prior_var = float(prior.kwargs["sigma"] ** 2)
         post_var = np.log(draws).var(axis=0)
     else:
-        prior_var = float(dist.var())
+        prior_var = prior.variance()
         post_var = draws.var(axis=0)
+    return float(np.mean(1.0 - post_var / prior_var)), log_scale
+
+
+def _prior_posterior_row(fitted: Fit, priors, name: str) -> dict | None:
+    draws = _posterior_draws(fitted, priors, name)
+    if draws is None:
+        return None
+    info = priors[name]
+    lo, hi = info.prior.interval(0.9)
+    q05, q95 = np.quantile(draws, [0.05, 0.95], axis=0)
+    contraction_value, log_scale = _contraction(info.prior, draws)
     return {
         "prior": name,
         "drives": info.drives,
         "distribution": str(info.prior),
-        "prior_mean": float(dist.mean()),
+        "prior_mean": info.prior.mean(),
         "prior_interval_90": [lo, hi],
         "posterior_mean": float(draws.mean()),
         "posterior_interval_90": [float(q05.mean()), float(q95.mean())],
-        "contraction": float(np.mean(1.0 - post_var / prior_var)),
+        "contraction": contraction_value,
         "contraction_scale": "log" if log_scale else "natural",
         "components": int(draws.shape[1]),
     }

@@ -130,6 +130,25 @@ def check_bundle_folder(folder: str | Path, force: bool = False, field: str = "-
     return folder
 
 
+def shipped_calibration() -> list[tuple[str, dict]]:
+    """The calibration documents shipped with the package (benchmarks/results/): the
+    cross-validation and time cuts of the uplift model over the measured histories
+    (``backtest.json``) and the leave-one-out PIT of the catalogue's figures
+    (``loo-pit.json``), computed on the shipped inputs and default priors, each named as
+    shipped with its date. What an export includes when no ``--calibration`` is given."""
+    from forecast.checks.backtest import read_results
+    from forecast.report.calibration import calibration_kind
+
+    out = []
+    for name in ("backtest.json", "loo-pit.json"):
+        doc = read_results(name)
+        if doc is not None and calibration_kind(doc) is not None:
+            when = str(doc.get("created", ""))[:10]
+            label = f"shipped results: benchmarks/results/{name}" + (f" ({when})" if when else "")
+            out.append((label + ", for the shipped inputs and default priors", doc))
+    return out
+
+
 def read_calibration(paths) -> list[tuple[str, dict]]:
     """Read the calibration and backtest documents given to ``export --calibration``.
 
