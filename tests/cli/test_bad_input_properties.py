@@ -142,13 +142,16 @@ def squash(text) -> str:
 
 
 def listing(root: Path) -> dict[str, object]:
-    """Every file and folder under ``root`` (files with size and mtime)."""
+    """Every file and folder under ``root`` (files with size and mtime), but the kept YAML
+    parses (``cache/parsed``: a cache of what was read, written even by a refused run)."""
     entries: dict[str, object] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             path = Path(dirpath, name)
             info = path.lstat()
             rel = str(path.relative_to(root))
+            if rel == "cache" or rel.startswith(("cache/parsed", "cache" + os.sep + "parsed")):
+                continue
             entries[rel] = "dir" if stat.S_ISDIR(info.st_mode) else (info.st_size, info.st_mtime_ns)
     return entries
 

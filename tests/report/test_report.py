@@ -98,7 +98,7 @@ def test_the_report_gives_each_models_diagnostics_verdict(reviewed):
     uplift = next(line for line in text.splitlines() if line.startswith("- Uplift model: R-hat"))
     catalogue = next(line for line in text.splitlines() if line.startswith("- Catalogue model:"))
     assert not result.fits.histories.diagnostics.ok
-    assert "**FAILED: bulk ESS 120 < 400 (attention_spread)" in uplift
+    assert "**FAILED: bulk ESS 120 \\< 400 (attention_spread)" in uplift  # escaped once
     assert "Do not rely on these figures" in uplift
     assert "2 chains x 150 draws" in uplift
     assert ("**passed**" in catalogue) == result.fitted.diagnostics.ok
