@@ -31,6 +31,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _ship(source: Path, target: Path) -> None:
+    """A cache entry's draws and meta (without the netCDF posterior: the export writes one
+    from the draws, so its checksum is dropped) copied to ``target``."""
+    target.mkdir()
+    shutil.copyfile(source / "draws.npz", target / "draws.npz")
+    meta = json.loads((source / "meta.json").read_text())
+    meta["files_sha256"] = {}
+    (target / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+
+
 def main() -> int:
     folder = ROOT / "fits"
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,23 +83,11 @@ def main() -> int:
             if fits.histories.how != "sampled":
                 log(f"{label}: the uplift fit is {fits.histories.how}; a run does the same")
                 continue
-            source = entry_dir(fits.histories.key)
-            target = staging / fits.histories.key
-            target.mkdir()
-            shutil.copyfile(source / "draws.npz", target / "draws.npz")
-            meta = json.loads((source / "meta.json").read_text())
-            meta["files_sha256"] = {}
-            (target / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+            _ship(entry_dir(fits.histories.key), staging / fits.histories.key)
             shipped.append(f"{label}: fits/{fits.histories.key}")
             if name is None:
                 # the catalogue model's draws too: the full sensitivity ranking reweights them
-                source = entry_dir(fits.catalogue.key)
-                target = staging / fits.catalogue.key
-                target.mkdir()
-                shutil.copyfile(source / "draws.npz", target / "draws.npz")
-                meta = json.loads((source / "meta.json").read_text())
-                meta["files_sha256"] = {}
-                (target / "meta.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+                _ship(entry_dir(fits.catalogue.key), staging / fits.catalogue.key)
                 summary = CatalogueSummary.of(fits.catalogue.fit)
                 (staging / "summaries" / f"{summary.key}.json").write_text(
                     json.dumps(summary.to_dict(), indent=2, default=str) + "\n"
