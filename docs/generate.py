@@ -582,10 +582,12 @@ def block_json_run(runs: Runs) -> str:
     if ex:
         ex["summary"] = [ex["summary"][0], "..."]
         ex["rule"] = "..."
-        ex["source_labels"] = {"known": ex["source_labels"]["known"], "...": "..."}
+        first = next(iter(ex["part_labels"]))
+        ex["part_labels"] = {first: ex["part_labels"][first], "...": "..."}
         for band in ex["decomposition"].values():
-            if isinstance(band, dict) and "sources" in band:
-                band["sources"] = [band["sources"][0], "..."]
+            if isinstance(band, dict) and "parts" in band:
+                band["parts"] = [band["parts"][0], "..."]
+        ex["headline"]["cite"] = "..."
         ex["tail_profile"] = [ex["tail_profile"][0], "..."]
         ex["most_sensitive"] = ex["most_sensitive"][:1] + ["..."]
     doc["reevaluation"] = {"2x": doc["reevaluation"]["2x"], "...": "..."}
@@ -638,9 +640,10 @@ def block_json_priors_check(runs: Runs) -> str:
     for side in ("prior", "posterior"):
         doc[side] = {k: [v[0], "...", v[-1]] for k, v in doc[side].items()}
     params = doc["prior_parameters"]
+    first = next(iter(params))
     doc["prior_parameters"] = {
-        "ceg_global_mean": params["ceg_global_mean"],
-        "...": ", ".join(k for k in params if k != "ceg_global_mean"),
+        first: params[first],
+        "...": ", ".join(k for k in params if k != first),
     }
     doc["diagnostics"] = {"...": "as in run"}
     return _json_block(_round(doc))
