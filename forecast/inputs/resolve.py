@@ -85,7 +85,8 @@ class RunInputs:
     def files(self) -> list[tuple[str, Path]]:
         """Every file this run read, as (role, absolute path), in reading order: the
         scenario, the default priors, the profile, the catalogue files, the measurements
-        files (when the evals compare with them), the policy files and the tasks files."""
+        files (the histories the uplift model is fitted to), the policy files and the tasks
+        files."""
         from forecast.core.paths import data_dir
         from forecast.evidence.catalogue import _catalogue_files, shipped_catalogue_paths
         from forecast.inputs.policies import shipped_policy_files
@@ -100,12 +101,13 @@ class RunInputs:
             found += [("catalogue", p) for p in shipped_catalogue_paths()]
         if self.evidence is not None:
             found += [("catalogue", p) for p in _catalogue_files(self.evidence)]
-        if self.measurements is not None or any(e.compare_with for e in self.scenario.evals):
-            from forecast.evidence.measurements import shipped_measurement_paths
+        # the measured histories and eval-slope groups: the uplift model's evidence, read
+        # by every run
+        from forecast.evidence.measurements import shipped_measurement_paths
 
-            found += [("measurements", p) for p in shipped_measurement_paths()]
-            if self.measurements is not None:
-                found.append(("measurements", self.measurements))
+        found += [("measurements", p) for p in shipped_measurement_paths()]
+        if self.measurements is not None:
+            found.append(("measurements", self.measurements))
         shipped = shipped_policy_files()
         for policy in self.policies:
             if policy.origin == "shipped":

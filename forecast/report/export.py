@@ -252,19 +252,28 @@ def _json_marks(doc, name: str) -> dict:
 
 def input_records(result) -> list[dict]:
     """Every file the run read (:meth:`forecast.inputs.resolve.RunInputs.files`): its role,
-    absolute path, and the size and SHA-256 of the bytes the run read, when it read them
+    absolute path, ``name`` (a shipped input's name in the package, such as
+    ``priors/defaults.yaml``, with ``shipped`` true; a user's file as given), and the size
+    and SHA-256 of the bytes the run read, when it read them
     (:attr:`~forecast.inputs.resolve.RunInputs.reads`): a file edited since does not
     change them. Inputs resolved without a read log (made by hand) are hashed now, through
     the safe reader (a regular file of at most the input size limit, never a FIFO);
     ``sha256`` is None and ``problem`` says why when that fails."""
     import os
 
+    from forecast.core.paths import data_dir
     from forecast.core.reading import MAX_CSV_BYTES, file_read, read_bytes
 
+    root = data_dir("priors").parent.resolve()
     reads = result.inputs.reads
     records = []
     for role, path in result.inputs.files():
-        record = {"role": role, "path": str(Path(path).resolve()), "sha256": None, "bytes": None}
+        resolved = Path(path).resolve()
+        record = {"role": role, "path": str(resolved), "sha256": None, "bytes": None}
+        # a shipped input by the name a reviewer finds in the package (and the repository)
+        shipped = resolved.is_relative_to(root)
+        record["shipped"] = shipped
+        record["name"] = resolved.relative_to(root).as_posix() if shipped else str(path)
         read = reads.get(os.path.abspath(path))
         if read is None and not reads:
             try:

@@ -391,7 +391,8 @@ def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list
     lines += [""]
     if inputs:
         lines += [
-            "Every file the run read, with its SHA-256 (`sha256sum FILE` checks it):",
+            "Every file the run read, with its SHA-256 (`sha256sum FILE` checks it); a "
+            "shipped file by its name in the package and the repository:",
             "",
         ]
         lines += md_table(
@@ -399,7 +400,11 @@ def provenance_section(doc: dict, inputs: list[dict] | None, files=None) -> list
             [
                 [
                     r["role"],
-                    markdown_code(r["path"], in_table=True),
+                    (
+                        "shipped " + markdown_code(r["name"], in_table=True)
+                        if r.get("shipped")
+                        else markdown_code(r["path"], in_table=True)
+                    ),
                     markdown_code(r["sha256"]) if r["sha256"] else (r.get("problem") or "-"),
                     cell(r.get("bytes")),
                 ]

@@ -92,7 +92,7 @@ def test_files_lists_every_input_read_as_absolute_paths(tmp_path):
     roles = [role for role, _ in files]
     assert roles[:3] == ["scenario", "priors", "profile"]
     assert {"catalogue", "policy", "tasks"} <= set(roles)
-    assert "measurements" not in roles  # the evals compare with none
+    assert "measurements" in roles  # the histories: every run's evidence
     assert all(Path(path).is_absolute() and Path(path).is_file() for _, path in files)
     assert len({path for _, path in files}) == len(files)
     measured = resolve("gpt4-2023-03")
