@@ -312,7 +312,8 @@ def backtest_blocks(doc: dict) -> dict[str, str]:
         f"{doc['catalogue_fit_key'][:12]}).",
         f"- The uplift model's fit key on all the histories: `{doc['fit_key'][:16]}`; every fold "
         f"and cut fit: {_settings(doc['crossval']['settings'])} (the production model "
-        f"with fewer draws, `BACKTEST_SETTINGS`; a fold's predictions need no more), seed {doc['crossval']['settings']['seed']}; "
+        "with fewer draws, `BACKTEST_SETTINGS`; a fold's predictions need no more), seed "
+        f"{doc['crossval']['settings']['seed']}; "
         f"{doc['crossval']['predictive_draws']} predictive draws per snapshot, forecast seed "
         f"{doc['crossval']['seed']}.",
         f"- Computed {doc['created'][:10]} by `{bench.get('command', 'benchmarks/backtest.py')}` "

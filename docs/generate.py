@@ -900,7 +900,7 @@ from forecast.fit.engine import FitSettings
 from forecast.fit.histories import histories_spec
 from forecast.inputs.resolve import resolve
 
-inputs = resolve(None)  # the default scenario and the shipped evidence
+inputs = resolve()  # the default scenario and the shipped evidence
 for override in ({}, {"trend_fade_years": "LogNormal(0.69, 0.5)"},
                  {"elicitation_effect": "HalfNormal(0.35)"},
                  {"composability_within": "Beta(2, 3)"}):

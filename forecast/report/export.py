@@ -185,7 +185,7 @@ def read_calibration(paths) -> list[tuple[str, dict]]:
                 "--calibration",
             )
         if kind == "backtest" and "comparisons" not in doc:
-            kind = "backtest_pairs"
+            kind = "backtest_histories" if "crossval" in doc else "backtest_pairs"
         validate(MODELS[kind], YamlDocument(str(path), doc, marks), "calibration document")
         out.append((str(path.absolute()), doc))
     return out

@@ -309,8 +309,9 @@ CAL_FIELDS = {
             ("method",), ("failed_fits",), ("all_uniform",)],
     "loo_pit": [("figures",), ("summary",), ("summary", "mean_pit"), ("figures", 0, "label"),
                 ("figures", 0, "pit"), ("figures", 0, "reasons"), ("summary", "n_figures")],
-    "backtest": [("pairs",), ("pairs", 0, "pair"), ("pairs", 0, "crps"),
-                 ("totals", "n"), ("totals", "mean_pit"), ("score",)],
+    "backtest": [("crossval",), ("crossval", "schemes"), ("cuts",), ("cuts", 0, "cut"),
+                 ("crossval", "schemes", "suite", "totals", "n"),
+                 ("crossval", "schemes", "suite", "totals", "mean_pit"), ("score",)],
     "backtest of a scenario": [("comparisons",), ("comparisons", 0, "eval"),
                                ("comparisons", 0, "measured"), ("comparisons", 0, "inside_90")],
 }  # fmt: skip
@@ -318,11 +319,11 @@ CAL_FIELDS = {
 
 def _field_type(path: tuple) -> str:
     last = path[-1]
-    if last in ("quantities", "figures", "pairs", "comparisons"):
+    if last in ("quantities", "figures", "pairs", "comparisons", "cuts"):
         return "list"
-    if last == "summary":
+    if last in ("summary", "crossval", "schemes"):
         return "object"
-    if last in ("quantity", "label", "pair", "eval", "method", "score"):
+    if last in ("quantity", "label", "pair", "eval", "method", "score", "cut"):
         return "text"
     if last in ("all_uniform", "inside_90"):
         return "flag"
@@ -359,7 +360,7 @@ def bad_calibration(draw):
                 [
                     p
                     for p in CAL_FIELDS[kind]
-                    if p[-1] in ("quantity", "label", "pair", "eval", "method", "score")
+                    if p[-1] in ("quantity", "label", "pair", "eval", "method", "score", "cut")
                 ]
             )
         )
@@ -370,7 +371,7 @@ def bad_calibration(draw):
     counts = {
         "sbc": ("n_fits",),
         "loo_pit": ("summary", "n_figures"),
-        "backtest": ("totals", "n"),
+        "backtest": ("crossval", "schemes", "suite", "totals", "n"),
         "backtest of a scenario": ("catalogue_enhancements",),
     }
     set_in(doc, counts[kind], -draw(st.integers(1, 10**6)))  # fmt: skip

@@ -161,7 +161,7 @@ def test_the_scenario_is_copied_as_run(bundle):
 def test_provenance_names_every_input_by_absolute_path_and_hash(bundle):
     prov = json.loads((bundle / "provenance.json").read_text())
     roles = {r["role"] for r in prov["inputs"]}
-    assert {"scenario", "priors", "catalogue", "policy", "tasks"} <= roles
+    assert {"scenario", "priors", "catalogue", "measurements", "policy", "tasks"} <= roles
     for record in prov["inputs"]:
         path = Path(record["path"])
         assert path.is_absolute() and path.is_file()
@@ -175,7 +175,11 @@ def test_provenance_names_every_input_by_absolute_path_and_hash(bundle):
     assert prov["catalogue_fit"]["how"] == "summary"
     report = (bundle / "report.md").read_text()
     for record in prov["inputs"]:
-        assert record["sha256"] in report and record["path"] in report
+        # a shipped input by its name in the package, a user's by its path
+        assert record["shipped"] == (record["name"] != record["path"])
+        shown = f"shipped `{record['name']}`" if record["shipped"] else record["path"]
+        assert record["sha256"] in report and shown in report
+    assert any(r["role"] == "measurements" and r["shipped"] for r in prov["inputs"])
 
 
 def test_no_python_representation_in_the_text_files(bundle):

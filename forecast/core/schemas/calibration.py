@@ -128,6 +128,34 @@ class PairsBacktest(Part):
     score: Prose = ""
 
 
+class SchemeResult(Part):
+    title: Label = "-"
+    folds: Annotated[list, Rows] = []
+    failed_folds: Annotated[list, Rows] = []
+    totals: Totals
+    rows: Annotated[list, Rows] = []
+
+
+class CrossValidation(Part):
+    schemes: dict[Label, SchemeResult]
+
+
+class CutResult(Part):
+    cut: Label
+    totals: Totals
+    rows: Annotated[list, Rows] = []
+
+
+class HistoriesBacktest(Part):
+    """``forecast backtest --json`` (the uplift model's cross-validation over the measured
+    histories and its time cuts)."""
+
+    crossval: CrossValidation
+    cuts: Annotated[list[CutResult], Rows] = []
+    score: Prose = ""
+    created: Label = "-"
+
+
 #: The model of each kind of document (:func:`forecast.report.calibration.calibration_kind`;
 #: a backtest of one scenario has ``comparisons``, one of every pair ``pairs``).
 MODELS: dict[str, type[BaseModel]] = {
@@ -135,4 +163,5 @@ MODELS: dict[str, type[BaseModel]] = {
     "loo_pit": LooPitDocument,
     "backtest": ScenarioBacktest,
     "backtest_pairs": PairsBacktest,
+    "backtest_histories": HistoriesBacktest,
 }
