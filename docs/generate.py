@@ -492,9 +492,7 @@ def block_prior_runs(runs: Runs) -> str:
     rows = []
     for mode, label, name in PRIOR_RUNS:
         doc = runs.document(name)
-        rows.append(
-            [mode, label, f"{doc['buffer']['oom']:.2f}", f"{doc['uplift'][-1]['q50']:.2f}"]
-        )
+        rows.append([mode, label, f"{doc['buffer']['oom']:.2f}", f"{doc['uplift'][-1]['q50']:.2f}"])
     return _table(
         ["trend mode", "override", "buffer (OOM)", "median uplift at 12 months (OOM)"],
         rows,
@@ -778,9 +776,7 @@ def block_cli_priors_show_one(runs: Runs) -> str:
     """tuning-priors.md: one prior as ``priors show --json`` gives it."""
     doc = runs.cli_json("priors", "show", fit=False)
     one = next(p for p in doc["priors"] if p["name"] == TUNED_NAME)
-    command = (
-        f"forecast priors show --json | jq '.priors[] | select(.name == \"{TUNED_NAME}\")'"
-    )
+    command = f"forecast priors show --json | jq '.priors[] | select(.name == \"{TUNED_NAME}\")'"
     return _text_block(command, json.dumps(one, indent=2, ensure_ascii=False))
 
 
@@ -1158,9 +1154,7 @@ def block_worked_example(runs: Runs) -> str:
     doc = runs.run_doc()
     ex = doc["explanation"]
     tail, median = ex["decomposition"]["tail"], ex["decomposition"]["median"]
-    parts = "; ".join(
-        f"{PARTS[p['part']]} {p['oom']:+.2f} OOM" for p in tail["parts"]
-    )
+    parts = "; ".join(f"{PARTS[p['part']]} {p['oom']:+.2f} OOM" for p in tail["parts"])
     gap = ex["buffer_oom"] - ex["prior_only_buffer_oom"]
     movers = [f"`{r['prior']}`" for r in runs.sensitivity["priors"][:3]]
     unsettled = [f"`{m['prior']}`" for m in ex["unsettled"]]
