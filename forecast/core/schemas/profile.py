@@ -7,9 +7,13 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from forecast.core.distributions import parse_distribution
-from forecast.core.errors import LocatedValueError
 from forecast.core.schemas.common import Identifier, Name, SchemaVersion, Strict, Text
-from forecast.core.schemas.scenario import REMOVED_EXTRAPOLATION_KEYS, ScenarioName, TrendMode
+from forecast.core.schemas.scenario import (
+    REMOVED_EXTRAPOLATION_KEYS,
+    ScenarioName,
+    TrendMode,
+    refuse_removed,
+)
 
 # --------------------------------------------------------------------------- profiles
 
@@ -34,11 +38,7 @@ class ProfileModes(Strict):
     @model_validator(mode="before")
     @classmethod
     def _removed(cls, data):
-        if isinstance(data, dict):
-            for key, message in REMOVED_EXTRAPOLATION_KEYS.items():
-                if key in data:
-                    raise LocatedValueError(message, (key,))
-        return data
+        return refuse_removed(data, REMOVED_EXTRAPOLATION_KEYS)
 
 
 class ProfileFile(Strict):

@@ -88,6 +88,16 @@ REMOVED_EXTRAPOLATION_KEYS = {
 }
 
 
+def refuse_removed(data, removed: dict[str, str]):
+    """``data`` unchanged, unless it holds a key of ``removed``: then the located message
+    that says what became of it (a key removed in model 5)."""
+    if isinstance(data, dict):
+        for key, message in removed.items():
+            if key in data:
+                raise LocatedValueError(message, (key,))
+    return data
+
+
 class Extrapolation(Strict):
     """How the rate of improvements is carried past the histories' dates (docs/method.md).
 
@@ -102,11 +112,7 @@ class Extrapolation(Strict):
     @model_validator(mode="before")
     @classmethod
     def _removed(cls, data):
-        if isinstance(data, dict):
-            for key, message in REMOVED_EXTRAPOLATION_KEYS.items():
-                if key in data:
-                    raise LocatedValueError(message, (key,))
-        return data
+        return refuse_removed(data, REMOVED_EXTRAPOLATION_KEYS)
 
 
 class EvalSpec(Strict):
