@@ -208,6 +208,7 @@ def resolve(
             from forecast.inputs.profiles import load_profile
 
             profile_file = load_profile(profile).path
+        histories = build_history_table(measured, as_of)
         inputs = RunInputs(
             scenario=sc,
             path=loaded.path,
@@ -216,7 +217,7 @@ def resolve(
             profile=profile_name,
             catalogue=catalogue,
             table=build_table(catalogue),
-            histories=build_history_table(measured, as_of),
+            histories=histories,
             tasks=tuple(tasks),
             policies=tuple(policies),
             as_of=as_of,
@@ -224,7 +225,7 @@ def resolve(
             evidence=Path(evidence) if evidence is not None else None,
             shipped_evidence=shipped_evidence,
             profile_file=profile_file,
-            warnings=tuple(run_warnings(sc, catalogue, as_of)),
+            warnings=tuple(run_warnings(sc, catalogue, as_of) + elicited_warnings(sc, histories)),
         )
 
     return dataclasses.replace(
@@ -261,6 +262,24 @@ def run_warnings(sc: Scenario, catalogue: Catalogue, as_of: dt.date | None) -> l
                 f"{reference} for a forecast made with what was known at the time"
             )
     return out
+
+
+def elicited_warnings(sc: Scenario, histories: HistoryTable) -> list[str]:
+    """A warning when the evaluation applied fewer or more categories of elicitation than any
+    measured history's BEFORE state: the forecast reads it as the nearest measured count
+    (:func:`forecast.simulate.setup.elicited_in_range`), an assumption, not a finding."""
+    from forecast.simulate.setup import elicited_in_range
+
+    applied = len(set(sc.already_elicited.categories))
+    used = elicited_in_range(sc, histories)
+    if used == applied:
+        return []
+    lo, hi = histories.inc_elicited.min(), histories.inc_elicited.max()
+    return [
+        f"the evaluation applied {applied} categories of elicitation, outside the {lo:g} to "
+        f"{hi:g} the measured histories' starting states applied: the forecast reads it as "
+        f"{used:g} (the elicitation effect is not extrapolated beyond its evidence)"
+    ]
 
 
 def _with_overrides(sc: Scenario, **values) -> Scenario:

@@ -290,3 +290,26 @@ def test_a_file_that_changes_between_two_reads_is_an_error(tmp_path):
         path.write_text("a: 2\n")
         read_bytes(path)
     assert list(log.reads) == [str(path)]
+
+
+@pytest.mark.parametrize("categories", [[], ["prompting", "scaffolding", "data", "tool"]])
+def test_elicitation_outside_the_histories_is_read_at_its_edge_and_said(tmp_path, categories):
+    """An evaluation that applied nothing gave 22.5 OOM: the elicitation effect extrapolated
+    past the histories' 1-3 categories. It is now read at the nearest measured count, and the
+    run says so."""
+    import yaml
+
+    from forecast.core.paths import data_dir
+    from forecast.simulate.setup import setup_forecast
+
+    doc = yaml.safe_load((data_dir("scenarios") / "frontier-api.yaml").read_text())
+    doc["already_elicited"] = {"categories": categories}
+    doc["evals"] = [e for e in doc["evals"] if "tasks_file" not in e]
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    inputs = resolve(path)
+    used = setup_forecast(inputs.scenario, inputs.histories).elicited
+    lo, hi = inputs.histories.inc_elicited.min(), inputs.histories.inc_elicited.max()
+    assert used == (lo if not categories else hi)
+    assert any("not extrapolated beyond its evidence" in w for w in inputs.warnings)
+    assert not any("elicitation" in w for w in resolve("frontier-api").warnings)
