@@ -308,3 +308,13 @@ def _scaling_pairs(
                 )
             )
     return out
+
+
+def elicited_in_range(count: float, table: HistoryTable) -> float:
+    """A count of elicitation categories applied, kept within the range the histories'
+    starting states measured (the elicitation effect is never extrapolated beyond its
+    evidence); unchanged when the table has no increments."""
+    if not table.n_increments:
+        return float(count)
+    lo, hi = float(np.min(table.inc_elicited)), float(np.max(table.inc_elicited))
+    return float(np.clip(count, lo, hi))

@@ -267,11 +267,11 @@ def run_warnings(sc: Scenario, catalogue: Catalogue, as_of: dt.date | None) -> l
 def elicited_warnings(sc: Scenario, histories: HistoryTable) -> list[str]:
     """A warning when the evaluation applied fewer or more categories of elicitation than any
     measured history's BEFORE state: the forecast reads it as the nearest measured count
-    (:func:`forecast.simulate.setup.elicited_in_range`), an assumption, not a finding."""
-    from forecast.simulate.setup import elicited_in_range
+    (:func:`forecast.evidence.histories.elicited_in_range`), an assumption, not a finding."""
+    from forecast.evidence.histories import elicited_in_range
 
     applied = len(set(sc.already_elicited.categories))
-    used = elicited_in_range(sc, histories)
+    used = elicited_in_range(applied, histories)
     if used == applied:
         return []
     lo, hi = histories.inc_elicited.min(), histories.inc_elicited.max()

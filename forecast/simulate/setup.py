@@ -78,11 +78,9 @@ def elicited_in_range(scenario: Scenario, histories: HistoryTable) -> float:
     within the range the histories measured (their BEFORE states applied one to three), so
     the elicitation effect is never extrapolated beyond its evidence (an evaluation that
     applied nothing is read as one that applied the fewest any history did; the run warns)."""
-    count = float(len(set(scenario.already_elicited.categories)))
-    if not histories.n_increments:
-        return count
-    lo, hi = float(np.min(histories.inc_elicited)), float(np.max(histories.inc_elicited))
-    return float(np.clip(count, lo, hi))
+    from forecast.evidence.histories import elicited_in_range as clip
+
+    return clip(len(set(scenario.already_elicited.categories)), histories)
 
 
 def calendar_offset(year, setup: ForecastSetup, fade_years=1.0) -> np.ndarray:
