@@ -113,14 +113,7 @@ def fit_folds(
         started = time.perf_counter()
         weights, scale = fold_weights(table, scheme, group)
         data = data_values(table, weights, scale) | prior_values(priors)
-        idata = sampler.sample(
-            sampler.with_data(compiled, **data),
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            target_accept=settings.target_accept,
-            seed=settings.seed,
-        )
+        idata = sampler.sample_on(compiled, data, settings, settings.seed)
         held = table.groups(scheme) == group
         fold = Fold(
             scheme=scheme,

@@ -343,14 +343,7 @@ def run_sbc(
         simulated = simulate_histories(table, truth, variance, np.random.default_rng([s, 1]),
                                        exact=exact)  # fmt: skip
         data = data_values(table) | simulated | prior_values(priors)
-        idata = sampler.sample(
-            sampler.with_data(compiled, **data),
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            target_accept=settings.target_accept,
-            seed=s % (2**31),
-        )
+        idata = sampler.sample_on(compiled, data, settings, s % (2**31))
         diag = posterior.diagnose(idata, free)
         draws = posterior.flat_draws(idata, tuple(spec.shapes))
         thinned = {k: v[keep] for k, v in draws.items()}

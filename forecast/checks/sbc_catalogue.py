@@ -101,14 +101,7 @@ def run_catalogue_sbc(
         s = fit_seed(seed, i)
         truth_draws = prior_draws(table, priors, 1, seed=s)
         data = simulate_data(table, one_draw(truth_draws), nu, np.random.default_rng([s, 1]))
-        idata = sampler.sample(
-            sampler.with_data(compiled, **data),
-            draws=settings.draws,
-            tune=settings.tune,
-            chains=settings.chains,
-            target_accept=settings.target_accept,
-            seed=s % (2**31),
-        )
+        idata = sampler.sample_on(compiled, data, settings, s % (2**31))
         diag = posterior.diagnose(idata, free)
         draws = posterior.flat_draws(idata, shapes)
         true_values = {k: float(v[0]) for k, v in parameter_values(truth_draws).items()}

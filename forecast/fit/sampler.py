@@ -128,6 +128,20 @@ def sample(
         raise
 
 
+def sample_on(compiled, data: dict, settings, seed: int):
+    """Sample the compiled model again on new values of its data containers (a
+    cross-validation fold, an SBC fit), with ``settings``' draws, tuning, chains and
+    target acceptance and the given seed."""
+    return sample(
+        with_data(compiled, **data),
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        target_accept=settings.target_accept,
+        seed=seed,
+    )
+
+
 def _finished(sampler) -> bool:
     try:
         return bool(sampler.is_finished)
