@@ -311,8 +311,8 @@ def backtest_blocks(doc: dict) -> dict[str, str]:
         f"(`catalogue_gain` {doc['catalogue_gain']} from the catalogue fit "
         f"{doc['catalogue_fit_key'][:12]}).",
         f"- The uplift model's fit key on all the histories: `{doc['fit_key'][:16]}`; every fold "
-        f"and cut fit: {_settings(doc['crossval']['settings'])} (the production model "
-        "with fewer draws, `BACKTEST_SETTINGS`; a fold's predictions need no more), seed "
+        f"and cut fit: {_settings(doc['crossval']['settings'])} (the production "
+        "settings, `BACKTEST_SETTINGS`), seed "
         f"{doc['crossval']['settings']['seed']}; "
         f"{doc['crossval']['predictive_draws']} predictive draws per snapshot, forecast seed "
         f"{doc['crossval']['seed']}.",

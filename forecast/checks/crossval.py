@@ -5,9 +5,9 @@ eval-slope groups, are held out together: the fold must predict a suite it has n
 whose slope it draws from the population) and **leave one publisher out** (every snapshot a
 publisher produced). A fold is the production fit (:data:`HISTORIES_SETTINGS`) of the whole
 table with weight 0 on what it holds out, so one compiled model serves every fold
-(:func:`forecast.fit.sampler.compiled_for`). Weight 0 also goes to the later snapshots of a
-series in which a held-out snapshot lies: their increments are measured from states that
-include the held-out score (:func:`fold_weights`).
+(:func:`forecast.fit.sampler.prepare`, then new weights only). Weight 0 also goes to the
+later snapshots of a series in which a held-out snapshot lies: their increments are
+measured from states that include the held-out score (:func:`fold_weights`).
 
 For each held-out snapshot the fold's posterior gives the predictive distribution of the
 series' best score at the snapshot's date from the series' baseline
@@ -105,9 +105,7 @@ def fit_folds(
 
     settings = settings or HISTORIES_SETTINGS
     spec = histories_spec(table, priors)
-    model = spec.build(priors)
-    free = [v.name for v in model.free_RVs]
-    compiled, _ = sampler.compiled_for(spec.structure, lambda: model, spec.data(priors))
+    compiled, free = sampler.prepare(spec, priors)
     plan = [(s, g) for s in schemes for g in fold_groups(table, s)]
     for i, (scheme, group) in enumerate(plan):
         started = time.perf_counter()

@@ -9,7 +9,7 @@ calibration". For fit i = 1..N:
 2. simulate the histories and eval-slope pairs the model would see from theta_i, on the
    design of the shipped histories (:func:`forecast.checks.synthetic.simulate_histories`);
 3. fit them with the compiled model of the shipped histories
-   (:func:`forecast.fit.sampler.compiled_for`: one compilation, then new data only), on the
+   (:func:`forecast.fit.sampler.prepare`: the model's numba kernels, then new data only), on the
    production settings by default, and thin the draws to L roughly independent ones;
 4. for every scalar quantity q, record the rank r_i = #{l : q(theta^(l)) < q(theta_i)} in
    0..L (ties, as in U(T) = 0, are broken at random).
@@ -309,7 +309,7 @@ def run_sbc(
     on_fit
         Called after each fit with (fits done, fits in all, the fit's record).
 
-    Imports PyMC and nutpie (the model is compiled once per process and structure).
+    Imports nutpie and the uplift model's numba kernels (no PyMC compile).
     """
     from forecast.checks.synthetic import record_variance, simulate_histories, uplift_prior_draws
     from forecast.fit import posterior, sampler
@@ -321,9 +321,7 @@ def run_sbc(
     horizon = float(setup.horizon_months)
     setup = dataclasses.replace(setup, times_months=np.array([0.0, horizon]))
     spec = histories_spec(table, priors)
-    model = spec.build(priors)
-    free = [v.name for v in model.free_RVs]
-    compiled, _ = sampler.compiled_for(spec.structure, lambda: model, spec.data(priors))
+    compiled, free = sampler.prepare(spec, priors)
     compile_seconds = time.perf_counter() - started
     names = quantity_names()
     scales = tuple(contraction_scale(q, priors) for q in names)

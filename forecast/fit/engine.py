@@ -67,9 +67,11 @@ class ModelSpec:
     with the fit and checked on reading; ``shapes`` give the shape of one draw of every
     stored variable. ``build`` returns the PyMC model, ``data`` its ``pm.Data`` values
     (observations and prior parameters), ``structure`` keys its compiled graph (one compile
-    per structure and process). ``variable_of`` maps a prior to the stored variable that
-    carries its parameter (None: it cannot be reweighted), ``shift_of`` adds a constant to
-    that variable before its prior density is evaluated.
+    per structure and process). ``compile``, when given, returns a model nutpie samples
+    directly, without PyMC (the uplift model's numba kernels: nothing to compile per
+    process); ``sampler`` names what samples it (provenance). ``variable_of`` maps a prior
+    to the stored variable that carries its parameter (None: it cannot be reweighted),
+    ``shift_of`` adds a constant to that variable before its prior density is evaluated.
     """
 
     name: str
@@ -83,6 +85,8 @@ class ModelSpec:
     data: Callable[[PriorSet], dict]
     variable_of: Callable[[str], str | None] = lambda name: name
     shift_of: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    compile: Callable[[PriorSet], object] | None = None
+    sampler: str = "nutpie (numba, compiled from the PyMC model)"
 
     def priors_of(self, priors: PriorSet) -> dict[str, str]:
         """The priors that drive this model, at full precision (part of the key)."""
@@ -296,8 +300,7 @@ def _sample(spec: ModelSpec, priors, settings, key, use_cache, replace, log, on_
     started = time.perf_counter()
     from forecast.fit import posterior, sampler
 
-    model = spec.build(priors)
-    compiled, _ = sampler.compiled_for(spec.structure, lambda: model, spec.data(priors))
+    compiled, free = sampler.prepare(spec, priors)
     compiled_at = time.perf_counter()
     idata = sampler.sample(
         compiled,
@@ -309,7 +312,6 @@ def _sample(spec: ModelSpec, priors, settings, key, use_cache, replace, log, on_
         on_progress=on_progress,
     )
     done = time.perf_counter()
-    free = [v.name for v in model.free_RVs]
     diagnostics = posterior.diagnose(idata, free)
     draws = posterior.flat_draws(idata, tuple(spec.shapes))
     provenance = {
@@ -322,7 +324,7 @@ def _sample(spec: ModelSpec, priors, settings, key, use_cache, replace, log, on_
         "settings": dataclasses.asdict(settings),
         "compile_seconds": round(compiled_at - started, 2),
         "sampling_seconds": round(done - compiled_at, 2),
-        "sampler": "nutpie (numba)",
+        "sampler": spec.sampler,
         "libraries": _versions(),
     }
     verdict = "diagnostics ok" if diagnostics.ok else "FAILED: " + "; ".join(diagnostics.problems)

@@ -21,7 +21,7 @@ from forecast.fit.uplift_model import (
 from forecast.inputs.priors import PriorSet
 
 #: Bump when the uplift model's structure changes (cached and shipped fits are keyed by it).
-UPLIFT_MODEL_VERSION = "1"
+UPLIFT_MODEL_VERSION = "2"
 
 
 def histories_spec(table: HistoryTable, priors: PriorSet) -> ModelSpec:
@@ -31,6 +31,11 @@ def histories_spec(table: HistoryTable, priors: PriorSet) -> ModelSpec:
         from forecast.fit.uplift_model import build_uplift_model
 
         return build_uplift_model(table, p)
+
+    def compile_kernels(p: PriorSet):
+        from forecast.fit.uplift_compiled import compile_uplift
+
+        return compile_uplift(table, p)
 
     return ModelSpec(
         name="histories",
@@ -42,6 +47,8 @@ def histories_spec(table: HistoryTable, priors: PriorSet) -> ModelSpec:
         structure=structure_key(table, priors),
         build=build,
         data=lambda p: data_values(table) | prior_values(p),
+        compile=compile_kernels,
+        sampler="nutpie (numba kernels: forecast.fit.uplift_density; low-rank mass matrix)",
     )
 
 

@@ -29,13 +29,24 @@ _COMPILED: dict[str, object] = {}
 def compile_model(model):
     """The nutpie-compiled model (numba backend) of a PyMC model.
 
+    Through :func:`forecast.fit.cached_callbacks.compile_cached` (callbacks numba caches on
+    disk, so a new process loads the graph instead of compiling it for tens of seconds);
+    if that fails (it uses nutpie's and PyTensor's internals), nutpie's own compile.
     The compile runs in a helper thread while this one waits in short steps: numba's LLVM
     passes do not look at signals, so waiting here keeps Ctrl-C responsive during the tens
     of seconds a first compile takes.
     """
     import nutpie
 
-    return _responsive(lambda: nutpie.compile_pymc_model(model, backend="numba"))
+    def build():
+        try:
+            from forecast.fit.cached_callbacks import compile_cached
+
+            return compile_cached(model)
+        except Exception:  # noqa: BLE001 - the uncached compile gives the same model
+            return nutpie.compile_pymc_model(model, backend="numba")
+
+    return _responsive(build)
 
 
 def _responsive(work: Callable[[], object]):
@@ -76,6 +87,21 @@ def compiled_for(key: str, build: Callable[[], object], data: dict):
     return compiled, False
 
 
+def prepare(spec, priors) -> tuple[object, list[str]]:
+    """The compiled model of ``spec`` (a :class:`forecast.fit.engine.ModelSpec`) under
+    ``priors``, and the names of its sampled variables (for the diagnostics).
+
+    A spec with its own ``compile`` (the uplift model's kernels) needs no PyMC; otherwise
+    the PyMC model is built and compiled once per structure and process
+    (:func:`compiled_for`)."""
+    if spec.compile is not None:
+        compiled = spec.compile(priors)
+        return compiled, list(compiled.free_names)
+    model = spec.build(priors)
+    compiled, _ = compiled_for(spec.structure, lambda: model, spec.data(priors))
+    return compiled, [v.name for v in model.free_RVs]
+
+
 def with_data(compiled, **data):
     """The same compiled model with new values for its ``pm.Data`` containers (containers
     the graph does not use, such as interval ends when there are no intervals, are skipped)."""
@@ -96,6 +122,10 @@ def sample(
 ):
     """Sample ``compiled`` with NUTS; returns ArviZ ``InferenceData``.
 
+    The mass matrix is diagonal, or diagonal plus low rank when the compiled model asks for
+    it (``low_rank_mass_matrix``: the uplift model, whose attention factors and their
+    spread are correlated).
+
     ``on_progress`` is called from the sampler's thread about five times a second. A
     KeyboardInterrupt while waiting cancels the chains before it propagates.
     """
@@ -104,6 +134,7 @@ def sample(
     import nutpie
 
     cores = cores or min(chains, os.cpu_count() or 1)
+    low_rank = bool(getattr(compiled, "low_rank_mass_matrix", False))
     kwargs = dict(
         draws=draws,
         tune=tune,
@@ -113,6 +144,7 @@ def sample(
         target_accept=target_accept,
         progress_bar=False,
         blocking=False,
+        low_rank_modified_mass_matrix=low_rank,
     )
     sampler = None
     if on_progress is not None:
@@ -167,7 +199,9 @@ def _with_progress(compiled, kwargs: dict, on_progress: ProgressCallback):
             if found:
                 on_progress(int(found.group(1)), int(found.group(2)))
 
-        settings = _lib.PyNutsSettings.Diag(kwargs["seed"])
+        low_rank = kwargs["low_rank_modified_mass_matrix"]
+        kind = _lib.PyNutsSettings.LowRank if low_rank else _lib.PyNutsSettings.Diag
+        settings = kind(kwargs["seed"])
         settings.num_tune = kwargs["tune"]
         settings.num_draws = kwargs["draws"]
         settings.num_chains = kwargs["chains"]

@@ -246,7 +246,9 @@ def test_the_csv_tables_are_complete(bundle):
     assert [r["profile"] for r in profiles] == ["cautious", "central", "optimistic"]
     assert all(float(r["buffer_oom"]) >= 0 for r in profiles)
     fits = {r["profile"]: r["fit"] for r in profiles}
-    assert fits["central"] == "shipped" and fits["optimistic"] == "reweighted"
+    # served without sampling: shipped, or reweighted when the default fit serves it
+    # (tools/build_default_fit.py ships a profile's fit when reweighting cannot)
+    assert fits["central"] == "shipped" and fits["optimistic"] in {"shipped", "reweighted"}
     # Ordered as their names say, among the profiles served by real fits (the cautious
     # profile's uplift fit is made up here unless the fits shipped with it).
     real = [float(r["buffer_oom"]) for r in profiles[::-1] if r["fit"] != "sampled"]
