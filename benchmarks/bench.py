@@ -106,7 +106,8 @@ def _record(command: str, rounds: int, runs: dict) -> dict:
 #: this many times ``import pymc`` (and 30 s).
 REFIT_ROUNDS = 3
 REFIT_TARGET = 8.0
-#: A history of the user's own, on top of the shipped ones (tests/conftest.py's example).
+#: A made-up history of a user's own, on top of the shipped ones: new evidence for the
+#: uplift model.
 USER_HISTORY = """\
 schema_version: 2
 source_document: "Made up for the refit benchmark: one model's score on a private suite"

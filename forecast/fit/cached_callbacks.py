@@ -211,9 +211,10 @@ class CachedPyMCModel(CompiledPyMCModel):
         return dataclasses.replace(self, shared_data=shared, user_data=words)
 
 
-def compile_cached(model) -> CachedPyMCModel:
+def compile_cached(model, signatures) -> CachedPyMCModel:
     """``nutpie.compile_pymc_model(model, backend="numba")``, with callbacks numba caches
-    (module docstring)."""
+    (module docstring). ``signatures``: the C signatures of nutpie's logp and expand
+    callbacks (:func:`forecast.fit.sampler.callback_signatures`)."""
     from nutpie import compile_pymc as cp
     from pymc.initial_point import make_initial_point_fn
 
@@ -239,14 +240,13 @@ def compile_cached(model) -> CachedPyMCModel:
     logp_names = tuple(v.name for v in logp_pt.get_shared())
     expand_names = tuple(v.name for v in expand_pt.get_shared())
     logp_words = pointer_words(logp_names, shared)
-    t = numba.types
-    pointer = t.CPointer(t.double)
+    logp_signature, expand_signature = signatures
     logp_callback = _callback(
-        _LOGP_BODY, t.int64(t.uint64, pointer, pointer, pointer, t.voidptr),
+        _LOGP_BODY, logp_signature,
         logp_pt.vm.jit_fn, logp_names, shared, True, n_dim=n_dim, skip=0,
     )  # fmt: skip
     expand_callback = _callback(
-        _EXPAND_BODY, t.int64(t.uint64, t.uint64, pointer, pointer, t.voidptr),
+        _EXPAND_BODY, expand_signature,
         expand_pt.vm.jit_fn, expand_names, shared, True,
         n_dim=n_dim, n_expanded=n_expanded, skip=len(logp_words),
     )  # fmt: skip

@@ -22,6 +22,20 @@ ProgressCallback = Callable[[int, int], None]
 _TEMPLATE = "{{ total_finished_draws }} {{ total_draws }}"
 
 
+def callback_signatures():
+    """The C signatures of nutpie's callbacks, as its numba backend declares them:
+    ``logp(dim, x, grad, logp, user_data) -> code`` and
+    ``expand(dim, n_expanded, x, out, user_data) -> code``."""
+    import numba
+
+    t = numba.types
+    pointer = t.CPointer(t.double)
+    return (
+        t.int64(t.uint64, pointer, pointer, pointer, t.voidptr),
+        t.int64(t.uint64, t.uint64, pointer, pointer, t.voidptr),
+    )
+
+
 #: Compiled models of this process by structure key (see :func:`compiled_for`).
 _COMPILED: dict[str, object] = {}
 
@@ -42,7 +56,7 @@ def compile_model(model):
         try:
             from forecast.fit.cached_callbacks import compile_cached
 
-            return compile_cached(model)
+            return compile_cached(model, callback_signatures())
         except Exception:  # noqa: BLE001 - the uncached compile gives the same model
             return nutpie.compile_pymc_model(model, backend="numba")
 

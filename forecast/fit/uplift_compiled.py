@@ -38,9 +38,7 @@ INDEX_ARRAYS = ("inc_suite", "inc_series", "scale_suite")
 def table_values(table: HistoryTable) -> dict[str, np.ndarray]:
     """The table's data containers and index arrays, by name."""
     return data_values(table) | {
-        "inc_suite": np.asarray(table.inc_suite, float),
-        "inc_series": np.asarray(table.inc_series, float),
-        "scale_suite": np.asarray(table.scale_suite, float),
+        name: np.asarray(getattr(table, name), float) for name in INDEX_ARRAYS
     }
 
 
@@ -78,7 +76,7 @@ def _support_point(prior: Prior) -> float:
         case "HalfNormal":
             return math.log(p["sigma"])
         case "Beta":
-            mean = p["alpha"] / (p["alpha"] + p["beta"])
+            mean = prior.mean()
             return math.log(mean / (1.0 - mean))
         case "Uniform":
             return 0.0

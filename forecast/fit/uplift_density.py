@@ -35,6 +35,7 @@ import math
 import numba
 import numpy as np
 
+from forecast.fit.sampler import callback_signatures
 from forecast.fit.uplift_model import ELICITED_CENTER, GH_LOG_W, GH_X, UPLIFT_PRIORS, YEAR_CENTER
 
 #: Family codes of the packed buffer.
@@ -333,20 +334,7 @@ def expand(x, buf, out):
         out[N_PRIORS + 1 + j] = x[n_free + j]
 
 
-LOGP_SIGNATURE = numba.types.int64(
-    numba.types.uint64,
-    numba.types.CPointer(numba.types.double),
-    numba.types.CPointer(numba.types.double),
-    numba.types.CPointer(numba.types.double),
-    numba.types.voidptr,
-)
-EXPAND_SIGNATURE = numba.types.int64(
-    numba.types.uint64,
-    numba.types.uint64,
-    numba.types.CPointer(numba.types.double),
-    numba.types.CPointer(numba.types.double),
-    numba.types.voidptr,
-)
+LOGP_SIGNATURE, EXPAND_SIGNATURE = callback_signatures()
 
 
 @numba.cfunc(LOGP_SIGNATURE, cache=True)
